@@ -1,0 +1,27 @@
+//! Pure wire-level building blocks for the LLM data plane.
+//!
+//! This crate is **pure**: it performs no I/O, opens no sockets, reads no clock, loads no configuration and does not
+//! depend on tokio. Every function takes bytes or strings and returns values, so the whole crate can be unit-tested,
+//! property-tested and fuzzed in isolation, and the server crate (`gatehouse`) owns every side effect.
+//!
+//! What lives here:
+//!
+//! - [`splice`]: zero-copy rewrite of an OpenAI-compatible request body on the passthrough path — only `model` and
+//!   `stream_options.include_usage` change, every other byte is copied verbatim.
+//! - [`sse`]: a bounded Server-Sent Events decoder that *observes* the upstream stream the gateway forwards
+//!   unchanged, plus a small encoder.
+//! - [`usage`]: extraction of token usage from OpenAI responses and stream chunks.
+//! - [`error`]: the crate's one error type, [`LlmError`], which knows where each failure came from.
+//!
+//! Every buffer has a bound ([`SseLimits`]); no function panics on any input (each parser has a fuzz target in
+//! `fuzz/`).
+
+pub mod error;
+pub mod splice;
+pub mod sse;
+pub mod usage;
+
+pub use error::{ErrorSource, LlmError, Retry};
+pub use splice::{RequestBody, Rewrite};
+pub use sse::{SseDecoder, SseEvent, SseLimits, encode_event};
+pub use usage::{StreamUsage, Usage};

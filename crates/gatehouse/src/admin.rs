@@ -1,0 +1,177 @@
+//! The admin listener: health, readiness, metrics, the redacted config and the status page.
+//!
+//! It runs on its own address so it can stay private while the data plane is public.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::TargetState;
+use crate::state::{AppState, ReloadReport};
+
+/// Builds the admin router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/config", get(config))
+        .route("/status", get(status))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.is_ready() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else if state.is_draining() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.telemetry.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn config(State(state): State<Arc<AppState>>) -> Response {
+    let snap = state.snapshot();
+    let body = serde_json::to_string_pretty(&snap.redacted).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+#[derive(Serialize)]
+struct Status {
+    config_file: String,
+    ready: bool,
+    draining: bool,
+    last_reload: Option<ReloadReport>,
+    models: Vec<ModelStatus>,
+}
+
+#[derive(Serialize)]
+struct ModelStatus {
+    name: String,
+    aliases: Vec<String>,
+    /// The target that would serve the next request, if any.
+    serving: Option<String>,
+    targets: Vec<TargetStatus>,
+}
+
+#[derive(Serialize)]
+struct TargetStatus {
+    provider: String,
+    kind: String,
+    model: String,
+    endpoints: Vec<String>,
+    state: &'static str,
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    format: Option<String>,
+}
+
+/// JSON when asked (`?format=json` or `Accept: application/json`), a small HTML page otherwise.
+async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<StatusQuery>) -> Response {
+    let snap = state.snapshot();
+    let models = snap
+        .models
+        .iter()
+        .map(|m| {
+            let targets: Vec<TargetStatus> = m
+                .targets
+                .iter()
+                .map(|t| {
+                    let (st, reason) = match t.provider.state() {
+                        TargetState::Enabled => ("enabled", None),
+                        TargetState::Disabled(r) => ("disabled", Some(r)),
+                    };
+                    TargetStatus {
+                        provider: t.provider.name.clone(),
+                        kind: serde_json::to_value(t.provider.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                        model: t.upstream_model.clone(),
+                        endpoints: t.provider.endpoints.clone(),
+                        state: st,
+                        reason,
+                    }
+                })
+                .collect();
+            ModelStatus {
+                name: m.name.clone(),
+                aliases: m.aliases.clone(),
+                serving: targets.iter().find(|t| t.reason.is_none()).map(|t| t.provider.clone()),
+                targets,
+            }
+        })
+        .collect();
+    let status = Status {
+        config_file: snap.source.display().to_string(),
+        ready: state.is_ready(),
+        draining: state.is_draining(),
+        last_reload: state.last_reload.lock().ok().and_then(|g| g.clone()),
+        models,
+    };
+    let wants_json = q.format.as_deref() == Some("json")
+        || headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"));
+    if wants_json {
+        return ([(header::CONTENT_TYPE, "application/json")], serde_json::to_string_pretty(&status).unwrap_or_default()).into_response();
+    }
+    Html(render_html(&status)).into_response()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn render_html(s: &Status) -> String {
+    let mut h = String::from(
+        "<!doctype html><html><head><meta charset=utf-8><title>gatehouse status</title><style>\
+         body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}\
+         td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.enabled{color:#060}.disabled{color:#a00}\
+         </style></head><body><h1>gatehouse</h1>",
+    );
+    let _ = write!(
+        h,
+        "<p>config <code>{}</code> · ready: {} · draining: {}</p>",
+        esc(&s.config_file),
+        s.ready,
+        s.draining
+    );
+    if let Some(r) = &s.last_reload {
+        let _ = write!(h, "<p>last reload: {} at {}</p>", r.result, r.at);
+        for e in &r.errors {
+            let _ = write!(h, "<pre>{}</pre>", esc(e));
+        }
+    }
+    h.push_str("<table><tr><th>model</th><th>serving</th><th>target</th><th>kind</th><th>upstream model</th><th>state</th><th>reason</th></tr>");
+    for m in &s.models {
+        for t in &m.targets {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class={}>{}</td><td>{}</td></tr>",
+                esc(&m.name),
+                esc(m.serving.as_deref().unwrap_or("none")),
+                esc(&t.provider),
+                esc(&t.kind),
+                esc(&t.model),
+                t.state,
+                t.state,
+                esc(t.reason.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    h.push_str("</table></body></html>");
+    h
+}

@@ -1,0 +1,203 @@
+//! The config file's shape: serde + schemars types, exactly as written by a platform engineer.
+//!
+//! These types are never used on the data path. `validate.rs` turns them into the runtime snapshot,
+//! reporting every problem with its location. `gatehouse schema` prints the JSON Schema derived here.
+//! Every struct rejects unknown fields so a typo is an error, not a silently ignored setting.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::units::{ByteSize, HumanDuration};
+
+/// The whole config file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSpec {
+    /// Data-plane listen address (default `0.0.0.0:8080`).
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Admin listen address for /healthz, /readyz, /metrics, /config, /status (default `127.0.0.1:9090`).
+    #[serde(default)]
+    pub admin: Option<String>,
+    /// Named upstreams that model targets point at.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderSpec>,
+    /// The models clients may ask for, each with targets in priority order.
+    #[serde(default)]
+    pub models: Vec<ModelSpec>,
+    /// Listener limits and shutdown behaviour.
+    #[serde(default)]
+    pub server: ServerSpec,
+    /// Logs and telemetry.
+    #[serde(default)]
+    pub telemetry: TelemetrySpec,
+}
+
+/// Which protocol a provider speaks and how it is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Any host speaking the OpenAI API (OpenAI itself, vLLM behind one URL, Together, Groq, ...).
+    OpenaiCompatible,
+    /// A set of self-hosted vLLM replicas balanced by gatehouse.
+    VllmPool,
+}
+
+/// How replicas of a vLLM pool are picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PickerKind {
+    /// In turn.
+    #[default]
+    RoundRobin,
+}
+
+/// A named upstream.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSpec {
+    /// The protocol and reachability kind.
+    pub kind: ProviderKind,
+    /// `openai_compatible`: base URL, e.g. `https://api.openai.com` (the `/v1/...` path is appended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// `vllm_pool`: replica base URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Vec<String>>,
+    /// `vllm_pool`: replica picking policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picker: Option<PickerKind>,
+    /// Credential sent as `Authorization: Bearer`; missing credential disables the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<SecretSpec>,
+    /// Upstream timeouts.
+    #[serde(default)]
+    pub timeouts: TimeoutsSpec,
+}
+
+/// Where a secret comes from. Files are re-read when they change (Kubernetes secret rotation).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SecretSpec {
+    /// An environment variable name.
+    Env(String),
+    /// A file path; the whole file (trimmed) is the secret.
+    File(PathBuf),
+    /// The secret itself (use with `${VAR}` interpolation; prefer `env` or `file`).
+    Value(String),
+}
+
+/// Upstream timeouts; every phase has a default.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsSpec {
+    /// TCP + TLS connect (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<HumanDuration>,
+    /// Until the response headers arrive (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_byte: Option<HumanDuration>,
+    /// Longest silence between two chunks of a streamed body (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<HumanDuration>,
+    /// Whole exchange including the full response body (default 10m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<HumanDuration>,
+}
+
+/// A model clients can ask for.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The name clients use (`model` field or `X-Gateway-Base-Model-Name`).
+    pub name: String,
+    /// Other names for the same model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// Targets in priority order.
+    pub targets: Vec<TargetSpec>,
+    /// When true, a target with a missing credential is a config error instead of a disabled target.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// One way of serving a model.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// Name of a provider in `providers`.
+    pub provider: String,
+    /// Model name sent upstream (default: the model's own name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// Listener limits and shutdown.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    /// Largest accepted request body (default 32MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<ByteSize>,
+    /// Largest request head, request line plus headers (default 64KiB; minimum 8KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_header_bytes: Option<ByteSize>,
+    /// Most request headers (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_headers: Option<usize>,
+    /// Time allowed to receive the request head (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_read_timeout: Option<HumanDuration>,
+    /// Time allowed to receive the request body (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_read_timeout: Option<HumanDuration>,
+    /// Most concurrent client connections (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
+    /// How long in-flight requests may run after SIGTERM (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_timeout: Option<HumanDuration>,
+}
+
+/// Where logs go.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySpec {
+    /// Access log destination (default `stdout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLogTarget>,
+}
+
+/// Access log destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessLogTarget {
+    /// One JSON line per request on stdout.
+    Stdout,
+    /// One JSON line per request on stderr.
+    Stderr,
+    /// No access log.
+    Off,
+}
+
+// === impl SecretSpec ===
+
+/// Secrets serialize with their source but never their value, so `/config` cannot leak them.
+impl Serialize for SecretSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        match self {
+            Self::Env(name) => m.serialize_entry("env", name)?,
+            Self::File(path) => m.serialize_entry("file", path)?,
+            Self::Value(_) => m.serialize_entry("value", "<redacted>")?,
+        }
+        m.end()
+    }
+}
+
+/// The top-level field names, for "did you mean" on unknown sections.
+pub const TOP_LEVEL_FIELDS: &[&str] = &["listen", "admin", "providers", "models", "server", "telemetry"];

@@ -1,0 +1,135 @@
+use std::path::Path;
+
+use super::*;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "VLLM_HOST" => Some("127.0.0.1".into()),
+        "PORT" => Some("9000".into()),
+        "KEY" => Some("sk-test".into()),
+        _ => None,
+    }
+}
+
+fn load_str(text: &str) -> Result<Snapshot, ConfigErrors> {
+    let (spec, root) = parse(text, Path::new("gw.yaml"), &env)?;
+    validate::build(spec, &root, Path::new("gw.yaml"), &env)
+}
+
+const GOOD: &str = r#"
+listen: 127.0.0.1:0
+admin: 127.0.0.1:0
+providers:
+  pool:
+    kind: vllm_pool
+    endpoints: ["http://${VLLM_HOST}:8001", "http://${VLLM_HOST}:8002/"]
+  openai:
+    kind: openai_compatible
+    base_url: https://api.openai.com
+    api_key: { env: KEY }
+    timeouts: { connect: 2s, first_byte: 30s }
+models:
+  - name: llama
+    aliases: [l3]
+    targets: [{ provider: pool, model: meta-llama/Llama-3.1-8B-Instruct }]
+  - name: gpt
+    targets: [{ provider: openai }]
+server:
+  max_body_bytes: 1MiB
+  max_headers: "${PORT}"
+"#;
+
+#[test]
+fn good_config_builds_runtime_snapshot() {
+    let snap = load_str(GOOD).expect("valid config");
+    assert_eq!(snap.models.len(), 2);
+    assert!(snap.model("l3").is_some());
+    let pool = &snap.providers["pool"];
+    assert_eq!(pool.endpoints, vec!["http://127.0.0.1:8001", "http://127.0.0.1:8002"]);
+    assert_eq!(snap.server.max_body_bytes, 1 << 20);
+    assert_eq!(snap.server.max_headers, 9000, "interpolated string coerced to a number");
+    assert_eq!(snap.providers["openai"].timeouts.connect, std::time::Duration::from_secs(2));
+    assert_eq!(snap.model("gpt").map(|m| m.targets[0].upstream_model.as_str()), Some("gpt"));
+}
+
+#[test]
+fn every_error_is_reported_with_location_and_path() {
+    let text = r#"providers:
+  pool:
+    kind: vllm_pool
+    endpoints: [http://a:1]
+    base_ur: x
+  other:
+    kind: openai_compatible
+    base_url: http://b
+    timeouts: { connect: 5 }
+models:
+  - name: m
+    targets: [{ provider: poool }]
+  - name: m
+    targets: [{ provider: pool }]
+server:
+  drain_timeout: soon
+lisen: 1
+"#;
+    let errs = load_str(text).expect_err("invalid").to_string();
+    let lines: Vec<&str> = errs.lines().collect();
+    assert!(lines.iter().any(|l| l.starts_with("gw.yaml:5:5: providers.pool.base_ur: unknown field `base_ur`, did you mean `base_url`?")), "{errs}");
+    assert!(lines.iter().any(|l| l.starts_with("gw.yaml:9:26: providers.other.timeouts.connect: invalid duration `5`")), "{errs}");
+    assert!(lines.iter().any(|l| l.starts_with("gw.yaml:16:18: server.drain_timeout: invalid duration `soon`")), "{errs}");
+    assert!(lines.iter().any(|l| l.starts_with("gw.yaml:17:1: lisen: unknown field `lisen`, did you mean `listen`?")), "{errs}");
+    // Structural errors stop before semantic checks, so fix them and look again.
+    let text2 = "providers:\n  pool: { kind: vllm_pool, endpoints: [http://a:1] }\nmodels:\n  - name: m\n    targets: [{ provider: poool }]\n  - name: m\n    targets: [{ provider: pool }]\n";
+    let errs = load_str(text2).expect_err("invalid").to_string();
+    assert!(errs.contains("gw.yaml:5:27: models[0].targets[0].provider: target points at provider `poool`, which does not exist, did you mean `pool`?"), "{errs}");
+    assert!(errs.contains("gw.yaml:6:11: models[1].name: the model name `m` is already used"), "{errs}");
+}
+
+#[test]
+fn unset_variable_is_named() {
+    let errs = load_str("listen: ${NOT_SET_ANYWHERE}\n").expect_err("unset").to_string();
+    assert!(errs.contains("gw.yaml:1:9: listen: environment variable `NOT_SET_ANYWHERE` is not set"), "{errs}");
+}
+
+#[test]
+fn yaml_syntax_and_duplicate_keys_are_errors() {
+    assert!(load_str("listen: [unclosed\n").is_err());
+    let errs = load_str("listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n").expect_err("dup").to_string();
+    assert!(errs.contains("gw.yaml:2:"), "{errs}");
+}
+
+#[test]
+fn missing_credential_disables_unless_required() {
+    let text = "providers:\n  o: { kind: openai_compatible, base_url: 'http://x', api_key: { env: NO_SUCH_KEY } }\nmodels:\n  - { name: m, targets: [{ provider: o }] }\n";
+    let snap = load_str(text).expect("disabled, not an error");
+    assert!(matches!(snap.providers["o"].state(), crate::snapshot::TargetState::Disabled(r) if r.contains("NO_SUCH_KEY")));
+    let required = text.replace("name: m,", "name: m, required: true,");
+    let errs = load_str(&required).expect_err("required").to_string();
+    assert!(errs.contains("models[0].targets[0].provider: model is `required`"), "{errs}");
+}
+
+#[test]
+fn kind_specific_fields_are_checked() {
+    let text = "providers:\n  o: { kind: openai_compatible, endpoints: ['http://x'] }\n  p: { kind: vllm_pool, endpoints: ['ftp://x'] }\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    assert!(errs.contains("providers.o.kind: an `openai_compatible` provider needs `base_url`"), "{errs}");
+    assert!(errs.contains("providers.o.endpoints: `endpoints` is only valid"), "{errs}");
+    assert!(errs.contains("providers.p.endpoints[0]: invalid URL `ftp://x`"), "{errs}");
+}
+
+#[test]
+fn redacted_dump_never_contains_inline_secret() {
+    let text = "providers:\n  o: { kind: openai_compatible, base_url: 'http://x', api_key: { value: '${KEY}' } }\n";
+    let snap = load_str(text).expect("valid");
+    let dump = snap.redacted.to_string();
+    assert!(!dump.contains("sk-test"), "{dump}");
+    assert!(dump.contains("<redacted>"), "{dump}");
+}
+
+#[test]
+fn schema_describes_top_level_fields() {
+    let schema = json_schema();
+    for f in spec::TOP_LEVEL_FIELDS {
+        assert!(schema["properties"].get(f).is_some(), "schema lacks {f}");
+    }
+}

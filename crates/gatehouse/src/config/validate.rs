@@ -1,0 +1,243 @@
+//! Spec → runtime: every semantic check, all errors collected, each located through the node tree.
+//!
+//! Checks here are the ones serde cannot express: addresses and URLs that parse, fields that only make
+//! sense for some provider kinds, unique model names, targets that name an existing provider, limits
+//! that are not zero, and required models whose credentials must resolve.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::node::Node;
+use super::spec::{AccessLogTarget, ConfigSpec, ProviderKind, ProviderSpec, SecretSpec};
+use super::{ConfigError, ConfigErrors, EnvLookup, format_path, suggest};
+use crate::secret::{Secret, SecretSource};
+use crate::snapshot::{Model, Provider, ServerSettings, Snapshot, Target, TargetState};
+use crate::upstream::{Timeouts, UpstreamClient};
+
+/// Collects errors with their field path; locations are resolved at the end.
+struct Errors<'a> {
+    root: &'a Node,
+    file: &'a Path,
+    list: Vec<ConfigError>,
+}
+
+impl Errors<'_> {
+    fn push(&mut self, path: &[&str], message: impl Into<String>) {
+        let segs: Vec<String> = path.iter().map(|s| (*s).to_string()).collect();
+        let loc = self.root.locate(&segs);
+        self.list.push(ConfigError {
+            file: self.file.to_path_buf(),
+            line: loc.line,
+            col: loc.col,
+            path: format_path(&segs),
+            message: message.into(),
+        });
+    }
+}
+
+/// Builds the runtime snapshot or returns every problem.
+pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> Result<Snapshot, ConfigErrors> {
+    let mut errs = Errors { root, file, list: Vec::new() };
+
+    let listen = addr(&mut errs, "listen", spec.listen.as_deref().unwrap_or("0.0.0.0:8080"));
+    let admin = addr(&mut errs, "admin", spec.admin.as_deref().unwrap_or("127.0.0.1:9090"));
+    let server = server_settings(&mut errs, &spec);
+
+    let mut providers = BTreeMap::new();
+    for (name, p) in &spec.providers {
+        if let Some(provider) = provider(&mut errs, name, p, env) {
+            providers.insert(name.clone(), Arc::new(provider));
+        }
+    }
+
+    let mut models = Vec::new();
+    let mut by_name: HashMap<String, Arc<Model>> = HashMap::new();
+    for (i, m) in spec.models.iter().enumerate() {
+        let idx = i.to_string();
+        if m.name.trim().is_empty() {
+            errs.push(&["models", &idx, "name"], "model name must not be empty");
+        }
+        if m.targets.is_empty() {
+            errs.push(&["models", &idx, "targets"], "a model needs at least one target");
+        }
+        let mut targets = Vec::new();
+        for (j, t) in m.targets.iter().enumerate() {
+            let jdx = j.to_string();
+            let Some(provider) = providers.get(&t.provider) else {
+                if spec.providers.contains_key(&t.provider) {
+                    continue; // the provider itself is invalid and already reported
+                }
+                let mut msg = format!("target points at provider `{}`, which does not exist", t.provider);
+                if let Some(s) = suggest::closest(&t.provider, spec.providers.keys().map(String::as_str)) {
+                    msg.push_str(&format!(", did you mean `{s}`?"));
+                }
+                errs.push(&["models", &idx, "targets", &jdx, "provider"], msg);
+                continue;
+            };
+            if let (true, TargetState::Disabled(reason)) = (m.required, provider.state()) {
+                errs.push(
+                    &["models", &idx, "targets", &jdx, "provider"],
+                    format!("model is `required` but provider `{}` is disabled: {reason}", t.provider),
+                );
+            }
+            targets.push(Target {
+                provider: provider.clone(),
+                upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
+            });
+        }
+        let model = Arc::new(Model { name: m.name.clone(), aliases: m.aliases.clone(), targets });
+        for (k, name) in std::iter::once(&m.name).chain(m.aliases.iter()).enumerate() {
+            let path: Vec<String> = if k == 0 {
+                vec!["models".into(), idx.clone(), "name".into()]
+            } else {
+                vec!["models".into(), idx.clone(), "aliases".into(), (k - 1).to_string()]
+            };
+            if by_name.insert(name.clone(), model.clone()).is_some() {
+                let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                errs.push(&p, format!("the model name `{name}` is already used by another model or alias"));
+            }
+        }
+        models.push(model);
+    }
+
+    if !errs.list.is_empty() {
+        return Err(ConfigErrors(errs.list));
+    }
+    let redacted = serde_json::to_value(&spec).unwrap_or_default();
+    Ok(Snapshot {
+        source: file.to_path_buf(),
+        listen,
+        admin,
+        providers,
+        models,
+        by_name,
+        server,
+        access_log: spec.telemetry.access_log.unwrap_or(AccessLogTarget::Stdout),
+        redacted,
+    })
+}
+
+fn addr(errs: &mut Errors<'_>, field: &str, value: &str) -> SocketAddr {
+    value.parse().unwrap_or_else(|_| {
+        errs.push(&[field], format!("invalid address `{value}`: expected host:port such as `127.0.0.1:8080`"));
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    })
+}
+
+fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
+    let s = &spec.server;
+    let mut nonzero = |field: &str, v: u64| {
+        if v == 0 {
+            errs.push(&["server", field], "must be greater than zero");
+        }
+        usize::try_from(v).unwrap_or(usize::MAX)
+    };
+    let max_body_bytes = nonzero("max_body_bytes", s.max_body_bytes.map_or(32 << 20, |b| b.0));
+    let max_header_bytes = nonzero("max_header_bytes", s.max_header_bytes.map_or(64 << 10, |b| b.0));
+    let max_headers = nonzero("max_headers", s.max_headers.map_or(100, |v| v as u64));
+    let max_connections = nonzero("max_connections", s.max_connections.map_or(10_000, |v| v as u64));
+    if max_header_bytes < 8192 {
+        errs.push(&["server", "max_header_bytes"], "must be at least 8KiB (8192)");
+    }
+    let dur = |d: Option<super::units::HumanDuration>, default: u64| d.map_or(std::time::Duration::from_secs(default), |d| d.0);
+    let header_read_timeout = dur(s.header_read_timeout, 10);
+    let body_read_timeout = dur(s.body_read_timeout, 60);
+    let drain_timeout = dur(s.drain_timeout, 30);
+    for (field, d) in [("header_read_timeout", header_read_timeout), ("body_read_timeout", body_read_timeout)] {
+        if d.is_zero() {
+            errs.push(&["server", field], "must be greater than zero");
+        }
+    }
+    ServerSettings {
+        max_body_bytes,
+        max_header_bytes,
+        max_headers,
+        header_read_timeout,
+        body_read_timeout,
+        max_connections,
+        drain_timeout,
+    }
+}
+
+fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<'_>) -> Option<Provider> {
+    let before = errs.list.len();
+    let endpoints = match p.kind {
+        ProviderKind::OpenaiCompatible => {
+            let urls = match &p.base_url {
+                Some(u) => vec![check_url(errs, name, "base_url", None, u)],
+                None => {
+                    errs.push(&["providers", name, "kind"], "an `openai_compatible` provider needs `base_url`");
+                    Vec::new()
+                }
+            };
+            if p.endpoints.is_some() {
+                errs.push(&["providers", name, "endpoints"], "`endpoints` is only valid for `kind: vllm_pool`; use `base_url`");
+            }
+            if p.picker.is_some() {
+                errs.push(&["providers", name, "picker"], "`picker` is only valid for `kind: vllm_pool`");
+            }
+            urls
+        }
+        ProviderKind::VllmPool => {
+            if p.base_url.is_some() {
+                errs.push(&["providers", name, "base_url"], "`base_url` is not valid for `kind: vllm_pool`; list replicas in `endpoints`");
+            }
+            match &p.endpoints {
+                Some(list) if !list.is_empty() => {
+                    list.iter().enumerate().map(|(i, u)| check_url(errs, name, "endpoints", Some(i), u)).collect()
+                }
+                _ => {
+                    errs.push(&["providers", name, "kind"], "a `vllm_pool` provider needs at least one entry in `endpoints`");
+                    Vec::new()
+                }
+            }
+        }
+    };
+    let d = Timeouts::default();
+    let t = &p.timeouts;
+    let timeouts = Timeouts {
+        connect: t.connect.map_or(d.connect, |v| v.0),
+        first_byte: t.first_byte.map_or(d.first_byte, |v| v.0),
+        idle: t.idle.map_or(d.idle, |v| v.0),
+        total: t.total.map_or(d.total, |v| v.0),
+    };
+    for (field, v) in [("connect", timeouts.connect), ("first_byte", timeouts.first_byte), ("idle", timeouts.idle), ("total", timeouts.total)] {
+        if v.is_zero() {
+            errs.push(&["providers", name, "timeouts", field], "must be greater than zero");
+        }
+    }
+    let api_key = p.api_key.as_ref().map(|s| {
+        Arc::new(match s {
+            SecretSpec::Env(var) => Secret::resolve(SecretSource::Env(var.clone()), None, env),
+            SecretSpec::File(path) => Secret::resolve(SecretSource::File(path.clone()), None, env),
+            SecretSpec::Value(v) => Secret::resolve(SecretSource::Inline, Some(v.clone()), env),
+        })
+    });
+    let client = match UpstreamClient::new(timeouts.connect) {
+        Ok(c) => c,
+        Err(e) => {
+            errs.push(&["providers", name], format!("cannot build an HTTP client: {e}"));
+            return None;
+        }
+    };
+    if errs.list.len() > before {
+        return None;
+    }
+    Some(Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client))
+}
+
+/// Checks one upstream URL and returns it without a trailing slash.
+fn check_url(errs: &mut Errors<'_>, name: &str, field: &str, idx: Option<usize>, url: &str) -> String {
+    let i = idx.map(|i| i.to_string());
+    let mut path = vec!["providers", name, field];
+    if let Some(i) = &i {
+        path.push(i);
+    }
+    match url.parse::<http::Uri>() {
+        Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() && u.query().is_none() => {}
+        _ => errs.push(&path, format!("invalid URL `{url}`: expected http(s)://host[:port][/path]")),
+    }
+    url.trim_end_matches('/').to_string()
+}

@@ -1,0 +1,200 @@
+//! The gateway's one error type.
+//!
+//! Every failure on the data path is a [`GatewayError`]. A variant knows where the failure came from
+//! ([`ErrorSource`]), whether it may be retried ([`Retry`]), its HTTP status and its stable `code` — the
+//! string that appears in the response body, the access log and the `code` metric label. Turning an error
+//! into a response happens in exactly one place per dialect (`respond.rs`).
+
+use http::StatusCode;
+
+/// Where a failure originated; used for logs and to decide what is worth retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorSource {
+    /// The client sent something we refuse.
+    Client,
+    /// The upstream failed, timed out or answered badly.
+    Upstream,
+    /// Our own fault or state (no target available, shutting down).
+    Internal,
+}
+
+/// Whether a request that failed this way may be sent again (to the same or another target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Never: retrying cannot help (bad input) or is unsafe.
+    Never,
+    /// Only if nothing has reached the client yet.
+    BeforeFirstByte,
+}
+
+/// A data-path failure.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The body is not valid JSON.
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    /// The body is JSON but not an acceptable request.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// No model named in the header or the body.
+    #[error("no model given: set the `model` field or the X-Gateway-Base-Model-Name header")]
+    MissingModel,
+    /// The model is not configured.
+    #[error("the model `{0}` does not exist")]
+    ModelNotFound(String),
+    /// The body exceeds `server.max_body_bytes`.
+    #[error("request body exceeds the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The client took longer than `server.request_timeout` to send its body.
+    #[error("timed out reading the request body")]
+    ClientTimeout,
+    /// The client's body stream failed.
+    #[error("failed to read the request body: {0}")]
+    ClientBody(String),
+    /// Every target of the model is disabled.
+    #[error("model `{model}` has no enabled target: {reason}")]
+    NoTargetAvailable {
+        /// The model asked for.
+        model: String,
+        /// Why each target is disabled.
+        reason: String,
+    },
+    /// Could not connect to or talk to the upstream.
+    #[error("upstream `{target}` is unreachable: {detail}")]
+    UpstreamUnreachable {
+        /// Provider name.
+        target: String,
+        /// What failed (never contains a credential).
+        detail: String,
+    },
+    /// The upstream did not answer in time.
+    #[error("upstream `{target}` timed out ({phase})")]
+    UpstreamTimeout {
+        /// Provider name.
+        target: String,
+        /// Which timeout fired: connect, first_byte, idle, total.
+        phase: &'static str,
+    },
+    /// The upstream answered with something we cannot relay.
+    #[error("upstream `{target}` sent an invalid response: {detail}")]
+    UpstreamInvalid {
+        /// Provider name.
+        target: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The upstream refused the gateway's own credential: an operator problem, never relayed as the
+    /// client's (the upstream's message may echo part of the key).
+    #[error("upstream `{target}` rejected the gateway's credential (HTTP {status})")]
+    UpstreamAuth {
+        /// Provider name.
+        target: String,
+        /// Upstream status.
+        status: u16,
+    },
+    /// No such route.
+    #[error("unknown route {0}")]
+    RouteNotFound(String),
+    /// The route exists with another method.
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
+    /// The gateway is draining and accepts no new work.
+    #[error("the gateway is shutting down")]
+    ShuttingDown,
+}
+
+// === impl GatewayError ===
+
+impl GatewayError {
+    /// The stable code used in the response body, the access log and metrics.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "invalid_json",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::MissingModel => "model_required",
+            Self::ModelNotFound(_) => "model_not_found",
+            Self::BodyTooLarge { .. } => "body_too_large",
+            Self::ClientTimeout => "client_timeout",
+            Self::ClientBody(_) => "client_body_error",
+            Self::NoTargetAvailable { .. } => "target_disabled",
+            Self::UpstreamUnreachable { .. } => "upstream_unreachable",
+            Self::UpstreamTimeout { .. } => "upstream_timeout",
+            Self::UpstreamInvalid { .. } => "upstream_invalid_response",
+            Self::UpstreamAuth { .. } => "upstream_auth_failed",
+            Self::RouteNotFound(_) => "route_not_found",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::ShuttingDown => "shutting_down",
+        }
+    }
+
+    /// The HTTP status the client receives.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_) | Self::InvalidRequest(_) | Self::MissingModel | Self::ClientBody(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::ModelNotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::NoTargetAvailable { .. } | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpstreamUnreachable { .. } | Self::UpstreamInvalid { .. } | Self::UpstreamAuth { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
+            Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// Where the failure came from.
+    #[must_use]
+    pub fn source_kind(&self) -> ErrorSource {
+        match self {
+            Self::InvalidJson(_)
+            | Self::InvalidRequest(_)
+            | Self::MissingModel
+            | Self::ModelNotFound(_)
+            | Self::RouteNotFound(_)
+            | Self::MethodNotAllowed(_)
+            | Self::BodyTooLarge { .. }
+            | Self::ClientTimeout
+            | Self::ClientBody(_) => ErrorSource::Client,
+            Self::UpstreamUnreachable { .. }
+            | Self::UpstreamTimeout { .. }
+            | Self::UpstreamInvalid { .. }
+            | Self::UpstreamAuth { .. } => ErrorSource::Upstream,
+            Self::NoTargetAvailable { .. } | Self::ShuttingDown => ErrorSource::Internal,
+        }
+    }
+
+    /// Whether another attempt could succeed; failover (a later issue) reads this.
+    #[must_use]
+    pub fn retry(&self) -> Retry {
+        match self.source_kind() {
+            ErrorSource::Upstream => Retry::BeforeFirstByte,
+            ErrorSource::Client | ErrorSource::Internal => Retry::Never,
+        }
+    }
+
+    /// The OpenAI error `type` for this error.
+    #[must_use]
+    pub fn openai_type(&self) -> &'static str {
+        match self.source_kind() {
+            ErrorSource::Client => "invalid_request_error",
+            ErrorSource::Upstream | ErrorSource::Internal => "api_error",
+        }
+    }
+}
+
+impl From<gatehouse_llm::LlmError> for GatewayError {
+    fn from(e: gatehouse_llm::LlmError) -> Self {
+        match e {
+            gatehouse_llm::LlmError::InvalidJson { .. } => Self::InvalidJson(e.to_string()),
+            other => Self::InvalidRequest(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Prometheus metrics, registered once per process and kept across config reloads.
+//!
+//! Names follow the OpenTelemetry GenAI semantic conventions where one exists
+//! (`gen_ai_client_token_usage`, `gen_ai_server_time_to_first_token`) and `gatehouse_*` elsewhere.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of a finished request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Route, e.g. `chat_completions`.
+    pub route: &'static str,
+    /// Model asked for (canonical name), or empty.
+    pub model: String,
+    /// Provider that served it, or empty.
+    pub target: String,
+    /// HTTP status sent to the client.
+    pub status: u16,
+    /// Error code, or empty on success.
+    pub code: &'static str,
+}
+
+/// Labels for duration histograms (no error code: it would multiply series for little gain).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DurationLabels {
+    /// Route.
+    pub route: &'static str,
+    /// Model.
+    pub model: String,
+    /// Provider.
+    pub target: String,
+    /// HTTP status.
+    pub status: u16,
+}
+
+/// GenAI token usage labels (OpenTelemetry attribute names with `.` as `_`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    /// `chat`, `text_completion` or `embeddings`.
+    pub gen_ai_operation_name: &'static str,
+    /// Provider name from the config.
+    pub gen_ai_provider_name: String,
+    /// Model asked for.
+    pub gen_ai_request_model: String,
+    /// `input` or `output`.
+    pub gen_ai_token_type: &'static str,
+}
+
+/// GenAI time-to-first-token labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TtftLabels {
+    /// Operation.
+    pub gen_ai_operation_name: &'static str,
+    /// Provider.
+    pub gen_ai_provider_name: String,
+    /// Model.
+    pub gen_ai_request_model: String,
+}
+
+/// Upstream failure labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamErrorLabels {
+    /// Provider.
+    pub target: String,
+    /// Error code.
+    pub code: &'static str,
+}
+
+/// Reload outcome labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    /// `success` or `error`.
+    pub result: &'static str,
+}
+
+/// Every metric the gateway exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests finished.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Request duration in seconds.
+    pub duration: Family<DurationLabels, Histogram, fn() -> Histogram>,
+    /// Tokens per request.
+    pub tokens: Family<TokenLabels, Histogram, fn() -> Histogram>,
+    /// Time to first token in seconds.
+    pub ttft: Family<TtftLabels, Histogram, fn() -> Histogram>,
+    /// Upstream failures.
+    pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    /// Config reloads.
+    pub reloads: Family<ReloadLabels, Counter>,
+    /// Requests in flight.
+    pub in_flight: Gauge,
+}
+
+fn seconds_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 18))
+}
+
+fn token_histogram() -> Histogram {
+    // The OpenTelemetry GenAI recommended boundaries: powers of 4 from 1 to 4^13.
+    Histogram::new(exponential_buckets(1.0, 4.0, 14))
+}
+
+// === impl Metrics ===
+
+impl Metrics {
+    /// Registers every metric.
+    #[must_use]
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let duration = Family::<DurationLabels, Histogram, fn() -> Histogram>::new_with_constructor(seconds_histogram as fn() -> Histogram);
+        let tokens = Family::<TokenLabels, Histogram, fn() -> Histogram>::new_with_constructor(token_histogram as fn() -> Histogram);
+        let ttft = Family::<TtftLabels, Histogram, fn() -> Histogram>::new_with_constructor(seconds_histogram as fn() -> Histogram);
+        let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        let in_flight = Gauge::default();
+        registry.register("gatehouse_requests", "Requests finished, by route, model, target, status and error code", requests.clone());
+        registry.register("gatehouse_request_duration_seconds", "Request duration from accept to last byte, in seconds", duration.clone());
+        registry.register("gen_ai_client_token_usage", "Tokens used per request ({token}), by input/output", tokens.clone());
+        registry.register("gen_ai_server_time_to_first_token", "Time to the first response byte from the upstream, in seconds", ttft.clone());
+        registry.register("gatehouse_upstream_errors", "Upstream failures by target and code", upstream_errors.clone());
+        registry.register("gatehouse_config_reloads", "Config reloads by result", reloads.clone());
+        registry.register("gatehouse_requests_in_flight", "Requests being served", in_flight.clone());
+        // Make both reload series visible from the start, so alerts can use rate() on them.
+        drop(reloads.get_or_create(&ReloadLabels { result: "success" }));
+        drop(reloads.get_or_create(&ReloadLabels { result: "error" }));
+        Self { registry, requests, duration, tokens, ttft, upstream_errors, reloads, in_flight }
+    }
+
+    /// Renders the OpenMetrics text exposition.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    /// Counts a reload attempt.
+    pub fn reload(&self, ok: bool) {
+        self.reloads.get_or_create(&ReloadLabels { result: if ok { "success" } else { "error" } }).inc();
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,152 @@
+//! The runtime configuration: what the data path reads, built from the spec at load time.
+//!
+//! A [`Snapshot`] is immutable and swapped as a whole through `ArcSwap`; a request takes one `Arc` at its
+//! start and finishes on it even if a reload happens meanwhile. Everything here is already validated:
+//! addresses parsed, models indexed by name and alias, providers with their client and credential.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::config::spec::{AccessLogTarget, ProviderKind};
+use crate::secret::Secret;
+use crate::upstream::{Timeouts, UpstreamClient};
+
+/// One loaded, validated configuration.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The file it came from.
+    pub source: PathBuf,
+    /// Data-plane address.
+    pub listen: SocketAddr,
+    /// Admin address.
+    pub admin: SocketAddr,
+    /// Providers by name.
+    pub providers: BTreeMap<String, Arc<Provider>>,
+    /// Models in config order.
+    pub models: Vec<Arc<Model>>,
+    /// Models by name and by alias.
+    pub by_name: HashMap<String, Arc<Model>>,
+    /// Listener limits.
+    pub server: ServerSettings,
+    /// Access log destination.
+    pub access_log: AccessLogTarget,
+    /// The effective config with secrets redacted, for `/config`.
+    pub redacted: serde_json::Value,
+}
+
+/// Listener limits and shutdown settings.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Largest request head.
+    pub max_header_bytes: usize,
+    /// Most headers.
+    pub max_headers: usize,
+    /// Time to receive the head.
+    pub header_read_timeout: Duration,
+    /// Time to receive the body.
+    pub body_read_timeout: Duration,
+    /// Connection cap.
+    pub max_connections: usize,
+    /// Drain deadline on shutdown.
+    pub drain_timeout: Duration,
+}
+
+/// A model clients can ask for.
+#[derive(Debug)]
+pub struct Model {
+    /// Canonical name.
+    pub name: String,
+    /// Other names.
+    pub aliases: Vec<String>,
+    /// Targets in priority order.
+    pub targets: Vec<Target>,
+}
+
+/// One way of serving a model.
+#[derive(Debug)]
+pub struct Target {
+    /// The provider.
+    pub provider: Arc<Provider>,
+    /// Model name sent upstream.
+    pub upstream_model: String,
+}
+
+/// A configured upstream.
+#[derive(Debug)]
+pub struct Provider {
+    /// Its name in the config.
+    pub name: String,
+    /// Its kind.
+    pub kind: ProviderKind,
+    /// Base URLs without a trailing slash (one for `openai_compatible`, the replicas for `vllm_pool`).
+    pub endpoints: Vec<String>,
+    /// Round-robin cursor.
+    cursor: AtomicUsize,
+    /// Credential, when configured.
+    pub api_key: Option<Arc<Secret>>,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Pooled client.
+    pub client: UpstreamClient,
+}
+
+/// Whether a target can take traffic, and why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetState {
+    /// Usable.
+    Enabled,
+    /// Not usable, with the reason shown on `/status` and `/v1/models`.
+    Disabled(String),
+}
+
+// === impl Snapshot ===
+
+impl Snapshot {
+    /// Finds a model by name or alias.
+    #[must_use]
+    pub fn model(&self, name: &str) -> Option<&Arc<Model>> {
+        self.by_name.get(name)
+    }
+}
+
+// === impl Provider ===
+
+impl Provider {
+    /// Builds a provider.
+    #[must_use]
+    pub fn new(
+        name: String,
+        kind: ProviderKind,
+        endpoints: Vec<String>,
+        api_key: Option<Arc<Secret>>,
+        timeouts: Timeouts,
+        client: UpstreamClient,
+    ) -> Self {
+        Self { name, kind, endpoints, cursor: AtomicUsize::new(0), api_key, timeouts, client }
+    }
+
+    /// Whether this provider can be used now (a credential can disappear when its file is removed).
+    #[must_use]
+    pub fn state(&self) -> TargetState {
+        match &self.api_key {
+            Some(secret) => match secret.get() {
+                Ok(_) => TargetState::Enabled,
+                Err(reason) => TargetState::Disabled(format!("credential unavailable: {reason}")),
+            },
+            None => TargetState::Enabled,
+        }
+    }
+
+    /// The next endpoint, round-robin.
+    #[must_use]
+    pub fn next_endpoint(&self) -> &str {
+        let i = self.cursor.fetch_add(1, Ordering::Relaxed);
+        self.endpoints.get(i % self.endpoints.len().max(1)).map_or("", String::as_str)
+    }
+}

@@ -1,0 +1,12 @@
+//! Process-wide telemetry handles shared by every request: metrics and the access log.
+
+use crate::access_log::AccessLog;
+use crate::metrics::Metrics;
+
+/// Metrics registry and access log, created once and kept across reloads.
+pub struct Telemetry {
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Access log sink.
+    pub access_log: AccessLog,
+}

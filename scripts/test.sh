@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs what the tests need, then runs
+# formatting, lints and every test (unit, integration, interop with the official SDKs).
+# CI (.ci/run) calls exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------------------------------
+# python3-venv for the SDK interop venv; curl for scripts. Installed only when missing.
+need=()
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing Debian packages: ${need[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need[@]}"
+fi
+
+# --- Python venv with the official SDKs --------------------------------------------------------------
+venv="$root/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+  log "creating Python venv at .venv"
+  python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c 'import openai' >/dev/null 2>&1 || \
+   ! cmp -s tests/interop/requirements.txt "$venv/.requirements.installed"; then
+  log "installing Python test requirements"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/interop/requirements.txt
+  cp tests/interop/requirements.txt "$venv/.requirements.installed"
+fi
+export GATEHOUSE_TEST_PYTHON="$venv/bin/python"
+export GATEHOUSE_REQUIRE_INTEROP=1
+
+# --- Rust ----------------------------------------------------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo test"
+cargo test --workspace --locked
+log "all tests passed"
