@@ -38,6 +38,11 @@ c = client.completions.create(model=model, prompt="Once upon a time", max_tokens
 check(c.choices[0].text, "completion text")
 check(c.usage.completion_tokens > 0, "completion usage")
 
+# Embeddings.
+e = client.embeddings.create(model=model, input=["first text", "second text"])
+check(len(e.data) == 2 and len(e.data[0].embedding) > 0, "two embeddings")
+check(e.usage.prompt_tokens > 0, f"embedding usage: {e.usage}")
+
 # Models list: the configured model and its alias metadata.
 ids = [m.id for m in client.models.list().data]
 check(model in ids, f"{model} in models list {ids}")

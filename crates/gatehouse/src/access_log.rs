@@ -23,7 +23,10 @@ impl AccessLog {
     /// Logs to the configured target.
     #[must_use]
     pub fn new(target: AccessLogTarget) -> Self {
-        Self { target: Arc::new(ArcSwap::from_pointee(target)), capture: None }
+        Self {
+            target: Arc::new(ArcSwap::from_pointee(target)),
+            capture: None,
+        }
     }
 
     /// Also sends every line to a channel (tests wait on it instead of polling).
@@ -49,11 +52,5 @@ impl AccessLog {
             AccessLogTarget::Stderr => writeln!(std::io::stderr().lock(), "{line}"),
             AccessLogTarget::Off => Ok(()),
         };
-    }
-}
-
-impl Default for AccessLogTarget {
-    fn default() -> Self {
-        Self::Stdout
     }
 }

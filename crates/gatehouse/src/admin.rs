@@ -38,7 +38,10 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.telemetry.metrics.encode(),
     )
         .into_response()
@@ -84,7 +87,11 @@ struct StatusQuery {
 }
 
 /// JSON when asked (`?format=json` or `Accept: application/json`), a small HTML page otherwise.
-async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<StatusQuery>) -> Response {
+async fn status(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<StatusQuery>,
+) -> Response {
     let snap = state.snapshot();
     let models = snap
         .models
@@ -100,7 +107,10 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
                     };
                     TargetStatus {
                         provider: t.provider.name.clone(),
-                        kind: serde_json::to_value(t.provider.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                        kind: serde_json::to_value(t.provider.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default(),
                         model: t.upstream_model.clone(),
                         endpoints: t.provider.endpoints.clone(),
                         state: st,
@@ -111,7 +121,10 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
             ModelStatus {
                 name: m.name.clone(),
                 aliases: m.aliases.clone(),
-                serving: targets.iter().find(|t| t.reason.is_none()).map(|t| t.provider.clone()),
+                serving: targets
+                    .iter()
+                    .find(|t| t.reason.is_none())
+                    .map(|t| t.provider.clone()),
                 targets,
             }
         })
@@ -124,15 +137,25 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         models,
     };
     let wants_json = q.format.as_deref() == Some("json")
-        || headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"));
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/json"));
     if wants_json {
-        return ([(header::CONTENT_TYPE, "application/json")], serde_json::to_string_pretty(&status).unwrap_or_default()).into_response();
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string_pretty(&status).unwrap_or_default(),
+        )
+            .into_response();
     }
     Html(render_html(&status)).into_response()
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn render_html(s: &Status) -> String {

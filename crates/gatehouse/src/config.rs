@@ -63,7 +63,11 @@ pub fn load_with_env(path: &Path, env: EnvLookup<'_>) -> Result<Snapshot, Config
 }
 
 /// Parses text into the spec and its located tree, collecting every structural error.
-pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec, Node), ConfigErrors> {
+pub fn parse(
+    text: &str,
+    file: &Path,
+    env: EnvLookup<'_>,
+) -> Result<(ConfigSpec, Node), ConfigErrors> {
     let to_err = |e: DeError| ConfigError::from_de(file, e);
     let mut root = Node::parse(text).map_err(|e| ConfigErrors(vec![to_err(e)]))?;
     if matches!(root.kind, NodeKind::Null) {
@@ -100,7 +104,11 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
                 if let Some(s) = suggest::closest(other, TOP_LEVEL_FIELDS.iter().copied()) {
                     message.push_str(&format!(", did you mean `{s}`?"));
                 }
-                Err(DeError { message, loc: Some(key.loc), path: Vec::new() })
+                Err(DeError {
+                    message,
+                    loc: Some(key.loc),
+                    path: Vec::new(),
+                })
             }
         };
         if let Err(e) = res {
@@ -134,7 +142,11 @@ fn items_map<T: for<'de> Deserialize<'de>>(
                     Ok(v) => {
                         out.insert(key.name.clone(), v);
                     }
-                    Err(e) => errors.push(e.at(value.loc).in_field(key.name.clone()).in_field(name.to_string())),
+                    Err(e) => errors.push(
+                        e.at(value.loc)
+                            .in_field(key.name.clone())
+                            .in_field(name.to_string()),
+                    ),
                 }
             }
         }
@@ -148,13 +160,22 @@ fn items_map<T: for<'de> Deserialize<'de>>(
 }
 
 /// Deserializes a sequence item by item.
-fn items_seq<T: for<'de> Deserialize<'de>>(name: &str, node: &Node, out: &mut Vec<T>, errors: &mut Vec<DeError>) {
+fn items_seq<T: for<'de> Deserialize<'de>>(
+    name: &str,
+    node: &Node,
+    out: &mut Vec<T>,
+    errors: &mut Vec<DeError>,
+) {
     match &node.kind {
         NodeKind::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
                 match T::deserialize(NodeDe(item)) {
                     Ok(v) => out.push(v),
-                    Err(e) => errors.push(e.at(item.loc).in_field(i.to_string()).in_field(name.to_string())),
+                    Err(e) => errors.push(
+                        e.at(item.loc)
+                            .in_field(i.to_string())
+                            .in_field(name.to_string()),
+                    ),
                 }
             }
         }
@@ -172,7 +193,13 @@ fn items_seq<T: for<'de> Deserialize<'de>>(name: &str, node: &Node, out: &mut Ve
 impl ConfigError {
     fn from_de(file: &Path, e: DeError) -> Self {
         let loc = e.loc.unwrap_or_default();
-        Self { file: file.to_path_buf(), line: loc.line, col: loc.col, path: format_path(&e.path), message: e.message }
+        Self {
+            file: file.to_path_buf(),
+            line: loc.line,
+            col: loc.col,
+            path: format_path(&e.path),
+            message: e.message,
+        }
     }
 }
 

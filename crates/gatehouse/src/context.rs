@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use gatehouse_llm::Usage;
 use serde::Serialize;
 
-use crate::telemetry::Telemetry;
 use crate::metrics::{DurationLabels, RequestLabels, TokenLabels, TtftLabels, UpstreamErrorLabels};
+use crate::telemetry::Telemetry;
 
 /// The route a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,20 +189,40 @@ impl Drop for RequestContext {
             _ => self.error_code.unwrap_or(""),
         };
         m.requests
-            .get_or_create(&RequestLabels { route: self.route.as_str(), model: model.clone(), target: target.clone(), status: self.status, code })
+            .get_or_create(&RequestLabels {
+                route: self.route.as_str(),
+                model: model.clone(),
+                target: target.clone(),
+                status: self.status,
+                code,
+            })
             .inc();
         m.duration
-            .get_or_create(&DurationLabels { route: self.route.as_str(), model: model.clone(), target: target.clone(), status: self.status })
+            .get_or_create(&DurationLabels {
+                route: self.route.as_str(),
+                model: model.clone(),
+                target: target.clone(),
+                status: self.status,
+            })
             .observe(elapsed.as_secs_f64());
         if let (true, Some(code)) = (self.upstream_error, self.error_code) {
-            m.upstream_errors.get_or_create(&UpstreamErrorLabels { target: target.clone(), code }).inc();
+            m.upstream_errors
+                .get_or_create(&UpstreamErrorLabels {
+                    target: target.clone(),
+                    code,
+                })
+                .inc();
         }
         let op = self.route.operation();
         if let Some(ttfb) = self.ttfb
             && self.error_code.is_none()
         {
             m.ttft
-                .get_or_create(&TtftLabels { gen_ai_operation_name: op, gen_ai_provider_name: target.clone(), gen_ai_request_model: model.clone() })
+                .get_or_create(&TtftLabels {
+                    gen_ai_operation_name: op,
+                    gen_ai_provider_name: target.clone(),
+                    gen_ai_request_model: model.clone(),
+                })
                 .observe(ttfb.as_secs_f64());
         }
         if let Some(u) = self.usage {
@@ -222,7 +242,9 @@ impl Drop for RequestContext {
         }
         let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
         let line = LogLine {
-            ts: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+            ts: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             request_id: &self.id,
             route: self.route.as_str(),
             model: self.model.as_deref(),

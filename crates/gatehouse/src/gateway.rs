@@ -61,24 +61,45 @@ impl Gateway {
         let path = opts.config.clone();
         let snap = tokio::task::spawn_blocking(move || crate::config::load(&path))
             .await
-            .map_err(|e| StartError::Config(ConfigErrors(vec![crate::config::ConfigError {
-                file: opts.config.clone(),
-                line: 0,
-                col: 0,
-                path: String::new(),
-                message: e.to_string(),
-            }])))?
+            .map_err(|e| {
+                StartError::Config(ConfigErrors(vec![crate::config::ConfigError {
+                    file: opts.config.clone(),
+                    line: 0,
+                    col: 0,
+                    path: String::new(),
+                    message: e.to_string(),
+                }]))
+            })?
             .map_err(StartError::Config)?;
-        let data = TcpListener::bind(snap.listen).await.map_err(|source| StartError::Bind { addr: snap.listen, source })?;
-        let admin = TcpListener::bind(snap.admin).await.map_err(|source| StartError::Bind { addr: snap.admin, source })?;
-        let data_addr = data.local_addr().map_err(|source| StartError::Bind { addr: snap.listen, source })?;
-        let admin_addr = admin.local_addr().map_err(|source| StartError::Bind { addr: snap.admin, source })?;
+        let data = TcpListener::bind(snap.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: snap.listen,
+                source,
+            })?;
+        let admin = TcpListener::bind(snap.admin)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: snap.admin,
+                source,
+            })?;
+        let data_addr = data.local_addr().map_err(|source| StartError::Bind {
+            addr: snap.listen,
+            source,
+        })?;
+        let admin_addr = admin.local_addr().map_err(|source| StartError::Bind {
+            addr: snap.admin,
+            source,
+        })?;
 
         let mut access_log = AccessLog::new(snap.access_log);
         if let Some(c) = opts.capture_access_log {
             access_log = access_log.with_capture(c);
         }
-        let telemetry = Arc::new(Telemetry { metrics: Metrics::new(), access_log });
+        let telemetry = Arc::new(Telemetry {
+            metrics: Metrics::new(),
+            access_log,
+        });
         let settings = snap.server.clone();
         let state = Arc::new(AppState::new(Arc::new(snap), telemetry));
 
@@ -86,8 +107,14 @@ impl Gateway {
         let admin_stop = CancellationToken::new();
         let data_router = crate::routes::router(state.clone());
         let admin_router = crate::admin::router(state.clone());
-        let reloader = tokio::spawn(crate::reload::run(state.clone(), opts.config.clone(), stop.clone()));
-        let admin_task = tokio::spawn(crate::server::serve(admin, admin_router, settings.clone(), admin_stop.clone()));
+        let reloader = crate::reload::Reloader::new(state.clone(), opts.config.clone());
+        let reloader = tokio::spawn(reloader.run(stop.clone()));
+        let admin_task = tokio::spawn(crate::server::serve(
+            admin,
+            admin_router,
+            settings.clone(),
+            admin_stop.clone(),
+        ));
         let data_stop = stop.clone();
         let task = tokio::spawn(async move {
             let drained = crate::server::serve(data, data_router, settings, data_stop).await;
@@ -99,7 +126,13 @@ impl Gateway {
         });
         state.set_ready();
         tracing::info!(data = %data_addr, admin = %admin_addr, "listening");
-        Ok(Self { data_addr, admin_addr, state, stop, task })
+        Ok(Self {
+            data_addr,
+            admin_addr,
+            state,
+            stop,
+            task,
+        })
     }
 
     /// Starts a graceful shutdown: `/readyz` turns unready, no new connections, in-flight work drains.

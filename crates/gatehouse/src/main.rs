@@ -34,7 +34,12 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Check { file }) => match gatehouse::config::load(&file) {
             Ok(snap) => {
-                println!("{}: ok ({} models, {} providers)", file.display(), snap.models.len(), snap.providers.len());
+                println!(
+                    "{}: ok ({} models, {} providers)",
+                    file.display(),
+                    snap.models.len(),
+                    snap.providers.len()
+                );
                 ExitCode::SUCCESS
             }
             Err(errors) => {
@@ -44,7 +49,10 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Schema) => {
-            println!("{}", serde_json::to_string_pretty(&gatehouse::config::json_schema()).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&gatehouse::config::json_schema()).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         None => {
@@ -66,9 +74,15 @@ fn main() -> ExitCode {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("GATEHOUSE_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only on a terminal: piped logs (files, collectors, tests) stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     if json {
         builder.json().init();
     } else {
@@ -77,9 +91,15 @@ fn init_tracing() {
 }
 
 fn run(config: PathBuf) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
-        let gw = gatehouse::Gateway::start(gatehouse::StartOptions { config, capture_access_log: None }).await?;
+        let gw = gatehouse::Gateway::start(gatehouse::StartOptions {
+            config,
+            capture_access_log: None,
+        })
+        .await?;
         shutdown_signal().await;
         tracing::info!("shutting down: draining in-flight requests");
         gw.shutdown();

@@ -114,23 +114,66 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
-        let duration = Family::<DurationLabels, Histogram, fn() -> Histogram>::new_with_constructor(seconds_histogram as fn() -> Histogram);
-        let tokens = Family::<TokenLabels, Histogram, fn() -> Histogram>::new_with_constructor(token_histogram as fn() -> Histogram);
-        let ttft = Family::<TtftLabels, Histogram, fn() -> Histogram>::new_with_constructor(seconds_histogram as fn() -> Histogram);
+        let duration = Family::<DurationLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            seconds_histogram as fn() -> Histogram,
+        );
+        let tokens = Family::<TokenLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            token_histogram as fn() -> Histogram,
+        );
+        let ttft = Family::<TtftLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            seconds_histogram as fn() -> Histogram,
+        );
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         let reloads = Family::<ReloadLabels, Counter>::default();
         let in_flight = Gauge::default();
-        registry.register("gatehouse_requests", "Requests finished, by route, model, target, status and error code", requests.clone());
-        registry.register("gatehouse_request_duration_seconds", "Request duration from accept to last byte, in seconds", duration.clone());
-        registry.register("gen_ai_client_token_usage", "Tokens used per request ({token}), by input/output", tokens.clone());
-        registry.register("gen_ai_server_time_to_first_token", "Time to the first response byte from the upstream, in seconds", ttft.clone());
-        registry.register("gatehouse_upstream_errors", "Upstream failures by target and code", upstream_errors.clone());
-        registry.register("gatehouse_config_reloads", "Config reloads by result", reloads.clone());
-        registry.register("gatehouse_requests_in_flight", "Requests being served", in_flight.clone());
+        registry.register(
+            "gatehouse_requests",
+            "Requests finished, by route, model, target, status and error code",
+            requests.clone(),
+        );
+        registry.register(
+            "gatehouse_request_duration_seconds",
+            "Request duration from accept to last byte, in seconds",
+            duration.clone(),
+        );
+        registry.register(
+            "gen_ai_client_token_usage",
+            "Tokens used per request ({token}), by input/output",
+            tokens.clone(),
+        );
+        registry.register(
+            "gen_ai_server_time_to_first_token",
+            "Time to the first response byte from the upstream, in seconds",
+            ttft.clone(),
+        );
+        registry.register(
+            "gatehouse_upstream_errors",
+            "Upstream failures by target and code",
+            upstream_errors.clone(),
+        );
+        registry.register(
+            "gatehouse_config_reloads",
+            "Config reloads by result",
+            reloads.clone(),
+        );
+        registry.register(
+            "gatehouse_requests_in_flight",
+            "Requests being served",
+            in_flight.clone(),
+        );
         // Make both reload series visible from the start, so alerts can use rate() on them.
         drop(reloads.get_or_create(&ReloadLabels { result: "success" }));
         drop(reloads.get_or_create(&ReloadLabels { result: "error" }));
-        Self { registry, requests, duration, tokens, ttft, upstream_errors, reloads, in_flight }
+        Self {
+            registry,
+            requests,
+            duration,
+            tokens,
+            ttft,
+            upstream_errors,
+            reloads,
+            in_flight,
+        }
     }
 
     /// Renders the OpenMetrics text exposition.
@@ -145,7 +188,11 @@ impl Metrics {
 
     /// Counts a reload attempt.
     pub fn reload(&self, ok: bool) {
-        self.reloads.get_or_create(&ReloadLabels { result: if ok { "success" } else { "error" } }).inc();
+        self.reloads
+            .get_or_create(&ReloadLabels {
+                result: if ok { "success" } else { "error" },
+            })
+            .inc();
     }
 }
 

@@ -47,7 +47,11 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     let mut resp = match forward(&snap, route, req, &mut ctx).await {
         Ok(relay) => relay_response(relay, ctx).await,
         Err(e) => {
-            ctx.fail(e.status().as_u16(), e.code(), e.source_kind() == ErrorSource::Upstream);
+            ctx.fail(
+                e.status().as_u16(),
+                e.code(),
+                e.source_kind() == ErrorSource::Upstream,
+            );
             openai_error(&e)
         }
     };
@@ -58,9 +62,19 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
 }
 
 /// Everything up to and including the upstream response head.
-async fn forward(snap: &Snapshot, route: Route, req: Request<Body>, ctx: &mut RequestContext) -> Result<Relay, GatewayError> {
+async fn forward(
+    snap: &Snapshot,
+    route: Route,
+    req: Request<Body>,
+    ctx: &mut RequestContext,
+) -> Result<Relay, GatewayError> {
     let (parts, body) = req.into_parts();
-    let bytes = read_body(body, snap.server.max_body_bytes, snap.server.body_read_timeout).await?;
+    let bytes = read_body(
+        body,
+        snap.server.max_body_bytes,
+        snap.server.body_read_timeout,
+    )
+    .await?;
     let parsed = RequestBody::parse(&bytes)?;
 
     // Model: the header wins over the body.
@@ -70,15 +84,27 @@ async fn forward(snap: &Snapshot, route: Route, req: Request<Body>, ctx: &mut Re
             .ok()
             .filter(|s| !s.is_empty())
             .map(str::to_string)
-            .ok_or_else(|| GatewayError::InvalidRequest(format!("the {MODEL_HEADER} header must be a non-empty string")))?,
-        None => parsed.model()?.map(|m| m.into_owned()).ok_or(GatewayError::MissingModel)?,
+            .ok_or_else(|| {
+                GatewayError::InvalidRequest(format!(
+                    "the {MODEL_HEADER} header must be a non-empty string"
+                ))
+            })?,
+        None => parsed
+            .model()?
+            .map(|m| m.into_owned())
+            .ok_or(GatewayError::MissingModel)?,
     };
-    let model = snap.model(&name).ok_or_else(|| GatewayError::ModelNotFound(name.clone()))?;
+    let model = snap
+        .model(&name)
+        .ok_or_else(|| GatewayError::ModelNotFound(name.clone()))?;
     ctx.model = Some(model.name.clone());
 
     // Policies (authn → rate limit → authz → budget) plug in here, in that order.
 
-    let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable { model: model.name.clone(), reason })?;
+    let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable {
+        model: model.name.clone(),
+        reason,
+    })?;
     let provider = &target.provider;
     ctx.target = Some(provider.name.clone());
     let endpoint = provider.next_endpoint();
@@ -88,36 +114,68 @@ async fn forward(snap: &Snapshot, route: Route, req: Request<Body>, ctx: &mut Re
     ctx.stream = stream;
     // Usage is always recorded: a stream that did not ask for usage gets it anyway (see docs/usage.md).
     let force_include_usage = stream && route != Route::Embeddings && !parsed.include_usage()?;
-    let out = parsed.rewrite(&Rewrite { model: Some(&target.upstream_model), force_include_usage });
+    let out = parsed.rewrite(&Rewrite {
+        model: Some(&target.upstream_model),
+        force_include_usage,
+    });
 
     let uri = format!("{endpoint}{}", route.upstream_path());
     let mut builder = http::Request::post(&uri)
         .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT, if stream { "text/event-stream" } else { "application/json" })
+        .header(
+            header::ACCEPT,
+            if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        )
         .header(crate::request_id::HEADER, ctx.id.as_str());
     if let Some(secret) = &provider.api_key {
         // The client's own Authorization is never copied; only the provider's credential is sent.
-        let key = secret.get().map_err(|reason| GatewayError::NoTargetAvailable { model: model.name.clone(), reason })?;
-        let mut v = HeaderValue::from_str(&format!("Bearer {key}"))
-            .map_err(|_| GatewayError::NoTargetAvailable { model: model.name.clone(), reason: "credential is not a valid header value".into() })?;
+        let key = secret
+            .get()
+            .map_err(|reason| GatewayError::NoTargetAvailable {
+                model: model.name.clone(),
+                reason,
+            })?;
+        let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
+            GatewayError::NoTargetAvailable {
+                model: model.name.clone(),
+                reason: "credential is not a valid header value".into(),
+            }
+        })?;
         v.set_sensitive(true);
         builder = builder.header(header::AUTHORIZATION, v);
     }
-    let upstream_req = builder.body(Full::new(Bytes::from(out))).map_err(|e| GatewayError::UpstreamInvalid {
-        target: provider.name.clone(),
-        detail: format!("cannot build the upstream request: {e}"),
-    })?;
+    let upstream_req =
+        builder
+            .body(Full::new(Bytes::from(out)))
+            .map_err(|e| GatewayError::UpstreamInvalid {
+                target: provider.name.clone(),
+                detail: format!("cannot build the upstream request: {e}"),
+            })?;
 
     let t = provider.timeouts;
     let deadline = Instant::now() + t.total;
     let wait = t.first_byte.min(t.total);
     let resp = match tokio::time::timeout(wait, provider.client.send(upstream_req)).await {
-        Err(_) => return Err(GatewayError::UpstreamTimeout { target: provider.name.clone(), phase: "first_byte" }),
+        Err(_) => {
+            return Err(GatewayError::UpstreamTimeout {
+                target: provider.name.clone(),
+                phase: "first_byte",
+            });
+        }
         Ok(Err(e)) => return Err(classify_send_error(&provider.name, &e)),
         Ok(Ok(r)) => r,
     };
     ctx.first_byte();
-    Ok(Relay { resp, deadline, idle: t.idle, target: provider.name.clone() })
+    Ok(Relay {
+        resp,
+        deadline,
+        idle: t.idle,
+        target: provider.name.clone(),
+    })
 }
 
 /// The first enabled target, or the reasons none is.
@@ -137,7 +195,9 @@ async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes,
     match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
         Err(_) => Err(GatewayError::ClientTimeout),
         Ok(Ok(c)) => Ok(c.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(GatewayError::BodyTooLarge { limit }),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(GatewayError::BodyTooLarge { limit })
+        }
         Ok(Err(e)) => Err(GatewayError::ClientBody(e.to_string())),
     }
 }
@@ -149,11 +209,18 @@ fn classify_send_error(target: &str, e: &hyper_util::client::legacy::Error) -> G
         if let Some(io) = s.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::TimedOut
         {
-            return GatewayError::UpstreamTimeout { target: target.to_string(), phase: "connect" };
+            return GatewayError::UpstreamTimeout {
+                target: target.to_string(),
+                phase: "connect",
+            };
         }
         src = s.source();
     }
-    let detail = if e.is_connect() { "connection failed".to_string() } else { "the connection failed before a response".to_string() };
+    let detail = if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "the connection failed before a response".to_string()
+    };
     let mut chain = String::new();
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = src {
@@ -161,15 +228,26 @@ fn classify_send_error(target: &str, e: &hyper_util::client::legacy::Error) -> G
         chain.push_str(&s.to_string());
         src = s.source();
     }
-    GatewayError::UpstreamUnreachable { target: target.to_string(), detail: format!("{detail}{chain}") }
+    GatewayError::UpstreamUnreachable {
+        target: target.to_string(),
+        detail: format!("{detail}{chain}"),
+    }
 }
 
 /// Turns the upstream response into the client's, streaming or buffered.
 async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
-    let Relay { resp, deadline, idle, target } = relay;
+    let Relay {
+        resp,
+        deadline,
+        idle,
+        target,
+    } = relay;
     let status = resp.status();
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        let e = GatewayError::UpstreamAuth { target, status: status.as_u16() };
+        let e = GatewayError::UpstreamAuth {
+            target,
+            status: status.as_u16(),
+        };
         ctx.fail(e.status().as_u16(), e.code(), true);
         return openai_error(&e);
     }
@@ -186,21 +264,34 @@ async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
         let mut out = Response::new(Body::new(body));
         *out.status_mut() = status;
         let h = out.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         return out;
     }
 
-    let collected = tokio::time::timeout_at(deadline, Limited::new(resp.into_body(), MAX_UPSTREAM_BODY).collect()).await;
+    let collected = tokio::time::timeout_at(
+        deadline,
+        Limited::new(resp.into_body(), MAX_UPSTREAM_BODY).collect(),
+    )
+    .await;
     let bytes = match collected {
         Ok(Ok(c)) => c.to_bytes(),
         Ok(Err(e)) => {
-            let err = GatewayError::UpstreamInvalid { target, detail: format!("reading the response body failed: {e}") };
+            let err = GatewayError::UpstreamInvalid {
+                target,
+                detail: format!("reading the response body failed: {e}"),
+            };
             ctx.fail(err.status().as_u16(), err.code(), true);
             return openai_error(&err);
         }
         Err(_) => {
-            let err = GatewayError::UpstreamTimeout { target, phase: "total" };
+            let err = GatewayError::UpstreamTimeout {
+                target,
+                phase: "total",
+            };
             ctx.fail(err.status().as_u16(), err.code(), true);
             return openai_error(&err);
         }
@@ -213,7 +304,10 @@ async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
         ctx.fail(status.as_u16(), "upstream_error_status", true);
     }
     let mut out = (status, bytes).into_response();
-    out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(v) = retry_after {
         out.headers_mut().insert(header::RETRY_AFTER, v);
     }

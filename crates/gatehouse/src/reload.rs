@@ -20,12 +20,66 @@ use crate::watch::{DirWatch, parent_dir, watch_dirs};
 /// Quiet time after a file event before reloading, so an editor's multi-step save is read once.
 const DEBOUNCE: Duration = Duration::from_millis(100);
 
-/// Runs until `stop` fires.
-pub async fn run(state: Arc<AppState>, path: PathBuf, stop: CancellationToken) {
-    let mut config_watch = watch_dirs(&BTreeSet::from([parent_dir(&path)]));
-    let mut secret_watch = watch_secrets(&state.snapshot());
-    let mut last_text = std::fs::read(&path).ok();
-    let mut hup = hangup_signal();
+/// The watches and signal handler, set up before the gateway reports ready so that no change made
+/// right after start is missed.
+pub struct Reloader {
+    state: Arc<AppState>,
+    path: PathBuf,
+    config_watch: DirWatch,
+    secret_watch: DirWatch,
+    last_text: Option<Vec<u8>>,
+    hup: Hangup,
+}
+
+impl Reloader {
+    /// Starts watching now; events are handled once [`Reloader::run`] is polled.
+    #[must_use]
+    pub fn new(state: Arc<AppState>, path: PathBuf) -> Self {
+        let config_watch = watch_dirs(&BTreeSet::from([parent_dir(&path)]));
+        let secret_watch = watch_secrets(&state.snapshot());
+        let last_text = std::fs::read(&path).ok();
+        Self {
+            state,
+            path,
+            config_watch,
+            secret_watch,
+            last_text,
+            hup: hangup_signal(),
+        }
+    }
+
+    /// Handles events until `stop` fires.
+    pub async fn run(self, stop: CancellationToken) {
+        let Self {
+            state,
+            path,
+            config_watch,
+            secret_watch,
+            last_text,
+            hup,
+        } = self;
+        run(
+            state,
+            path,
+            stop,
+            config_watch,
+            secret_watch,
+            last_text,
+            hup,
+        )
+        .await;
+    }
+}
+
+async fn run(
+    state: Arc<AppState>,
+    path: PathBuf,
+    stop: CancellationToken,
+    mut config_watch: DirWatch,
+    mut secret_watch: DirWatch,
+    mut last_text: Option<Vec<u8>>,
+    mut hup: Hangup,
+) {
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -41,7 +95,9 @@ pub async fn run(state: Arc<AppState>, path: PathBuf, stop: CancellationToken) {
             }
             Some(()) = secret_watch.events.recv() => {
                 settle(&mut secret_watch).await;
-                refresh_secrets(&state.snapshot());
+                if refresh_secrets(&state.snapshot()) {
+                    state.bump_generation();
+                }
             }
             Some(()) = recv_hup(&mut hup) => {
                 tracing::info!("SIGHUP: reloading config");
@@ -59,7 +115,9 @@ pub async fn run(state: Arc<AppState>, path: PathBuf, stop: CancellationToken) {
 pub async fn reload(state: &AppState, path: &std::path::Path) -> bool {
     let p = path.to_path_buf();
     let loaded = tokio::task::spawn_blocking(move || crate::config::load(&p)).await;
-    let at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let metrics = &state.telemetry.metrics;
     match loaded {
         Ok(Ok(snap)) => {
@@ -70,8 +128,16 @@ pub async fn reload(state: &AppState, path: &std::path::Path) -> bool {
             state.telemetry.access_log.set_target(snap.access_log);
             state.config.store(Arc::new(snap));
             metrics.reload(true);
-            set_report(state, ReloadReport { result: "success", at, errors: Vec::new() });
+            set_report(
+                state,
+                ReloadReport {
+                    result: "success",
+                    at,
+                    errors: Vec::new(),
+                },
+            );
             tracing::info!(file = %path.display(), "config reloaded");
+            state.bump_generation();
             true
         }
         Ok(Err(errors)) => {
@@ -79,13 +145,29 @@ pub async fn reload(state: &AppState, path: &std::path::Path) -> bool {
                 tracing::error!(error = %e, "config reload rejected; keeping the running config");
             }
             metrics.reload(false);
-            set_report(state, ReloadReport { result: "error", at, errors: errors.0.iter().map(ToString::to_string).collect() });
+            set_report(
+                state,
+                ReloadReport {
+                    result: "error",
+                    at,
+                    errors: errors.0.iter().map(ToString::to_string).collect(),
+                },
+            );
+            state.bump_generation();
             false
         }
         Err(e) => {
             tracing::error!(error = %e, "config reload task failed; keeping the running config");
             metrics.reload(false);
-            set_report(state, ReloadReport { result: "error", at, errors: vec![e.to_string()] });
+            set_report(
+                state,
+                ReloadReport {
+                    result: "error",
+                    at,
+                    errors: vec![e.to_string()],
+                },
+            );
+            state.bump_generation();
             false
         }
     }
@@ -120,12 +202,15 @@ fn watch_secrets(snap: &Snapshot) -> DirWatch {
     watch_dirs(&dirs)
 }
 
-fn refresh_secrets(snap: &Snapshot) {
+/// Re-reads every file secret; true when any changed.
+fn refresh_secrets(snap: &Snapshot) -> bool {
+    let mut changed = false;
     for p in snap.providers.values() {
         if let Some(s) = &p.api_key {
-            s.refresh();
+            changed |= s.refresh();
         }
     }
+    changed
 }
 
 #[cfg(unix)]

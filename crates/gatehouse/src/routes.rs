@@ -20,9 +20,24 @@ use crate::state::AppState;
 /// Builds the data-plane router.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/v1/chat/completions", post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::ChatCompletions, r)))
-        .route("/v1/completions", post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::Completions, r)))
-        .route("/v1/embeddings", post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::Embeddings, r)))
+        .route(
+            "/v1/chat/completions",
+            post(|s: State<Arc<AppState>>, r: Request<Body>| {
+                proxy::handle(s.0, Route::ChatCompletions, r)
+            }),
+        )
+        .route(
+            "/v1/completions",
+            post(|s: State<Arc<AppState>>, r: Request<Body>| {
+                proxy::handle(s.0, Route::Completions, r)
+            }),
+        )
+        .route(
+            "/v1/embeddings",
+            post(|s: State<Arc<AppState>>, r: Request<Body>| {
+                proxy::handle(s.0, Route::Embeddings, r)
+            }),
+        )
         .route("/v1/models", get(models))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -78,7 +93,12 @@ async fn models(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
                         TargetState::Enabled => ("enabled", None),
                         TargetState::Disabled(r) => ("disabled", Some(r)),
                     };
-                    TargetInfo { provider: &t.provider.name, model: &t.upstream_model, state: st, reason }
+                    TargetInfo {
+                        provider: &t.provider.name,
+                        model: &t.upstream_model,
+                        state: st,
+                        reason,
+                    }
                 })
                 .collect();
             ModelEntry {
@@ -86,11 +106,19 @@ async fn models(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
                 object: "model",
                 created: 0,
                 owned_by: "gatehouse",
-                gatehouse: ModelInfo { aliases: &m.aliases, available: targets.iter().any(|t| t.reason.is_none()), targets },
+                gatehouse: ModelInfo {
+                    aliases: &m.aliases,
+                    available: targets.iter().any(|t| t.reason.is_none()),
+                    targets,
+                },
             }
         })
         .collect();
-    let body = serde_json::to_string(&ModelList { object: "list", data }).unwrap_or_default();
+    let body = serde_json::to_string(&ModelList {
+        object: "list",
+        data,
+    })
+    .unwrap_or_default();
     ctx.completed = true;
     let mut resp = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -100,9 +128,17 @@ async fn models(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
 }
 
 async fn not_found(req: Request<Body>) -> Response {
-    openai_error(&GatewayError::RouteNotFound(format!("{} {}", req.method(), req.uri().path())))
+    openai_error(&GatewayError::RouteNotFound(format!(
+        "{} {}",
+        req.method(),
+        req.uri().path()
+    )))
 }
 
 async fn method_not_allowed(req: Request<Body>) -> Response {
-    openai_error(&GatewayError::MethodNotAllowed(format!("{} {}", req.method(), req.uri().path())))
+    openai_error(&GatewayError::MethodNotAllowed(format!(
+        "{} {}",
+        req.method(),
+        req.uri().path()
+    )))
 }

@@ -32,7 +32,11 @@ pub struct Secret {
 impl Secret {
     /// Resolves the secret now; a failure is kept as the reason.
     #[must_use]
-    pub fn resolve(source: SecretSource, inline: Option<String>, env: &dyn Fn(&str) -> Option<String>) -> Self {
+    pub fn resolve(
+        source: SecretSource,
+        inline: Option<String>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Self {
         let state = match (&source, inline) {
             (SecretSource::Env(name), _) => match env(name) {
                 Some(v) if !v.trim().is_empty() => Ok(Arc::from(v.trim())),
@@ -43,7 +47,10 @@ impl Secret {
             (SecretSource::Inline, Some(v)) if !v.trim().is_empty() => Ok(Arc::from(v.trim())),
             (SecretSource::Inline, _) => Err("inline secret is empty".to_string()),
         };
-        Self { source, state: ArcSwap::from_pointee(state) }
+        Self {
+            source,
+            state: ArcSwap::from_pointee(state),
+        }
     }
 
     /// The current value, or why there is none.
@@ -59,7 +66,9 @@ impl Secret {
 
     /// Re-reads a file secret; returns true when the value (or its availability) changed.
     pub fn refresh(&self) -> bool {
-        let SecretSource::File(path) = &self.source else { return false };
+        let SecretSource::File(path) = &self.source else {
+            return false;
+        };
         let new = read_file(path);
         let changed = match (&**self.state.load(), &new) {
             (Ok(a), Ok(b)) => a != b,
@@ -69,7 +78,9 @@ impl Secret {
         if changed {
             match &new {
                 Ok(_) => tracing::info!(path = %path.display(), "secret file re-read"),
-                Err(reason) => tracing::warn!(path = %path.display(), %reason, "secret file unavailable"),
+                Err(reason) => {
+                    tracing::warn!(path = %path.display(), %reason, "secret file unavailable")
+                }
             }
             self.state.store(Arc::new(new));
         }
@@ -81,13 +92,20 @@ fn read_file(path: &std::path::Path) -> Result<Arc<str>, String> {
     match std::fs::read_to_string(path) {
         Ok(v) if !v.trim().is_empty() => Ok(Arc::from(v.trim())),
         Ok(_) => Err(format!("secret file `{}` is empty", path.display())),
-        Err(e) => Err(format!("secret file `{}` is not readable: {}", path.display(), e.kind())),
+        Err(e) => Err(format!(
+            "secret file `{}` is not readable: {}",
+            path.display(),
+            e.kind()
+        )),
     }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Secret").field("source", &self.source).field("value", &"<redacted>").finish()
+        f.debug_struct("Secret")
+            .field("source", &self.source)
+            .field("value", &"<redacted>")
+            .finish()
     }
 }
 
@@ -98,8 +116,13 @@ mod tests {
     #[test]
     fn env_secret_missing_is_a_reason_not_a_panic() {
         let s = Secret::resolve(SecretSource::Env("NOPE".into()), None, &|_| None);
-        assert_eq!(s.get().unwrap_err(), "environment variable `NOPE` is not set");
-        let s = Secret::resolve(SecretSource::Env("K".into()), None, &|_| Some(" sk-1\n".into()));
+        assert_eq!(
+            s.get().unwrap_err(),
+            "environment variable `NOPE` is not set"
+        );
+        let s = Secret::resolve(SecretSource::Env("K".into()), None, &|_| {
+            Some(" sk-1\n".into())
+        });
         assert_eq!(s.get().as_deref(), Ok("sk-1"));
         assert!(!format!("{s:?}").contains("sk-1"));
     }

@@ -16,7 +16,12 @@ use crate::snapshot::ServerSettings;
 
 /// Serves `router` on `listener` until `stop` fires, then drains for at most `settings.drain_timeout`.
 /// Returns true when every connection finished before the deadline.
-pub async fn serve(listener: TcpListener, router: Router, settings: ServerSettings, stop: CancellationToken) -> bool {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    settings: ServerSettings,
+    stop: CancellationToken,
+) -> bool {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -53,7 +58,9 @@ pub async fn serve(listener: TcpListener, router: Router, settings: ServerSettin
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service.clone()).into_owned();
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
+            .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
@@ -63,5 +70,7 @@ pub async fn serve(listener: TcpListener, router: Router, settings: ServerSettin
         });
     }
     drop(listener);
-    tokio::time::timeout(settings.drain_timeout, graceful.shutdown()).await.is_ok()
+    tokio::time::timeout(settings.drain_timeout, graceful.shutdown())
+        .await
+        .is_ok()
 }

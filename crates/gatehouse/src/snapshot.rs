@@ -128,7 +128,15 @@ impl Provider {
         timeouts: Timeouts,
         client: UpstreamClient,
     ) -> Self {
-        Self { name, kind, endpoints, cursor: AtomicUsize::new(0), api_key, timeouts, client }
+        Self {
+            name,
+            kind,
+            endpoints,
+            cursor: AtomicUsize::new(0),
+            api_key,
+            timeouts,
+            client,
+        }
     }
 
     /// Whether this provider can be used now (a credential can disappear when its file is removed).
@@ -147,6 +155,8 @@ impl Provider {
     #[must_use]
     pub fn next_endpoint(&self) -> &str {
         let i = self.cursor.fetch_add(1, Ordering::Relaxed);
-        self.endpoints.get(i % self.endpoints.len().max(1)).map_or("", String::as_str)
+        self.endpoints
+            .get(i % self.endpoints.len().max(1))
+            .map_or("", String::as_str)
     }
 }

@@ -14,6 +14,8 @@ pub struct AppState {
     pub config: ArcSwap<Snapshot>,
     /// Metrics and access log.
     pub telemetry: Arc<Telemetry>,
+    /// Bumped after every reload attempt and every secret file change, so tests and tooling can wait on it.
+    pub generation: tokio::sync::watch::Sender<u64>,
     /// The outcome of the last reload attempt, for `/status`.
     pub last_reload: std::sync::Mutex<Option<ReloadReport>>,
     ready: AtomicBool,
@@ -37,7 +39,14 @@ impl AppState {
     /// New state, not yet ready.
     #[must_use]
     pub fn new(snapshot: Arc<Snapshot>, telemetry: Arc<Telemetry>) -> Self {
-        Self { config: ArcSwap::new(snapshot), telemetry, last_reload: std::sync::Mutex::new(None), ready: AtomicBool::new(false), draining: AtomicBool::new(false) }
+        Self {
+            config: ArcSwap::new(snapshot),
+            telemetry,
+            generation: tokio::sync::watch::Sender::new(0),
+            last_reload: std::sync::Mutex::new(None),
+            ready: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+        }
     }
 
     /// The snapshot a request runs on from start to end.
@@ -60,6 +69,11 @@ impl AppState {
     #[must_use]
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst) && !self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Signals that the config or a secret changed (or a reload failed).
+    pub fn bump_generation(&self) {
+        self.generation.send_modify(|g| *g += 1);
     }
 
     /// Whether a drain has started.

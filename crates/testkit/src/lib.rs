@@ -1,1 +1,43 @@
-//! placeholder
+//! `testkit`: strict mock upstreams and file helpers for gatehouse's integration tests, and the fast canned upstream
+//! behind the `mock-upstream` benchmark binary.
+//!
+//! - [`MockOpenAi`] — an OpenAI-compatible upstream that refuses what the real API refuses, answers with a
+//!   [`Reply`] chosen by the test, and records every request ([`Recorded`]) so tests assert what the gateway *sent*.
+//! - [`SseCollector`] / [`sse_data`] — read an SSE body back into its `data:` payloads.
+//! - [`write_file_atomically`] and [`swap_k8s_secret_dir`] — change files the way editors and the kubelet do, for
+//!   reload tests.
+//! - [`bench_upstream`] — precomputed responses for load tests, with none of the mock's checks.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use testkit::{MockOpenAi, Reply};
+//! let mock = MockOpenAi::builder().api_key("sk-upstream").reply(Reply::chat("hello")).start().await;
+//! // ... point the gateway at mock.base_url() and send a request through it ...
+//! let sent = mock.wait_for_requests(1).await;
+//! assert_eq!(sent[0].header("authorization"), Some("Bearer sk-upstream"));
+//! # }
+//! ```
+
+mod atomic_file;
+pub mod bench_upstream;
+mod journal;
+#[cfg(unix)]
+mod k8s_secret;
+mod listener;
+mod mock_openai;
+mod openai_json;
+mod render;
+mod reply;
+mod sse;
+mod sse_body;
+mod validate;
+
+pub use atomic_file::write_file_atomically;
+pub use journal::Recorded;
+#[cfg(unix)]
+pub use k8s_secret::swap_k8s_secret_dir;
+pub use listener::free_port_listener;
+pub use mock_openai::{MockOpenAi, MockOpenAiBuilder};
+pub use reply::{Reply, StreamGate};
+pub use sse::{SseCollector, collect_sse, sse_data};
+pub use validate::Rejection;

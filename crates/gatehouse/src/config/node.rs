@@ -87,13 +87,25 @@ impl Node {
         // YAML 1.2 booleans only: `off`, `no` and `on` stay strings (`access_log: off`, a model named `no`).
         let mut opts = serde_saphyr::Options::default();
         opts.strict_booleans = true;
-        let raw: Spanned<RawNode> = serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
-            let loc = e.location().map(|l| Loc { line: l.line(), col: l.column() });
-            let rendered = e.without_snippet().to_string();
-            // serde-saphyr prefixes the location itself; keep the message part only.
-            let message = rendered.lines().next().unwrap_or("invalid YAML").to_string();
-            DeError { message, loc, path: Vec::new() }
-        })?;
+        let raw: Spanned<RawNode> =
+            serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
+                let loc = e.location().map(|l| Loc {
+                    line: l.line(),
+                    col: l.column(),
+                });
+                let rendered = e.without_snippet().to_string();
+                // serde-saphyr prefixes the location itself; keep the message part only.
+                let message = rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid YAML")
+                    .to_string();
+                DeError {
+                    message,
+                    loc,
+                    path: Vec::new(),
+                }
+            })?;
         Ok(raw.into())
     }
 
@@ -104,7 +116,9 @@ impl Node {
         let mut loc = self.loc;
         for seg in path {
             let next = match &node.kind {
-                NodeKind::Map(entries) => entries.iter().find(|(k, _)| &k.name == seg).map(|(_, v)| v),
+                NodeKind::Map(entries) => {
+                    entries.iter().find(|(k, _)| &k.name == seg).map(|(_, v)| v)
+                }
                 NodeKind::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
                 _ => None,
             };
@@ -163,7 +177,11 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Self { message: msg.to_string(), loc: None, path: Vec::new() }
+        Self {
+            message: msg.to_string(),
+            loc: None,
+            path: Vec::new(),
+        }
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
@@ -218,8 +236,14 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
             NodeKind::Int(i) => visitor.visit_i64(*i),
             NodeKind::Float(f) => visitor.visit_f64(*f),
             NodeKind::Str(s) => visitor.visit_str(s),
-            NodeKind::Seq(items) => visitor.visit_seq(NodeSeq { iter: items.iter(), index: 0 }),
-            NodeKind::Map(entries) => visitor.visit_map(NodeMap { iter: entries.iter(), value: None }),
+            NodeKind::Seq(items) => visitor.visit_seq(NodeSeq {
+                iter: items.iter(),
+                index: 0,
+            }),
+            NodeKind::Map(entries) => visitor.visit_map(NodeMap {
+                iter: entries.iter(),
+                value: None,
+            }),
         };
         out.map_err(|e| e.at(loc))
     }
@@ -236,7 +260,9 @@ impl<'de> Deserializer<'de> for NodeDe<'_> {
             return match s.trim() {
                 "true" => visitor.visit_bool(true),
                 "false" => visitor.visit_bool(false),
-                _ => Err(<DeError as de::Error>::custom(format!("expected a boolean, found the string `{s}`"))),
+                _ => Err(<DeError as de::Error>::custom(format!(
+                    "expected a boolean, found the string `{s}`"
+                ))),
             }
             .map_err(|e: DeError| e.at(self.0.loc));
         }
@@ -292,11 +318,18 @@ struct NodeSeq<'a> {
 impl<'de> SeqAccess<'de> for NodeSeq<'_> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
-        let Some(node) = self.iter.next() else { return Ok(None) };
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        let Some(node) = self.iter.next() else {
+            return Ok(None);
+        };
         let i = self.index;
         self.index += 1;
-        seed.deserialize(NodeDe(node)).map(Some).map_err(|e| e.at(node.loc).in_field(i.to_string()))
+        seed.deserialize(NodeDe(node))
+            .map(Some)
+            .map_err(|e| e.at(node.loc).in_field(i.to_string()))
     }
 }
 
@@ -309,8 +342,13 @@ struct NodeMap<'a> {
 impl<'de> MapAccess<'de> for NodeMap<'_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
-        let Some((key, value)) = self.iter.next() else { return Ok(None) };
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        let Some((key, value)) = self.iter.next() else {
+            return Ok(None);
+        };
         self.value = Some((key, value));
         seed.deserialize(key.name.as_str().into_deserializer())
             .map(Some)
@@ -321,7 +359,8 @@ impl<'de> MapAccess<'de> for NodeMap<'_> {
         let Some((key, value)) = self.value.take() else {
             return Err(<DeError as de::Error>::custom("value requested before key"));
         };
-        seed.deserialize(NodeDe(value)).map_err(|e| e.at(value.loc).in_field(key.name.clone()))
+        seed.deserialize(NodeDe(value))
+            .map_err(|e| e.at(value.loc).in_field(key.name.clone()))
     }
 }
 
@@ -335,7 +374,10 @@ impl<'de, 'a> EnumAccess<'de> for NodeEnum<'a> {
     type Error = DeError;
     type Variant = NodeDe<'a>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, NodeDe<'a>), DeError> {
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, NodeDe<'a>), DeError> {
         let v = seed
             .deserialize(self.key.name.as_str().into_deserializer())
             .map_err(|e: DeError| e.at(self.key.loc))?;
@@ -414,7 +456,9 @@ impl<'de> Visitor<'de> for RawNodeVisitor {
         Ok(RawNode::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawNode, E> {
-        i64::try_from(v).map(RawNode::Int).map_err(|_| E::custom("integer too large"))
+        i64::try_from(v)
+            .map(RawNode::Int)
+            .map_err(|_| E::custom("integer too large"))
     }
     fn visit_f64<E>(self, v: f64) -> Result<RawNode, E> {
         Ok(RawNode::Float(v))
@@ -449,13 +493,18 @@ impl<'de> Deserialize<'de> for RawKey {
             RawNode::Bool(b) => Ok(RawKey(b.to_string())),
             RawNode::Float(f) => Ok(RawKey(f.to_string())),
             RawNode::Null => Ok(RawKey(String::new())),
-            RawNode::Seq(_) | RawNode::Map(_) => Err(de::Error::custom("mapping keys must be scalars")),
+            RawNode::Seq(_) | RawNode::Map(_) => {
+                Err(de::Error::custom("mapping keys must be scalars"))
+            }
         }
     }
 }
 
 fn loc_of<T>(s: &Spanned<T>) -> Loc {
-    Loc { line: s.referenced.line(), col: s.referenced.column() }
+    Loc {
+        line: s.referenced.line(),
+        col: s.referenced.column(),
+    }
 }
 
 impl From<Spanned<RawNode>> for Node {
@@ -471,11 +520,18 @@ impl From<Spanned<RawNode>> for Node {
             RawNode::Map(entries) => NodeKind::Map(
                 entries
                     .into_iter()
-                    .map(|(k, v)| (Key { loc: loc_of(&k), name: k.value.0 }, Node::from(v)))
+                    .map(|(k, v)| {
+                        (
+                            Key {
+                                loc: loc_of(&k),
+                                name: k.value.0,
+                            },
+                            Node::from(v),
+                        )
+                    })
                     .collect(),
             ),
         };
         Node { kind, loc }
     }
 }
-

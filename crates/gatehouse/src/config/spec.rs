@@ -172,10 +172,11 @@ pub struct TelemetrySpec {
 }
 
 /// Access log destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLogTarget {
     /// One JSON line per request on stdout.
+    #[default]
     Stdout,
     /// One JSON line per request on stderr.
     Stderr,
@@ -200,4 +201,11 @@ impl Serialize for SecretSpec {
 }
 
 /// The top-level field names, for "did you mean" on unknown sections.
-pub const TOP_LEVEL_FIELDS: &[&str] = &["listen", "admin", "providers", "models", "server", "telemetry"];
+pub const TOP_LEVEL_FIELDS: &[&str] = &[
+    "listen",
+    "admin",
+    "providers",
+    "models",
+    "server",
+    "telemetry",
+];

@@ -45,11 +45,24 @@ fn good_config_builds_runtime_snapshot() {
     assert_eq!(snap.models.len(), 2);
     assert!(snap.model("l3").is_some());
     let pool = &snap.providers["pool"];
-    assert_eq!(pool.endpoints, vec!["http://127.0.0.1:8001", "http://127.0.0.1:8002"]);
+    assert_eq!(
+        pool.endpoints,
+        vec!["http://127.0.0.1:8001", "http://127.0.0.1:8002"]
+    );
     assert_eq!(snap.server.max_body_bytes, 1 << 20);
-    assert_eq!(snap.server.max_headers, 9000, "interpolated string coerced to a number");
-    assert_eq!(snap.providers["openai"].timeouts.connect, std::time::Duration::from_secs(2));
-    assert_eq!(snap.model("gpt").map(|m| m.targets[0].upstream_model.as_str()), Some("gpt"));
+    assert_eq!(
+        snap.server.max_headers, 9000,
+        "interpolated string coerced to a number"
+    );
+    assert_eq!(
+        snap.providers["openai"].timeouts.connect,
+        std::time::Duration::from_secs(2)
+    );
+    assert_eq!(
+        snap.model("gpt")
+            .map(|m| m.targets[0].upstream_model.as_str()),
+        Some("gpt")
+    );
 }
 
 #[test]
@@ -74,27 +87,57 @@ lisen: 1
 "#;
     let errs = load_str(text).expect_err("invalid").to_string();
     let lines: Vec<&str> = errs.lines().collect();
-    assert!(lines.iter().any(|l| l.starts_with("gw.yaml:5:5: providers.pool.base_ur: unknown field `base_ur`, did you mean `base_url`?")), "{errs}");
-    assert!(lines.iter().any(|l| l.starts_with("gw.yaml:9:26: providers.other.timeouts.connect: invalid duration `5`")), "{errs}");
-    assert!(lines.iter().any(|l| l.starts_with("gw.yaml:16:18: server.drain_timeout: invalid duration `soon`")), "{errs}");
-    assert!(lines.iter().any(|l| l.starts_with("gw.yaml:17:1: lisen: unknown field `lisen`, did you mean `listen`?")), "{errs}");
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "gw.yaml:5:5: providers.pool.base_ur: unknown field `base_ur`, did you mean `base_url`?"
+        )),
+        "{errs}"
+    );
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("gw.yaml:9:26: providers.other.timeouts.connect: invalid duration `5`")),
+        "{errs}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("gw.yaml:16:18: server.drain_timeout: invalid duration `soon`")),
+        "{errs}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .starts_with("gw.yaml:17:1: lisen: unknown field `lisen`, did you mean `listen`?")),
+        "{errs}"
+    );
     // Structural errors stop before semantic checks, so fix them and look again.
     let text2 = "providers:\n  pool: { kind: vllm_pool, endpoints: [http://a:1] }\nmodels:\n  - name: m\n    targets: [{ provider: poool }]\n  - name: m\n    targets: [{ provider: pool }]\n";
     let errs = load_str(text2).expect_err("invalid").to_string();
     assert!(errs.contains("gw.yaml:5:27: models[0].targets[0].provider: target points at provider `poool`, which does not exist, did you mean `pool`?"), "{errs}");
-    assert!(errs.contains("gw.yaml:6:11: models[1].name: the model name `m` is already used"), "{errs}");
+    assert!(
+        errs.contains("gw.yaml:6:11: models[1].name: the model name `m` is already used"),
+        "{errs}"
+    );
 }
 
 #[test]
 fn unset_variable_is_named() {
-    let errs = load_str("listen: ${NOT_SET_ANYWHERE}\n").expect_err("unset").to_string();
-    assert!(errs.contains("gw.yaml:1:9: listen: environment variable `NOT_SET_ANYWHERE` is not set"), "{errs}");
+    let errs = load_str("listen: ${NOT_SET_ANYWHERE}\n")
+        .expect_err("unset")
+        .to_string();
+    assert!(
+        errs.contains("gw.yaml:1:9: listen: environment variable `NOT_SET_ANYWHERE` is not set"),
+        "{errs}"
+    );
 }
 
 #[test]
 fn yaml_syntax_and_duplicate_keys_are_errors() {
     assert!(load_str("listen: [unclosed\n").is_err());
-    let errs = load_str("listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n").expect_err("dup").to_string();
+    let errs = load_str("listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n")
+        .expect_err("dup")
+        .to_string();
     assert!(errs.contains("gw.yaml:2:"), "{errs}");
 }
 
@@ -102,19 +145,33 @@ fn yaml_syntax_and_duplicate_keys_are_errors() {
 fn missing_credential_disables_unless_required() {
     let text = "providers:\n  o: { kind: openai_compatible, base_url: 'http://x', api_key: { env: NO_SUCH_KEY } }\nmodels:\n  - { name: m, targets: [{ provider: o }] }\n";
     let snap = load_str(text).expect("disabled, not an error");
-    assert!(matches!(snap.providers["o"].state(), crate::snapshot::TargetState::Disabled(r) if r.contains("NO_SUCH_KEY")));
+    assert!(
+        matches!(snap.providers["o"].state(), crate::snapshot::TargetState::Disabled(r) if r.contains("NO_SUCH_KEY"))
+    );
     let required = text.replace("name: m,", "name: m, required: true,");
     let errs = load_str(&required).expect_err("required").to_string();
-    assert!(errs.contains("models[0].targets[0].provider: model is `required`"), "{errs}");
+    assert!(
+        errs.contains("models[0].targets[0].provider: model is `required`"),
+        "{errs}"
+    );
 }
 
 #[test]
 fn kind_specific_fields_are_checked() {
     let text = "providers:\n  o: { kind: openai_compatible, endpoints: ['http://x'] }\n  p: { kind: vllm_pool, endpoints: ['ftp://x'] }\n";
     let errs = load_str(text).expect_err("invalid").to_string();
-    assert!(errs.contains("providers.o.kind: an `openai_compatible` provider needs `base_url`"), "{errs}");
-    assert!(errs.contains("providers.o.endpoints: `endpoints` is only valid"), "{errs}");
-    assert!(errs.contains("providers.p.endpoints[0]: invalid URL `ftp://x`"), "{errs}");
+    assert!(
+        errs.contains("providers.o.kind: an `openai_compatible` provider needs `base_url`"),
+        "{errs}"
+    );
+    assert!(
+        errs.contains("providers.o.endpoints: `endpoints` is only valid"),
+        "{errs}"
+    );
+    assert!(
+        errs.contains("providers.p.endpoints[0]: invalid URL `ftp://x`"),
+        "{errs}"
+    );
 }
 
 #[test]

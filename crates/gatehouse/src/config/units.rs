@@ -37,7 +37,9 @@ impl HumanDuration {
             }
             let n: u64 = rest[..digits].parse().map_err(|_| err())?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let part = match &rest[..unit_len] {
                 "ms" => Duration::from_millis(n),
                 "s" => Duration::from_secs(n),
@@ -55,7 +57,7 @@ impl HumanDuration {
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        if ms % 1000 != 0 {
+        if !ms.is_multiple_of(1000) {
             write!(f, "{ms}ms")
         } else {
             write!(f, "{}s", ms / 1000)
@@ -75,10 +77,14 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 HumanDuration::parse(v).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<HumanDuration, E> {
-                Err(E::custom(format!("invalid duration `{v}`: add a unit, e.g. `{v}s` or `{v}ms`")))
+                Err(E::custom(format!(
+                    "invalid duration `{v}`: add a unit, e.g. `{v}s` or `{v}ms`"
+                )))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<HumanDuration, E> {
-                Err(E::custom(format!("invalid duration `{v}`: add a unit, e.g. `{v}s` or `{v}ms`")))
+                Err(E::custom(format!(
+                    "invalid duration `{v}`: add a unit, e.g. `{v}s` or `{v}ms`"
+                )))
             }
         }
         d.deserialize_any(V)
@@ -139,7 +145,9 @@ impl<'de> Deserialize<'de> for ByteSize {
                 ByteSize::parse(v).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
-                u64::try_from(v).map(ByteSize).map_err(|_| E::custom("a size cannot be negative"))
+                u64::try_from(v)
+                    .map(ByteSize)
+                    .map_err(|_| E::custom("a size cannot be negative"))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
                 Ok(ByteSize(v))
@@ -176,11 +184,25 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(HumanDuration::parse("250ms"), Ok(HumanDuration(Duration::from_millis(250))));
-        assert_eq!(HumanDuration::parse("1h30m"), Ok(HumanDuration(Duration::from_secs(5400))));
-        assert_eq!(HumanDuration::parse("10s").map(|d| d.to_string()).as_deref(), Ok("10s"));
+        assert_eq!(
+            HumanDuration::parse("250ms"),
+            Ok(HumanDuration(Duration::from_millis(250)))
+        );
+        assert_eq!(
+            HumanDuration::parse("1h30m"),
+            Ok(HumanDuration(Duration::from_secs(5400)))
+        );
+        assert_eq!(
+            HumanDuration::parse("10s")
+                .map(|d| d.to_string())
+                .as_deref(),
+            Ok("10s")
+        );
         for bad in ["", "10", "s", "10x", "1.5s", "-1s", "10 s"] {
-            assert!(HumanDuration::parse(bad).is_err(), "{bad} should be rejected");
+            assert!(
+                HumanDuration::parse(bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 

@@ -38,11 +38,28 @@ impl Errors<'_> {
 }
 
 /// Builds the runtime snapshot or returns every problem.
-pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> Result<Snapshot, ConfigErrors> {
-    let mut errs = Errors { root, file, list: Vec::new() };
+pub fn build(
+    spec: ConfigSpec,
+    root: &Node,
+    file: &Path,
+    env: EnvLookup<'_>,
+) -> Result<Snapshot, ConfigErrors> {
+    let mut errs = Errors {
+        root,
+        file,
+        list: Vec::new(),
+    };
 
-    let listen = addr(&mut errs, "listen", spec.listen.as_deref().unwrap_or("0.0.0.0:8080"));
-    let admin = addr(&mut errs, "admin", spec.admin.as_deref().unwrap_or("127.0.0.1:9090"));
+    let listen = addr(
+        &mut errs,
+        "listen",
+        spec.listen.as_deref().unwrap_or("0.0.0.0:8080"),
+    );
+    let admin = addr(
+        &mut errs,
+        "admin",
+        spec.admin.as_deref().unwrap_or("127.0.0.1:9090"),
+    );
     let server = server_settings(&mut errs, &spec);
 
     let mut providers = BTreeMap::new();
@@ -60,7 +77,10 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
             errs.push(&["models", &idx, "name"], "model name must not be empty");
         }
         if m.targets.is_empty() {
-            errs.push(&["models", &idx, "targets"], "a model needs at least one target");
+            errs.push(
+                &["models", &idx, "targets"],
+                "a model needs at least one target",
+            );
         }
         let mut targets = Vec::new();
         for (j, t) in m.targets.iter().enumerate() {
@@ -69,8 +89,13 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 if spec.providers.contains_key(&t.provider) {
                     continue; // the provider itself is invalid and already reported
                 }
-                let mut msg = format!("target points at provider `{}`, which does not exist", t.provider);
-                if let Some(s) = suggest::closest(&t.provider, spec.providers.keys().map(String::as_str)) {
+                let mut msg = format!(
+                    "target points at provider `{}`, which does not exist",
+                    t.provider
+                );
+                if let Some(s) =
+                    suggest::closest(&t.provider, spec.providers.keys().map(String::as_str))
+                {
                     msg.push_str(&format!(", did you mean `{s}`?"));
                 }
                 errs.push(&["models", &idx, "targets", &jdx, "provider"], msg);
@@ -79,7 +104,10 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
             if let (true, TargetState::Disabled(reason)) = (m.required, provider.state()) {
                 errs.push(
                     &["models", &idx, "targets", &jdx, "provider"],
-                    format!("model is `required` but provider `{}` is disabled: {reason}", t.provider),
+                    format!(
+                        "model is `required` but provider `{}` is disabled: {reason}",
+                        t.provider
+                    ),
                 );
             }
             targets.push(Target {
@@ -87,16 +115,28 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
             });
         }
-        let model = Arc::new(Model { name: m.name.clone(), aliases: m.aliases.clone(), targets });
+        let model = Arc::new(Model {
+            name: m.name.clone(),
+            aliases: m.aliases.clone(),
+            targets,
+        });
         for (k, name) in std::iter::once(&m.name).chain(m.aliases.iter()).enumerate() {
             let path: Vec<String> = if k == 0 {
                 vec!["models".into(), idx.clone(), "name".into()]
             } else {
-                vec!["models".into(), idx.clone(), "aliases".into(), (k - 1).to_string()]
+                vec![
+                    "models".into(),
+                    idx.clone(),
+                    "aliases".into(),
+                    (k - 1).to_string(),
+                ]
             };
             if by_name.insert(name.clone(), model.clone()).is_some() {
                 let p: Vec<&str> = path.iter().map(String::as_str).collect();
-                errs.push(&p, format!("the model name `{name}` is already used by another model or alias"));
+                errs.push(
+                    &p,
+                    format!("the model name `{name}` is already used by another model or alias"),
+                );
             }
         }
         models.push(model);
@@ -121,7 +161,10 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
 
 fn addr(errs: &mut Errors<'_>, field: &str, value: &str) -> SocketAddr {
     value.parse().unwrap_or_else(|_| {
-        errs.push(&[field], format!("invalid address `{value}`: expected host:port such as `127.0.0.1:8080`"));
+        errs.push(
+            &[field],
+            format!("invalid address `{value}`: expected host:port such as `127.0.0.1:8080`"),
+        );
         SocketAddr::from(([127, 0, 0, 1], 0))
     })
 }
@@ -135,17 +178,31 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
         usize::try_from(v).unwrap_or(usize::MAX)
     };
     let max_body_bytes = nonzero("max_body_bytes", s.max_body_bytes.map_or(32 << 20, |b| b.0));
-    let max_header_bytes = nonzero("max_header_bytes", s.max_header_bytes.map_or(64 << 10, |b| b.0));
+    let max_header_bytes = nonzero(
+        "max_header_bytes",
+        s.max_header_bytes.map_or(64 << 10, |b| b.0),
+    );
     let max_headers = nonzero("max_headers", s.max_headers.map_or(100, |v| v as u64));
-    let max_connections = nonzero("max_connections", s.max_connections.map_or(10_000, |v| v as u64));
+    let max_connections = nonzero(
+        "max_connections",
+        s.max_connections.map_or(10_000, |v| v as u64),
+    );
     if max_header_bytes < 8192 {
-        errs.push(&["server", "max_header_bytes"], "must be at least 8KiB (8192)");
+        errs.push(
+            &["server", "max_header_bytes"],
+            "must be at least 8KiB (8192)",
+        );
     }
-    let dur = |d: Option<super::units::HumanDuration>, default: u64| d.map_or(std::time::Duration::from_secs(default), |d| d.0);
+    let dur = |d: Option<super::units::HumanDuration>, default: u64| {
+        d.map_or(std::time::Duration::from_secs(default), |d| d.0)
+    };
     let header_read_timeout = dur(s.header_read_timeout, 10);
     let body_read_timeout = dur(s.body_read_timeout, 60);
     let drain_timeout = dur(s.drain_timeout, 30);
-    for (field, d) in [("header_read_timeout", header_read_timeout), ("body_read_timeout", body_read_timeout)] {
+    for (field, d) in [
+        ("header_read_timeout", header_read_timeout),
+        ("body_read_timeout", body_read_timeout),
+    ] {
         if d.is_zero() {
             errs.push(&["server", field], "must be greater than zero");
         }
@@ -161,35 +218,57 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
     }
 }
 
-fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<'_>) -> Option<Provider> {
+fn provider(
+    errs: &mut Errors<'_>,
+    name: &str,
+    p: &ProviderSpec,
+    env: EnvLookup<'_>,
+) -> Option<Provider> {
     let before = errs.list.len();
     let endpoints = match p.kind {
         ProviderKind::OpenaiCompatible => {
             let urls = match &p.base_url {
                 Some(u) => vec![check_url(errs, name, "base_url", None, u)],
                 None => {
-                    errs.push(&["providers", name, "kind"], "an `openai_compatible` provider needs `base_url`");
+                    errs.push(
+                        &["providers", name, "kind"],
+                        "an `openai_compatible` provider needs `base_url`",
+                    );
                     Vec::new()
                 }
             };
             if p.endpoints.is_some() {
-                errs.push(&["providers", name, "endpoints"], "`endpoints` is only valid for `kind: vllm_pool`; use `base_url`");
+                errs.push(
+                    &["providers", name, "endpoints"],
+                    "`endpoints` is only valid for `kind: vllm_pool`; use `base_url`",
+                );
             }
             if p.picker.is_some() {
-                errs.push(&["providers", name, "picker"], "`picker` is only valid for `kind: vllm_pool`");
+                errs.push(
+                    &["providers", name, "picker"],
+                    "`picker` is only valid for `kind: vllm_pool`",
+                );
             }
             urls
         }
         ProviderKind::VllmPool => {
             if p.base_url.is_some() {
-                errs.push(&["providers", name, "base_url"], "`base_url` is not valid for `kind: vllm_pool`; list replicas in `endpoints`");
+                errs.push(
+                    &["providers", name, "base_url"],
+                    "`base_url` is not valid for `kind: vllm_pool`; list replicas in `endpoints`",
+                );
             }
             match &p.endpoints {
-                Some(list) if !list.is_empty() => {
-                    list.iter().enumerate().map(|(i, u)| check_url(errs, name, "endpoints", Some(i), u)).collect()
-                }
+                Some(list) if !list.is_empty() => list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| check_url(errs, name, "endpoints", Some(i), u))
+                    .collect(),
                 _ => {
-                    errs.push(&["providers", name, "kind"], "a `vllm_pool` provider needs at least one entry in `endpoints`");
+                    errs.push(
+                        &["providers", name, "kind"],
+                        "a `vllm_pool` provider needs at least one entry in `endpoints`",
+                    );
                     Vec::new()
                 }
             }
@@ -203,9 +282,17 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
         idle: t.idle.map_or(d.idle, |v| v.0),
         total: t.total.map_or(d.total, |v| v.0),
     };
-    for (field, v) in [("connect", timeouts.connect), ("first_byte", timeouts.first_byte), ("idle", timeouts.idle), ("total", timeouts.total)] {
+    for (field, v) in [
+        ("connect", timeouts.connect),
+        ("first_byte", timeouts.first_byte),
+        ("idle", timeouts.idle),
+        ("total", timeouts.total),
+    ] {
         if v.is_zero() {
-            errs.push(&["providers", name, "timeouts", field], "must be greater than zero");
+            errs.push(
+                &["providers", name, "timeouts", field],
+                "must be greater than zero",
+            );
         }
     }
     let api_key = p.api_key.as_ref().map(|s| {
@@ -218,26 +305,48 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
     let client = match UpstreamClient::new(timeouts.connect) {
         Ok(c) => c,
         Err(e) => {
-            errs.push(&["providers", name], format!("cannot build an HTTP client: {e}"));
+            errs.push(
+                &["providers", name],
+                format!("cannot build an HTTP client: {e}"),
+            );
             return None;
         }
     };
     if errs.list.len() > before {
         return None;
     }
-    Some(Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client))
+    Some(Provider::new(
+        name.to_string(),
+        p.kind,
+        endpoints,
+        api_key,
+        timeouts,
+        client,
+    ))
 }
 
 /// Checks one upstream URL and returns it without a trailing slash.
-fn check_url(errs: &mut Errors<'_>, name: &str, field: &str, idx: Option<usize>, url: &str) -> String {
+fn check_url(
+    errs: &mut Errors<'_>,
+    name: &str,
+    field: &str,
+    idx: Option<usize>,
+    url: &str,
+) -> String {
     let i = idx.map(|i| i.to_string());
     let mut path = vec!["providers", name, field];
     if let Some(i) = &i {
         path.push(i);
     }
     match url.parse::<http::Uri>() {
-        Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() && u.query().is_none() => {}
-        _ => errs.push(&path, format!("invalid URL `{url}`: expected http(s)://host[:port][/path]")),
+        Ok(u)
+            if matches!(u.scheme_str(), Some("http" | "https"))
+                && u.host().is_some()
+                && u.query().is_none() => {}
+        _ => errs.push(
+            &path,
+            format!("invalid URL `{url}`: expected http(s)://host[:port][/path]"),
+        ),
     }
     url.trim_end_matches('/').to_string()
 }

@@ -2,4 +2,10 @@
 
 mod admin;
 mod cli;
+mod interop;
+mod limits;
+mod reload;
+mod routing;
+mod shutdown;
+mod streaming;
 mod support;

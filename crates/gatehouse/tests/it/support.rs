@@ -23,10 +23,18 @@ impl TestGateway {
         let path = dir.path().join("gatehouse.yaml");
         std::fs::write(&path, with_defaults(yaml)).expect("write config");
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let gw = Gateway::start(StartOptions { config: path, capture_access_log: Some(tx) })
-            .await
-            .unwrap_or_else(|e| panic!("gateway failed to start: {e}"));
-        Self { gw, dir, log_rx: tokio::sync::Mutex::new(rx), http: reqwest::Client::new() }
+        let gw = Gateway::start(StartOptions {
+            config: path,
+            capture_access_log: Some(tx),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("gateway failed to start: {e}"));
+        Self {
+            gw,
+            dir,
+            log_rx: tokio::sync::Mutex::new(rx),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -56,7 +64,14 @@ impl TestGateway {
     }
 
     pub async fn metrics(&self) -> String {
-        self.http.get(self.admin("/metrics")).send().await.expect("metrics").text().await.expect("text")
+        self.http
+            .get(self.admin("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
     }
 }
 
@@ -83,6 +98,7 @@ pub struct ChildGateway {
     pub admin: String,
     pub stdout: Arc<Mutex<Vec<String>>>,
     pub stderr: Arc<Mutex<Vec<String>>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 pub fn binary() -> &'static str {
@@ -106,7 +122,7 @@ impl ChildGateway {
         let out = child.stdout.take().expect("stdout");
         let err = child.stderr.take().expect("stderr");
         let so = stdout.clone();
-        tokio::spawn(async move {
+        let out_reader = tokio::spawn(async move {
             let mut lines = BufReader::new(out).lines();
             while let Ok(Some(l)) = lines.next_line().await {
                 so.lock().expect("lock").push(l);
@@ -114,7 +130,7 @@ impl ChildGateway {
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<(String, String)>();
         let se = stderr.clone();
-        tokio::spawn(async move {
+        let err_reader = tokio::spawn(async move {
             let mut tx = Some(tx);
             let mut lines = BufReader::new(err).lines();
             while let Ok(Some(l)) = lines.next_line().await {
@@ -131,12 +147,35 @@ impl ChildGateway {
             .await
             .expect("gatehouse did not start in 30s")
             .expect("gatehouse exited before listening");
-        Self { child, data, admin, stdout, stderr }
+        Self {
+            child,
+            data,
+            admin,
+            stdout,
+            stderr,
+            readers: vec![out_reader, err_reader],
+        }
+    }
+
+    /// Waits for the process to exit and for its output to be fully read.
+    pub async fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let status = tokio::time::timeout(std::time::Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("exited within 20s")
+            .expect("status");
+        for r in self.readers.drain(..) {
+            let _ = r.await;
+        }
+        status
     }
 
     pub fn signal(&self, sig: &str) {
         let pid = self.child.id().expect("pid");
-        let ok = std::process::Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().expect("kill");
+        let ok = std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill");
         assert!(ok.success());
     }
 }

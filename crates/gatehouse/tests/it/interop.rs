@@ -1,0 +1,77 @@
+//! Interop: the official OpenAI Python SDK drives gatehouse in front of two vllm-sim replicas.
+//!
+//! Needs the venv made by `scripts/test.sh` (it sets GATEHOUSE_TEST_PYTHON and GATEHOUSE_REQUIRE_INTEROP);
+//! without it the test says so and passes only when interop is not required.
+
+use std::process::Command;
+
+use crate::support::TestGateway;
+
+async fn start_sim(seed: u64) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let opts = vllm_sim::SimOptions {
+        seed,
+        time_scale: 0.01,
+        ..vllm_sim::SimOptions::default()
+    };
+    tokio::spawn(async move {
+        let _ = vllm_sim::serve(listener, opts).await;
+    });
+    format!("http://{addr}")
+}
+
+fn python() -> Option<String> {
+    match std::env::var("GATEHOUSE_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            assert!(
+                std::env::var("GATEHOUSE_REQUIRE_INTEROP").is_err(),
+                "GATEHOUSE_REQUIRE_INTEROP is set but GATEHOUSE_TEST_PYTHON is not"
+            );
+            eprintln!(
+                "SKIPPED: interop needs the venv from scripts/test.sh (GATEHOUSE_TEST_PYTHON)"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_sdk() {
+    let Some(python) = python() else { return };
+    let a = start_sim(1).await;
+    let b = start_sim(2).await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  pool: {{ kind: vllm_pool, endpoints: [\"{a}\", \"{b}\"] }}\nmodels:\n  - {{ name: llama, aliases: [default], targets: [{{ provider: pool, model: meta-llama/Llama-3.1-8B-Instruct }}] }}\n"
+    ))
+    .await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/interop/openai_sdk.py"
+    );
+    let base = format!("http://{}", gw.gw.data_addr);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .arg(base)
+            .arg("llama")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "SDK interop failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("ok"));
+    // Every SDK call was logged with usage.
+    let log = gw.next_log().await;
+    assert_eq!(log["model"], "llama");
+    assert!(log["output_tokens"].as_u64().expect("usage logged") > 0);
+}
