@@ -117,7 +117,7 @@ mod tests {
     fn env_secret_missing_is_a_reason_not_a_panic() {
         let s = Secret::resolve(SecretSource::Env("NOPE".into()), None, &|_| None);
         assert_eq!(
-            s.get().unwrap_err(),
+            s.get().expect_err("unset"),
             "environment variable `NOPE` is not set"
         );
         let s = Secret::resolve(SecretSource::Env("K".into()), None, &|_| {

@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn unset_without_default_names_the_variable() {
-        let err = expand("${MISSING_KEY}", &env).unwrap_err();
+        let err = expand("${MISSING_KEY}", &env).expect_err("unset");
         assert!(err.contains("`MISSING_KEY` is not set"), "{err}");
     }
 

@@ -175,3 +175,40 @@ async fn slow_client_body_is_408() {
     assert!(head.contains("client_timeout"), "{head}");
     assert!(mock.requests().is_empty());
 }
+
+#[tokio::test]
+async fn connection_cap_closes_extra_connections() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_mock, gw) = setup("server: { max_connections: 2 }\n", Reply::chat("x")).await;
+    // Two connections that have been served once each stay open (keep-alive) and hold both permits.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(gw.gw.data_addr).await.expect("connect");
+        s.write_all(b"GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+        let mut buf = vec![0u8; 8192];
+        let n = s.read(&mut buf).await.expect("read");
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        held.push(s);
+    }
+    let mut third = tokio::net::TcpStream::connect(gw.gw.data_addr).await.expect("connect");
+    let _ = third.write_all(b"GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), third.read(&mut buf)).await.expect("closed promptly").unwrap_or(0);
+    assert_eq!(n, 0, "the third connection is closed without an answer");
+    // Freeing a permit lets a new connection in.
+    drop(held.pop());
+    let r = reqwest::Client::new().get(gw.url("/v1/models")).send().await.expect("served after a permit frees");
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn slow_request_head_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_mock, gw) = setup("server: { header_read_timeout: 300ms }\n", Reply::chat("x")).await;
+    let mut s = tokio::net::TcpStream::connect(gw.gw.data_addr).await.expect("connect");
+    s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n").await.expect("write");
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf)).await.expect("closed promptly").unwrap_or(0);
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+}

@@ -6,6 +6,7 @@ mod interop;
 mod limits;
 mod reload;
 mod routing;
+mod secrets;
 mod shutdown;
 mod streaming;
 mod support;

@@ -29,7 +29,7 @@ async fn good_reload_swaps_config_and_bad_reload_keeps_it() {
     let mut gen_rx = gw.gw.state.generation.subscribe();
 
     testkit::write_file_atomically(
-        &gw.config_path(),
+        gw.config_path(),
         one_model(&mock.base_url(), "second", "").as_bytes(),
     );
     next_generation(&gw, &mut gen_rx).await;
@@ -48,7 +48,7 @@ async fn good_reload_swaps_config_and_bad_reload_keeps_it() {
 
     // A broken file: every error logged, old config kept, error counted and shown on /status.
     testkit::write_file_atomically(
-        &gw.config_path(),
+        gw.config_path(),
         b"providers:\n  up: { kind: nope }\nmodels: 7\n",
     );
     next_generation(&gw, &mut gen_rx).await;
@@ -101,7 +101,7 @@ async fn in_flight_request_finishes_on_its_config() {
     old.wait_for_requests(1).await;
 
     testkit::write_file_atomically(
-        &gw.config_path(),
+        gw.config_path(),
         one_model(&new.base_url(), "m", "").as_bytes(),
     );
     next_generation(&gw, &mut gen_rx).await;

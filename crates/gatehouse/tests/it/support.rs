@@ -108,10 +108,15 @@ pub fn binary() -> &'static str {
 impl ChildGateway {
     /// Spawns `gatehouse --config path` and waits for its "listening" line.
     pub async fn spawn(config: &Path) -> Self {
+        Self::spawn_with_log(config, "info").await
+    }
+
+    /// Like [`ChildGateway::spawn`] with a log filter.
+    pub async fn spawn_with_log(config: &Path, filter: &str) -> Self {
         let mut child = tokio::process::Command::new(binary())
             .arg("--config")
             .arg(config)
-            .env("GATEHOUSE_LOG", "info")
+            .env("GATEHOUSE_LOG", filter)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
