@@ -1,9 +1,6 @@
 //! Guards the hot functions on the passthrough path: body splice (against a `Value` round trip), SSE decoding and
 //! per-chunk usage extraction.
-#![allow(
-    missing_docs,
-    reason = "criterion's macros generate undocumented items"
-)]
+#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
 
 use std::hint::black_box;
 
@@ -27,8 +24,7 @@ fn splice(c: &mut Criterion) {
     });
     group.bench_function("value_round_trip", |b| {
         b.iter(|| {
-            let mut value: serde_json::Value =
-                serde_json::from_slice(black_box(CHAT)).expect("fixture parses");
+            let mut value: serde_json::Value = serde_json::from_slice(black_box(CHAT)).expect("fixture parses");
             if let Some(obj) = value.as_object_mut() {
                 obj.insert("model".into(), "gpt-4o-2024-08-06".into());
             }

@@ -56,13 +56,10 @@ impl<'a> RequestBody<'a> {
     /// [`LlmError::InvalidJson`] for invalid UTF-8 or JSON; [`LlmError::InvalidRequest`] when the body is not an
     /// object or repeats a top-level key (upstreams disagree on which copy wins, so the gateway refuses to guess).
     pub fn parse(input: &'a [u8]) -> Result<Self, LlmError> {
-        let input = std::str::from_utf8(input).map_err(|e| {
-            LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
-        })?;
+        let input = std::str::from_utf8(input)
+            .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
         let object = Object::scan(input, input).map_err(|e| match e {
-            LlmError::InvalidRequest { .. } => {
-                LlmError::invalid_request("request body must be a JSON object")
-            }
+            LlmError::InvalidRequest { .. } => LlmError::invalid_request("request body must be a JSON object"),
             other => other,
         })?;
         if let Some(key) = object.duplicate_key() {
@@ -126,9 +123,7 @@ impl<'a> RequestBody<'a> {
             return Ok(false);
         }
         if !options.raw.get().starts_with('{') {
-            return Err(LlmError::invalid_request(
-                "`stream_options` must be an object",
-            ));
+            return Err(LlmError::invalid_request("`stream_options` must be an object"));
         }
         let inner = Object::scan(self.input, options.raw.get())?;
         if inner.duplicate_key().is_some() {
@@ -176,9 +171,7 @@ impl<'a> RequestBody<'a> {
 
     /// `stream` is literally `true` (a raw value has no surrounding whitespace).
     fn is_stream(&self) -> bool {
-        self.object
-            .get("stream")
-            .is_some_and(|m| m.raw.get() == "true")
+        self.object.get("stream").is_some_and(|m| m.raw.get() == "true")
     }
 
     fn edit_model(&self, model: &str, edits: &mut Vec<Edit>, appended: &mut Vec<Vec<u8>>) {
@@ -275,9 +268,7 @@ fn optional_bool(raw: Option<&RawValue>, what: &str) -> Result<bool, LlmError> {
     match raw.map(RawValue::get) {
         None | Some("null" | "false") => Ok(false),
         Some("true") => Ok(true),
-        Some(_) => Err(LlmError::invalid_request(format!(
-            "{what} must be a boolean"
-        ))),
+        Some(_) => Err(LlmError::invalid_request(format!("{what} must be a boolean"))),
     }
 }
 

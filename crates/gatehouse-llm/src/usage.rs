@@ -82,9 +82,7 @@ pub fn from_openai_response(body: &[u8]) -> Option<Usage> {
 pub fn from_openai_chunk(data: &str) -> Option<Usage> {
     let bytes = data.as_bytes();
     // A key spelled with escapes (`"\u0075sage"`) would hide from the first scan; the second keeps it correct.
-    if memchr::memmem::find(bytes, b"usage").is_none()
-        && memchr::memmem::find(bytes, b"\\u").is_none()
-    {
+    if memchr::memmem::find(bytes, b"usage").is_none() && memchr::memmem::find(bytes, b"\\u").is_none() {
         return None;
     }
     from_openai_response(bytes)

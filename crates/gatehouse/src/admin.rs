@@ -87,11 +87,7 @@ struct StatusQuery {
 }
 
 /// JSON when asked (`?format=json` or `Accept: application/json`), a small HTML page otherwise.
-async fn status(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Query(q): Query<StatusQuery>,
-) -> Response {
+async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<StatusQuery>) -> Response {
     let snap = state.snapshot();
     let models = snap
         .models
@@ -121,10 +117,7 @@ async fn status(
             ModelStatus {
                 name: m.name.clone(),
                 aliases: m.aliases.clone(),
-                serving: targets
-                    .iter()
-                    .find(|t| t.reason.is_none())
-                    .map(|t| t.provider.clone()),
+                serving: targets.iter().find(|t| t.reason.is_none()).map(|t| t.provider.clone()),
                 targets,
             }
         })

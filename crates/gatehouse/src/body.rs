@@ -42,12 +42,7 @@ struct StreamAborted(&'static str);
 impl MeteredBody {
     /// Wraps an upstream SSE body. `deadline` is when the whole exchange must be over.
     #[must_use]
-    pub fn new(
-        inner: Incoming,
-        ctx: RequestContext,
-        idle_after: Duration,
-        deadline: Instant,
-    ) -> Self {
+    pub fn new(inner: Incoming, ctx: RequestContext, idle_after: Duration, deadline: Instant) -> Self {
         Self {
             inner,
             idle: Box::pin(tokio::time::sleep(idle_after)),
@@ -86,10 +81,7 @@ impl Body for MeteredBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         if this.done {
             return Poll::Ready(None);

@@ -63,11 +63,7 @@ pub fn load_with_env(path: &Path, env: EnvLookup<'_>) -> Result<Snapshot, Config
 }
 
 /// Parses text into the spec and its located tree, collecting every structural error.
-pub fn parse(
-    text: &str,
-    file: &Path,
-    env: EnvLookup<'_>,
-) -> Result<(ConfigSpec, Node), ConfigErrors> {
+pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec, Node), ConfigErrors> {
     let to_err = |e: DeError| ConfigError::from_de(file, e);
     let mut root = Node::parse(text).map_err(|e| ConfigErrors(vec![to_err(e)]))?;
     if matches!(root.kind, NodeKind::Null) {
@@ -142,11 +138,7 @@ fn items_map<T: for<'de> Deserialize<'de>>(
                     Ok(v) => {
                         out.insert(key.name.clone(), v);
                     }
-                    Err(e) => errors.push(
-                        e.at(value.loc)
-                            .in_field(key.name.clone())
-                            .in_field(name.to_string()),
-                    ),
+                    Err(e) => errors.push(e.at(value.loc).in_field(key.name.clone()).in_field(name.to_string())),
                 }
             }
         }
@@ -160,22 +152,13 @@ fn items_map<T: for<'de> Deserialize<'de>>(
 }
 
 /// Deserializes a sequence item by item.
-fn items_seq<T: for<'de> Deserialize<'de>>(
-    name: &str,
-    node: &Node,
-    out: &mut Vec<T>,
-    errors: &mut Vec<DeError>,
-) {
+fn items_seq<T: for<'de> Deserialize<'de>>(name: &str, node: &Node, out: &mut Vec<T>, errors: &mut Vec<DeError>) {
     match &node.kind {
         NodeKind::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
                 match T::deserialize(NodeDe(item)) {
                     Ok(v) => out.push(v),
-                    Err(e) => errors.push(
-                        e.at(item.loc)
-                            .in_field(i.to_string())
-                            .in_field(name.to_string()),
-                    ),
+                    Err(e) => errors.push(e.at(item.loc).in_field(i.to_string()).in_field(name.to_string())),
                 }
             }
         }

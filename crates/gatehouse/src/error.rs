@@ -135,18 +135,17 @@ impl GatewayError {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_)
-            | Self::InvalidRequest(_)
-            | Self::MissingModel
-            | Self::ClientBody(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidJson(_) | Self::InvalidRequest(_) | Self::MissingModel | Self::ClientBody(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::ModelNotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::NoTargetAvailable { .. } | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            Self::UpstreamUnreachable { .. }
-            | Self::UpstreamInvalid { .. }
-            | Self::UpstreamAuth { .. } => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnreachable { .. } | Self::UpstreamInvalid { .. } | Self::UpstreamAuth { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         }
     }

@@ -77,12 +77,10 @@ impl Gateway {
                 addr: snap.listen,
                 source,
             })?;
-        let admin = TcpListener::bind(snap.admin)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: snap.admin,
-                source,
-            })?;
+        let admin = TcpListener::bind(snap.admin).await.map_err(|source| StartError::Bind {
+            addr: snap.admin,
+            source,
+        })?;
         let data_addr = data.local_addr().map_err(|source| StartError::Bind {
             addr: snap.listen,
             source,

@@ -74,8 +74,7 @@ fn main() -> ExitCode {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("GATEHOUSE_LOG_FORMAT").is_ok_and(|v| v == "json");
     // Colour only on a terminal: piped logs (files, collectors, tests) stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -91,9 +90,7 @@ fn init_tracing() {
 }
 
 fn run(config: PathBuf) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let gw = gatehouse::Gateway::start(gatehouse::StartOptions {
             config,

@@ -151,11 +151,7 @@ impl Metrics {
             "Upstream failures by target and code",
             upstream_errors.clone(),
         );
-        registry.register(
-            "gatehouse_config_reloads",
-            "Config reloads by result",
-            reloads.clone(),
-        );
+        registry.register("gatehouse_config_reloads", "Config reloads by result", reloads.clone());
         registry.register(
             "gatehouse_requests_in_flight",
             "Requests being served",

@@ -47,11 +47,7 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     let mut resp = match forward(&snap, route, req, &mut ctx).await {
         Ok(relay) => relay_response(relay, ctx).await,
         Err(e) => {
-            ctx.fail(
-                e.status().as_u16(),
-                e.code(),
-                e.source_kind() == ErrorSource::Upstream,
-            );
+            ctx.fail(e.status().as_u16(), e.code(), e.source_kind() == ErrorSource::Upstream);
             openai_error(&e)
         }
     };
@@ -69,12 +65,7 @@ async fn forward(
     ctx: &mut RequestContext,
 ) -> Result<Relay, GatewayError> {
     let (parts, body) = req.into_parts();
-    let bytes = read_body(
-        body,
-        snap.server.max_body_bytes,
-        snap.server.body_read_timeout,
-    )
-    .await?;
+    let bytes = read_body(body, snap.server.max_body_bytes, snap.server.body_read_timeout).await?;
     let parsed = RequestBody::parse(&bytes)?;
 
     // Model: the header wins over the body.
@@ -85,9 +76,7 @@ async fn forward(
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .ok_or_else(|| {
-                GatewayError::InvalidRequest(format!(
-                    "the {MODEL_HEADER} header must be a non-empty string"
-                ))
+                GatewayError::InvalidRequest(format!("the {MODEL_HEADER} header must be a non-empty string"))
             })?,
         None => parsed
             .model()?
@@ -133,28 +122,23 @@ async fn forward(
         .header(crate::request_id::HEADER, ctx.id.as_str());
     if let Some(secret) = &provider.api_key {
         // The client's own Authorization is never copied; only the provider's credential is sent.
-        let key = secret
-            .get()
-            .map_err(|reason| GatewayError::NoTargetAvailable {
-                model: model.name.clone(),
-                reason,
-            })?;
-        let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-            GatewayError::NoTargetAvailable {
-                model: model.name.clone(),
-                reason: "credential is not a valid header value".into(),
-            }
+        let key = secret.get().map_err(|reason| GatewayError::NoTargetAvailable {
+            model: model.name.clone(),
+            reason,
+        })?;
+        let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| GatewayError::NoTargetAvailable {
+            model: model.name.clone(),
+            reason: "credential is not a valid header value".into(),
         })?;
         v.set_sensitive(true);
         builder = builder.header(header::AUTHORIZATION, v);
     }
-    let upstream_req =
-        builder
-            .body(Full::new(Bytes::from(out)))
-            .map_err(|e| GatewayError::UpstreamInvalid {
-                target: provider.name.clone(),
-                detail: format!("cannot build the upstream request: {e}"),
-            })?;
+    let upstream_req = builder
+        .body(Full::new(Bytes::from(out)))
+        .map_err(|e| GatewayError::UpstreamInvalid {
+            target: provider.name.clone(),
+            detail: format!("cannot build the upstream request: {e}"),
+        })?;
 
     let t = provider.timeouts;
     let deadline = Instant::now() + t.total;
@@ -195,9 +179,7 @@ async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes,
     match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
         Err(_) => Err(GatewayError::ClientTimeout),
         Ok(Ok(c)) => Ok(c.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(GatewayError::BodyTooLarge { limit })
-        }
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(GatewayError::BodyTooLarge { limit }),
         Ok(Err(e)) => Err(GatewayError::ClientBody(e.to_string())),
     }
 }
@@ -264,19 +246,13 @@ async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
         let mut out = Response::new(Body::new(body));
         *out.status_mut() = status;
         let h = out.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         return out;
     }
 
-    let collected = tokio::time::timeout_at(
-        deadline,
-        Limited::new(resp.into_body(), MAX_UPSTREAM_BODY).collect(),
-    )
-    .await;
+    let collected =
+        tokio::time::timeout_at(deadline, Limited::new(resp.into_body(), MAX_UPSTREAM_BODY).collect()).await;
     let bytes = match collected {
         Ok(Ok(c)) => c.to_bytes(),
         Ok(Err(e)) => {
@@ -288,10 +264,7 @@ async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
             return openai_error(&err);
         }
         Err(_) => {
-            let err = GatewayError::UpstreamTimeout {
-                target,
-                phase: "total",
-            };
+            let err = GatewayError::UpstreamTimeout { target, phase: "total" };
             ctx.fail(err.status().as_u16(), err.code(), true);
             return openai_error(&err);
         }
@@ -304,10 +277,8 @@ async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
         ctx.fail(status.as_u16(), "upstream_error_status", true);
     }
     let mut out = (status, bytes).into_response();
-    out.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    out.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(v) = retry_after {
         out.headers_mut().insert(header::RETRY_AFTER, v);
     }

@@ -58,16 +58,7 @@ impl Reloader {
             last_text,
             hup,
         } = self;
-        run(
-            state,
-            path,
-            stop,
-            config_watch,
-            secret_watch,
-            last_text,
-            hup,
-        )
-        .await;
+        run(state, path, stop, config_watch, secret_watch, last_text, hup).await;
     }
 }
 
@@ -115,9 +106,7 @@ async fn run(
 pub async fn reload(state: &AppState, path: &std::path::Path) -> bool {
     let p = path.to_path_buf();
     let loaded = tokio::task::spawn_blocking(move || crate::config::load(&p)).await;
-    let at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let metrics = &state.telemetry.metrics;
     match loaded {
         Ok(Ok(snap)) => {

@@ -19,9 +19,7 @@ pub fn openai_error(err: &GatewayError) -> Response {
         }
     });
     let mut resp = (err.status(), body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }

@@ -22,21 +22,15 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(
             "/v1/chat/completions",
-            post(|s: State<Arc<AppState>>, r: Request<Body>| {
-                proxy::handle(s.0, Route::ChatCompletions, r)
-            }),
+            post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::ChatCompletions, r)),
         )
         .route(
             "/v1/completions",
-            post(|s: State<Arc<AppState>>, r: Request<Body>| {
-                proxy::handle(s.0, Route::Completions, r)
-            }),
+            post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::Completions, r)),
         )
         .route(
             "/v1/embeddings",
-            post(|s: State<Arc<AppState>>, r: Request<Body>| {
-                proxy::handle(s.0, Route::Embeddings, r)
-            }),
+            post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::Embeddings, r)),
         )
         .route("/v1/models", get(models))
         .fallback(not_found)
@@ -114,11 +108,7 @@ async fn models(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
             }
         })
         .collect();
-    let body = serde_json::to_string(&ModelList {
-        object: "list",
-        data,
-    })
-    .unwrap_or_default();
+    let body = serde_json::to_string(&ModelList { object: "list", data }).unwrap_or_default();
     ctx.completed = true;
     let mut resp = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -32,11 +32,7 @@ pub struct Secret {
 impl Secret {
     /// Resolves the secret now; a failure is kept as the reason.
     #[must_use]
-    pub fn resolve(
-        source: SecretSource,
-        inline: Option<String>,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Self {
+    pub fn resolve(source: SecretSource, inline: Option<String>, env: &dyn Fn(&str) -> Option<String>) -> Self {
         let state = match (&source, inline) {
             (SecretSource::Env(name), _) => match env(name) {
                 Some(v) if !v.trim().is_empty() => Ok(Arc::from(v.trim())),
@@ -116,13 +112,8 @@ mod tests {
     #[test]
     fn env_secret_missing_is_a_reason_not_a_panic() {
         let s = Secret::resolve(SecretSource::Env("NOPE".into()), None, &|_| None);
-        assert_eq!(
-            s.get().expect_err("unset"),
-            "environment variable `NOPE` is not set"
-        );
-        let s = Secret::resolve(SecretSource::Env("K".into()), None, &|_| {
-            Some(" sk-1\n".into())
-        });
+        assert_eq!(s.get().expect_err("unset"), "environment variable `NOPE` is not set");
+        let s = Secret::resolve(SecretSource::Env("K".into()), None, &|_| Some(" sk-1\n".into()));
         assert_eq!(s.get().as_deref(), Ok("sk-1"));
         assert!(!format!("{s:?}").contains("sk-1"));
     }

@@ -16,12 +16,7 @@ use crate::snapshot::ServerSettings;
 
 /// Serves `router` on `listener` until `stop` fires, then drains for at most `settings.drain_timeout`.
 /// Returns true when every connection finished before the deadline.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    settings: ServerSettings,
-    stop: CancellationToken,
-) -> bool {
+pub async fn serve(listener: TcpListener, router: Router, settings: ServerSettings, stop: CancellationToken) -> bool {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -30,10 +30,7 @@ pub fn parent_dir(path: &Path) -> PathBuf {
 pub fn watch_dirs(dirs: &BTreeSet<PathBuf>) -> DirWatch {
     let (tx, events) = mpsc::unbounded_channel();
     if dirs.is_empty() {
-        return DirWatch {
-            _watcher: None,
-            events,
-        };
+        return DirWatch { _watcher: None, events };
     }
     let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if res.is_ok() {
@@ -44,10 +41,7 @@ pub fn watch_dirs(dirs: &BTreeSet<PathBuf>) -> DirWatch {
         Ok(w) => w,
         Err(e) => {
             tracing::warn!(error = %e, "cannot start a file watcher; hot reload needs SIGHUP");
-            return DirWatch {
-                _watcher: None,
-                events,
-            };
+            return DirWatch { _watcher: None, events };
         }
     };
     for dir in dirs {

@@ -30,9 +30,7 @@ pub const MODEL: &str = "mock-upstream";
 const CONTENT_BYTES: usize = 700;
 
 /// Words the canned content is made of; each streamed chunk carries one.
-const WORDS: [&str; 8] = [
-    "gate", "house", "proxy", "fast", "token", "stream", "model", "reply",
-];
+const WORDS: [&str; 8] = ["gate", "house", "proxy", "fast", "token", "stream", "model", "reply"];
 
 /// Every response `mock-upstream` can send, precomputed.
 #[derive(Debug)]
@@ -129,11 +127,7 @@ impl Canned {
     }
 }
 
-fn with_type(
-    status: StatusCode,
-    content_type: &'static str,
-    body: CannedBody,
-) -> Response<CannedBody> {
+fn with_type(status: StatusCode, content_type: &'static str, body: CannedBody) -> Response<CannedBody> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     response
@@ -205,8 +199,7 @@ fn stream_frames(chunks: usize, include_usage: bool) -> Vec<Bytes> {
             } else {
                 json!({"content": format!(" {word}")})
             };
-            let choice =
-                json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": null});
+            let choice = json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": null});
             frame(chunk(json!([choice]), include_usage))
         })
         .collect();
@@ -214,8 +207,7 @@ fn stream_frames(chunks: usize, include_usage: bool) -> Vec<Bytes> {
     frames.push(frame(chunk(json!([finish]), include_usage)));
     if include_usage {
         let mut last = chunk(json!([]), true);
-        last["usage"] =
-            json!({"prompt_tokens": 16, "completion_tokens": chunks, "total_tokens": 16 + chunks});
+        last["usage"] = json!({"prompt_tokens": 16, "completion_tokens": chunks, "total_tokens": 16 + chunks});
         frames.push(frame(last));
     }
     frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
@@ -244,10 +236,7 @@ impl Body for Frames {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
         let frame = this.frames.get(this.next).cloned();
         this.next += 1;
@@ -306,9 +295,7 @@ pub async fn serve(listener: TcpListener, canned: Arc<Canned>) {
 fn is_per_connection(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
     )
 }
 

@@ -115,10 +115,7 @@ impl Journal {
     }
 
     pub(crate) fn requests(&self) -> Vec<Recorded> {
-        self.requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.requests.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub(crate) fn count(&self, counter: Counter) -> usize {

@@ -37,9 +37,7 @@ fn swap(dir: &Path, name: &str, contents: &[u8]) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let old = fs::read_link(dir.join(DATA)).ok();
 
-    let mut stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let mut stamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let version = loop {
         let candidate = version_dir_name(stamp);
         match fs::create_dir(dir.join(&candidate)) {

@@ -115,10 +115,7 @@ impl MockOpenAi {
 
     /// Waits until at least `n` streamed responses were cancelled; no timeout of its own.
     pub async fn wait_cancelled(&self, n: usize) {
-        self.state
-            .journal
-            .wait_count(Counter::CancelledStream, n)
-            .await;
+        self.state.journal.wait_count(Counter::CancelledStream, n).await;
     }
 
     /// How many accepted requests were dropped before any response was produced (e.g. the gateway timed out a
@@ -129,10 +126,7 @@ impl MockOpenAi {
 
     /// Waits until at least `n` requests were abandoned; no timeout of its own.
     pub async fn wait_abandoned(&self, n: usize) {
-        self.state
-            .journal
-            .wait_count(Counter::AbandonedRequest, n)
-            .await;
+        self.state.journal.wait_count(Counter::AbandonedRequest, n).await;
     }
 }
 
@@ -187,16 +181,12 @@ impl MockOpenAiBuilder {
             queue: Mutex::new(self.queue),
         });
         let shutdown = CancellationToken::new();
-        tokio::spawn(shutdown.clone().run_until_cancelled_owned(serve(
-            listener,
-            state.clone(),
-            shutdown.clone(),
-        )));
-        MockOpenAi {
-            addr,
-            state,
-            shutdown,
-        }
+        tokio::spawn(
+            shutdown
+                .clone()
+                .run_until_cancelled_owned(serve(listener, state.clone(), shutdown.clone())),
+        );
+        MockOpenAi { addr, state, shutdown }
     }
 }
 

@@ -100,10 +100,7 @@ pub(crate) fn embeddings(req: &Accepted) -> Value {
 
 /// The SSE frames of a streamed chat or text completion made of `words` (one chunk each).
 pub(crate) fn stream<S: AsRef<str>>(req: &Accepted, seq: usize, words: &[S]) -> StreamFrames {
-    let chunk = Chunker {
-        req,
-        id: id(req, seq),
-    };
+    let chunk = Chunker { req, id: id(req, seq) };
     let mut pieces = pieces(words);
     if pieces.is_empty() {
         // OpenAI always sends the role chunk, even for an empty answer.
@@ -142,24 +139,16 @@ impl Chunker<'_> {
                 } else {
                     json!({"content": piece})
                 };
-                self.chunk(
-                    json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": null}]),
-                )
+                self.chunk(json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": null}]))
             }
-            _ => self.chunk(
-                json!([{"text": piece, "index": 0, "logprobs": null, "finish_reason": null}]),
-            ),
+            _ => self.chunk(json!([{"text": piece, "index": 0, "logprobs": null, "finish_reason": null}])),
         }
     }
 
     fn finish(&self) -> Value {
         match self.req.endpoint {
-            Endpoint::Chat => self.chunk(
-                json!([{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}]),
-            ),
-            _ => self.chunk(
-                json!([{"text": "", "index": 0, "logprobs": null, "finish_reason": "stop"}]),
-            ),
+            Endpoint::Chat => self.chunk(json!([{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}])),
+            _ => self.chunk(json!([{"text": "", "index": 0, "logprobs": null, "finish_reason": "stop"}])),
         }
     }
 

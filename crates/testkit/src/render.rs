@@ -15,12 +15,7 @@ use crate::sse_body::{self, MockBody};
 use crate::validate::{Accepted, Endpoint};
 
 /// Answers request number `seq` (its journal position) with `reply`.
-pub(crate) async fn render(
-    reply: Reply,
-    req: &Accepted,
-    seq: usize,
-    journal: &Arc<Journal>,
-) -> Response<MockBody> {
+pub(crate) async fn render(reply: Reply, req: &Accepted, seq: usize, journal: &Arc<Journal>) -> Response<MockBody> {
     let mut headers = Vec::new();
     let mut reply = reply;
     let mut response = loop {
@@ -69,31 +64,18 @@ pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Response<Moc
 }
 
 /// A complete (non-streamed) response.
-pub(crate) fn full(
-    status: StatusCode,
-    content_type: HeaderValue,
-    body: Bytes,
-) -> Response<MockBody> {
+pub(crate) fn full(status: StatusCode, content_type: HeaderValue, body: Bytes) -> Response<MockBody> {
     let mut response = Response::new(Full::new(body).boxed_unsync());
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
+    response.headers_mut().insert(header::CONTENT_TYPE, content_type);
     response
 }
 
-fn sse(
-    frames: openai_json::StreamFrames,
-    pacing: Pacing,
-    journal: &Arc<Journal>,
-) -> Response<MockBody> {
+fn sse(frames: openai_json::StreamFrames, pacing: Pacing, journal: &Arc<Journal>) -> Response<MockBody> {
     let guard = DropGuard::new(journal.clone(), Counter::CancelledStream);
     let mut response = Response::new(sse_body::paced(frames, pacing, guard));
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }

@@ -142,8 +142,7 @@ impl Reply {
     /// If `name` or `value` is not a valid header: a bug in the test.
     #[must_use]
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        let name = HeaderName::try_from(name)
-            .unwrap_or_else(|e| panic!("invalid header name {name:?}: {e}"));
+        let name = HeaderName::try_from(name).unwrap_or_else(|e| panic!("invalid header name {name:?}: {e}"));
         self.headers.push((name, header_value(value)));
         self
     }
@@ -196,8 +195,7 @@ async fn wait_gate(rx: &mut watch::Receiver<GateState>, open: impl FnMut(&GateSt
 impl StreamGate {
     /// Lets `n` more content chunks out.
     pub fn release(&self, n: usize) {
-        self.tx
-            .send_modify(|s| s.released = s.released.saturating_add(n));
+        self.tx.send_modify(|s| s.released = s.released.saturating_add(n));
     }
 
     /// Lets everything out: remaining chunks, the final chunk, usage (if asked) and `[DONE]`.

@@ -30,10 +30,7 @@ impl SseCollector {
     pub fn push(&mut self, bytes: &[u8]) {
         self.partial.extend_from_slice(bytes);
         let mut start = 0;
-        while let Some(offset) = self.partial[start..]
-            .iter()
-            .position(|b| matches!(b, b'\n' | b'\r'))
-        {
+        while let Some(offset) = self.partial[start..].iter().position(|b| matches!(b, b'\n' | b'\r')) {
             let end = start + offset;
             let next = match (self.partial[end], self.partial.get(end + 1)) {
                 (b'\r', Some(b'\n')) => end + 2,
@@ -72,10 +69,7 @@ impl SseCollector {
         self.events
             .iter()
             .filter(|data| data.as_str() != "[DONE]")
-            .map(|data| {
-                serde_json::from_str(data)
-                    .unwrap_or_else(|e| panic!("SSE event is not JSON ({e}): {data:?}"))
-            })
+            .map(|data| serde_json::from_str(data).unwrap_or_else(|e| panic!("SSE event is not JSON ({e}): {data:?}")))
             .collect()
     }
 

@@ -129,13 +129,11 @@ impl fmt::Display for Rejection {
             Self::UnknownRoute => f.write_str("Invalid URL"),
             // Never echo the presented key: a test must not be able to leak it through the mock.
             Self::InvalidApiKey => f.write_str("Incorrect API key provided."),
-            Self::InvalidContentType => {
-                f.write_str("Invalid content-type: expected application/json.")
-            }
+            Self::InvalidContentType => f.write_str("Invalid content-type: expected application/json."),
             Self::IncompleteBody => f.write_str("The request body ended before it was complete."),
-            Self::InvalidJson => f.write_str(
-                "We could not parse the JSON body of your request. The body must be a JSON object.",
-            ),
+            Self::InvalidJson => {
+                f.write_str("We could not parse the JSON body of your request. The body must be a JSON object.")
+            }
             Self::MissingParameter(p) => write!(f, "Missing required parameter: '{p}'."),
             Self::InvalidType { param, expected } => {
                 write!(f, "Invalid type for '{param}': expected {expected}.")
@@ -144,9 +142,9 @@ impl fmt::Display for Rejection {
                 f,
                 "Invalid '{p}': empty array. Expected an array with minimum length 1, but got an empty array instead."
             ),
-            Self::StreamOptionsWithoutStream => f.write_str(
-                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-            ),
+            Self::StreamOptionsWithoutStream => {
+                f.write_str("The 'stream_options' parameter is only allowed when 'stream' is enabled.")
+            }
         }
     }
 }
@@ -230,22 +228,15 @@ fn accept(endpoint: Endpoint, obj: &Map<String, Value>) -> Result<Accepted, Reje
                 Some(Value::Array(m)) => m,
                 Some(_) => return Err(invalid("messages", "an array")),
             };
-            let words = messages
-                .iter()
-                .map(|m| m.get("content").map_or(0, count_words))
-                .sum();
+            let words = messages.iter().map(|m| m.get("content").map_or(0, count_words)).sum();
             (words, 1)
         }
         Endpoint::Completions => {
-            let prompt = obj
-                .get("prompt")
-                .ok_or(Rejection::MissingParameter("prompt"))?;
+            let prompt = obj.get("prompt").ok_or(Rejection::MissingParameter("prompt"))?;
             (count_words(prompt), 1)
         }
         Endpoint::Embeddings => {
-            let input = obj
-                .get("input")
-                .ok_or(Rejection::MissingParameter("input"))?;
+            let input = obj.get("input").ok_or(Rejection::MissingParameter("input"))?;
             (count_words(input), count_inputs(input))
         }
     };

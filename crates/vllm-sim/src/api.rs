@@ -109,17 +109,8 @@ async fn models(State(app): State<Arc<App>>) -> Response {
             }],
         })
     };
-    let mut data = vec![card(
-        &opts.model,
-        &opts.model,
-        None,
-        Some(opts.max_model_len),
-    )];
-    data.extend(
-        opts.lora
-            .iter()
-            .map(|l| card(l, l, Some(&opts.model), None)),
-    );
+    let mut data = vec![card(&opts.model, &opts.model, None, Some(opts.max_model_len))];
+    data.extend(opts.lora.iter().map(|l| card(l, l, Some(&opts.model), None)));
     axum::Json(json!({ "object": "list", "data": data })).into_response()
 }
 
@@ -130,10 +121,7 @@ async fn health() -> StatusCode {
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let text = app.engine.metrics_text();
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,
     )
         .into_response()
@@ -151,9 +139,7 @@ impl App {
         } = prepared;
         let mut handle = self.engine.submit(submission).map_err(|e| match e {
             SubmitError::QueueFull => ApiError::QueueFull(self.opts.max_waiting),
-            SubmitError::Unschedulable => {
-                ApiError::BadRequest("The request does not fit in the KV cache.".to_owned())
-            }
+            SubmitError::Unschedulable => ApiError::BadRequest("The request does not fit in the KV cache.".to_owned()),
         })?;
         let prefix = match kind {
             Kind::Chat => "chatcmpl",

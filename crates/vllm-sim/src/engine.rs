@@ -150,10 +150,7 @@ impl RequestHandle {
         }
         let event = self.rx.recv().await;
         match event {
-            Some(TokenEvent {
-                finish: Some(_), ..
-            })
-            | None => self.finished = true,
+            Some(TokenEvent { finish: Some(_), .. }) | None => self.finished = true,
             Some(_) => {}
         }
         event
@@ -179,9 +176,7 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, Scheduler> {
         // A panic while holding the lock cannot leave the scheduler half-updated in a way that matters more than
         // stopping the replica would; keep serving.
-        self.scheduler
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.scheduler.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

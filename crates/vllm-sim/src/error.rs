@@ -60,9 +60,7 @@ struct Detail<'a> {
 impl ApiError {
     fn status_and_type(&self) -> (StatusCode, &'static str) {
         match self {
-            Self::BadRequest(_) | Self::ContextTooLong { .. } => {
-                (StatusCode::BAD_REQUEST, "BadRequestError")
-            }
+            Self::BadRequest(_) | Self::ContextTooLong { .. } => (StatusCode::BAD_REQUEST, "BadRequestError"),
             Self::ModelNotFound(_) => (StatusCode::NOT_FOUND, "NotFoundError"),
             Self::QueueFull(_) => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsError"),
             Self::EngineStopped => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableError"),

@@ -25,8 +25,7 @@ pub(crate) fn combine(acc: u64, value: u64) -> u64 {
 
 /// Hash of a token-id sequence, seeded with `seed`.
 pub(crate) fn tokens(seed: u64, ids: &[u32]) -> u64 {
-    ids.iter()
-        .fold(seed, |acc, id| combine(acc, u64::from(*id)))
+    ids.iter().fold(seed, |acc, id| combine(acc, u64::from(*id)))
 }
 
 #[cfg(test)]

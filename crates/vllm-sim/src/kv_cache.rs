@@ -53,12 +53,7 @@ struct Block {
 ///
 /// `seed` starts the chain; it stands for vLLM's extra keys (model or LoRA name), so equal tokens under different
 /// adapters never share blocks.
-pub(crate) fn extend_chain_hashes(
-    seed: u64,
-    tokens: &[u32],
-    block_size: usize,
-    hashes: &mut Vec<BlockHash>,
-) {
+pub(crate) fn extend_chain_hashes(seed: u64, tokens: &[u32], block_size: usize, hashes: &mut Vec<BlockHash>) {
     let full = tokens.len() / block_size.max(1);
     while hashes.len() < full {
         let i = hashes.len();
@@ -153,11 +148,7 @@ impl KvCache {
     /// References the cache hits `hits` and allocates `need` fresh blocks, evicting cached free blocks LRU-first.
     ///
     /// Fails without side effects when fewer than `need` blocks would remain free after taking the hits.
-    pub(crate) fn allocate(
-        &mut self,
-        hits: &[BlockId],
-        need: usize,
-    ) -> Result<Vec<BlockId>, NoSpace> {
+    pub(crate) fn allocate(&mut self, hits: &[BlockId], need: usize) -> Result<Vec<BlockId>, NoSpace> {
         let hits_free = hits
             .iter()
             .filter(|b| self.block(**b).is_some_and(|b| b.ref_count == 0))

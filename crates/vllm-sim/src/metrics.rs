@@ -133,12 +133,7 @@ pub(crate) fn render(info: &Info, gauges: &Gauges, stats: &Stats) -> String {
     );
     for (reason, n) in [("capacity", gauges.waiting), ("deferred", 0)] {
         let l = [("engine", ENGINE), ("model_name", m), ("reason", reason)];
-        sample(
-            &mut out,
-            "vllm:num_requests_waiting_by_reason",
-            &l,
-            n as f64,
-        );
+        sample(&mut out, "vllm:num_requests_waiting_by_reason", &l, n as f64);
     }
     gauge(
         &mut out,
@@ -158,12 +153,7 @@ pub(crate) fn render(info: &Info, gauges: &Gauges, stats: &Stats) -> String {
         queries_help,
         stats.prefix_queries,
     );
-    counter(
-        &mut out,
-        "vllm:prefix_cache_hits",
-        hits_help,
-        stats.prefix_hits,
-    );
+    counter(&mut out, "vllm:prefix_cache_hits", hits_help, stats.prefix_hits);
     if info.legacy {
         counter(
             &mut out,
@@ -171,20 +161,10 @@ pub(crate) fn render(info: &Info, gauges: &Gauges, stats: &Stats) -> String {
             queries_help,
             stats.prefix_queries,
         );
-        counter(
-            &mut out,
-            "vllm:gpu_prefix_cache_hits",
-            hits_help,
-            stats.prefix_hits,
-        );
+        counter(&mut out, "vllm:gpu_prefix_cache_hits", hits_help, stats.prefix_hits);
     }
     let preempt_help = "Cumulative number of preemption from the engine.";
-    counter(
-        &mut out,
-        "vllm:num_preemptions",
-        preempt_help,
-        stats.preemptions,
-    );
+    counter(&mut out, "vllm:num_preemptions", preempt_help, stats.preemptions);
     counter(
         &mut out,
         "vllm:prompt_tokens",
@@ -192,12 +172,7 @@ pub(crate) fn render(info: &Info, gauges: &Gauges, stats: &Stats) -> String {
         stats.prompt_tokens,
     );
     let gen_help = "Number of generation tokens processed.";
-    counter(
-        &mut out,
-        "vllm:generation_tokens",
-        gen_help,
-        stats.generation_tokens,
-    );
+    counter(&mut out, "vllm:generation_tokens", gen_help, stats.generation_tokens);
 
     header(
         &mut out,
@@ -210,11 +185,7 @@ pub(crate) fn render(info: &Info, gauges: &Gauges, stats: &Stats) -> String {
         ("length", stats.finished_length),
         ("abort", stats.aborted),
     ] {
-        let l = [
-            ("engine", ENGINE),
-            ("finished_reason", reason),
-            ("model_name", m),
-        ];
+        let l = [("engine", ENGINE), ("finished_reason", reason), ("model_name", m)];
         sample(&mut out, "vllm:request_success_total", &l, n as f64);
     }
 
@@ -283,12 +254,7 @@ pub(crate) fn render(info: &Info, gauges: &Gauges, stats: &Stats) -> String {
             ("running_lora_adapters", running.as_str()),
             ("waiting_lora_adapters", waiting.as_str()),
         ];
-        sample(
-            &mut out,
-            "vllm:lora_requests_info",
-            &l,
-            gauges.lora_updated_unix,
-        );
+        sample(&mut out, "vllm:lora_requests_info", &l, gauges.lora_updated_unix);
     }
     out
 }

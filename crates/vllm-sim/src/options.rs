@@ -160,9 +160,7 @@ impl SimOptions {
         }
         if self.num_gpu_blocks < 2 || self.num_gpu_blocks >= u32::MAX as usize {
             errors.push("num_gpu_blocks: must be between 2 and 2^32 - 2".to_owned());
-        } else if self.block_size > 0
-            && (self.num_gpu_blocks - 1) * self.block_size < self.max_model_len
-        {
+        } else if self.block_size > 0 && (self.num_gpu_blocks - 1) * self.block_size < self.max_model_len {
             errors.push(format!(
                 "num_gpu_blocks: {} usable blocks of {} tokens cannot hold one max_model_len ({}) sequence",
                 self.num_gpu_blocks - 1,
@@ -179,16 +177,10 @@ impl SimOptions {
         ];
         for (field, value) in durations {
             if !(value.is_finite() && value >= 0.0) {
-                errors.push(format!(
-                    "{field}: must be a finite number >= 0, got {value}"
-                ));
+                errors.push(format!("{field}: must be a finite number >= 0, got {value}"));
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 
     /// Whether `name` is the base model or one of the adapters.

@@ -9,12 +9,11 @@ use crate::tokenizer;
 
 /// Words a reply is made of; each is at most 4 bytes so it is one token.
 const WORDS: [&str; 64] = [
-    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by",
-    "on", "not", "he", "this", "are", "or", "his", "from", "at", "but", "have", "an", "they",
-    "one", "you", "all", "were", "her", "can", "more", "when", "will", "each", "data", "time",
-    "well", "also", "into", "only", "some", "then", "make", "like", "such", "its", "over", "most",
-    "much", "very", "just", "node", "load", "path", "fast", "slow", "hint", "user", "list", "what",
-    "rust",
+    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on", "not", "he",
+    "this", "are", "or", "his", "from", "at", "but", "have", "an", "they", "one", "you", "all", "were", "her", "can",
+    "more", "when", "will", "each", "data", "time", "well", "also", "into", "only", "some", "then", "make", "like",
+    "such", "its", "over", "most", "much", "very", "just", "node", "load", "path", "fast", "slow", "hint", "user",
+    "list", "what", "rust",
 ];
 
 /// Generates the tokens of one reply.
@@ -71,12 +70,11 @@ impl ReplyGen {
 /// `" " + WORDS[index]` as a static string (no per-token allocation).
 fn spaced(index: usize) -> &'static str {
     const SPACED: [&str; 64] = [
-        " the", " of", " and", " to", " in", " is", " that", " for", " it", " as", " was", " with",
-        " be", " by", " on", " not", " he", " this", " are", " or", " his", " from", " at", " but",
-        " have", " an", " they", " one", " you", " all", " were", " her", " can", " more", " when",
-        " will", " each", " data", " time", " well", " also", " into", " only", " some", " then",
-        " make", " like", " such", " its", " over", " most", " much", " very", " just", " node",
-        " load", " path", " fast", " slow", " hint", " user", " list", " what", " rust",
+        " the", " of", " and", " to", " in", " is", " that", " for", " it", " as", " was", " with", " be", " by",
+        " on", " not", " he", " this", " are", " or", " his", " from", " at", " but", " have", " an", " they", " one",
+        " you", " all", " were", " her", " can", " more", " when", " will", " each", " data", " time", " well",
+        " also", " into", " only", " some", " then", " make", " like", " such", " its", " over", " most", " much",
+        " very", " just", " node", " load", " path", " fast", " slow", " hint", " user", " list", " what", " rust",
     ];
     SPACED.get(index).copied().unwrap_or(" the")
 }

@@ -22,10 +22,7 @@ fn sources_and_retry() {
     };
     assert_eq!(limit.source(), ErrorSource::Upstream);
     assert_eq!(limit.retry(), Retry::BeforeFirstByte);
-    assert_eq!(
-        LlmError::Internal { detail: "x" }.source(),
-        ErrorSource::Internal
-    );
+    assert_eq!(LlmError::Internal { detail: "x" }.source(), ErrorSource::Internal);
 }
 
 #[test]
@@ -47,8 +44,5 @@ fn sse_limit_message() {
         what: "line",
         limit: 1024,
     };
-    assert_eq!(
-        err.to_string(),
-        "upstream SSE line exceeded the limit of 1024 bytes"
-    );
+    assert_eq!(err.to_string(), "upstream SSE line exceeded the limit of 1024 bytes");
 }

@@ -55,11 +55,7 @@ impl<'a> Object<'a> {
     }
 
     /// Turns borrowed values into spans of `input`.
-    fn locate(
-        input: &'a str,
-        text: &'a str,
-        pairs: Vec<(Cow<'a, str>, &'a RawValue)>,
-    ) -> Result<Self, LlmError> {
+    fn locate(input: &'a str, text: &'a str, pairs: Vec<(Cow<'a, str>, &'a RawValue)>) -> Result<Self, LlmError> {
         const NOT_INSIDE: LlmError = LlmError::Internal {
             detail: "borrowed JSON value does not lie inside the input",
         };
@@ -112,9 +108,7 @@ fn offset_of(whole: &str, part: &str) -> Option<usize> {
 
 /// Decodes a raw JSON value as a string, borrowing when it has no escapes; `None` if it is not a string.
 pub(crate) fn as_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    serde_json::from_str::<CowStr<'_>>(raw.get())
-        .ok()
-        .map(|s| s.0)
+    serde_json::from_str::<CowStr<'_>>(raw.get()).ok().map(|s| s.0)
 }
 
 // === impl Members ===

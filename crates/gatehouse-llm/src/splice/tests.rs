@@ -7,8 +7,7 @@ mod prop;
 
 const CHAT_COMPACT: &str = include_str!("../../tests/fixtures/splice/chat_compact.json");
 const CHAT_PRETTY: &str = include_str!("../../tests/fixtures/splice/chat_pretty.json");
-const STREAM_OPTIONS_PRESENT: &str =
-    include_str!("../../tests/fixtures/splice/stream_options_present.json");
+const STREAM_OPTIONS_PRESENT: &str = include_str!("../../tests/fixtures/splice/stream_options_present.json");
 const ESCAPED_MODEL: &str = include_str!("../../tests/fixtures/splice/escaped_model.json");
 const WHITESPACE_AROUND: &str = include_str!("../../tests/fixtures/splice/whitespace_around.json");
 
@@ -69,12 +68,7 @@ fn parse_errors_are_classified() {
     ];
     for (input, code) in cases {
         let err = RequestBody::parse(input).expect_err("must fail");
-        assert_eq!(
-            err.code(),
-            *code,
-            "{:?}: {err}",
-            String::from_utf8_lossy(input)
-        );
+        assert_eq!(err.code(), *code, "{:?}: {err}", String::from_utf8_lossy(input));
     }
 }
 
@@ -91,10 +85,7 @@ fn field_type_errors() {
     let b = body(r#"{"model":42,"stream":"yes","stream_options":[]}"#);
     assert_eq!(b.model().expect_err("model").code(), "invalid_request");
     assert_eq!(b.stream().expect_err("stream").code(), "invalid_request");
-    assert_eq!(
-        b.include_usage().expect_err("options").code(),
-        "invalid_request"
-    );
+    assert_eq!(b.include_usage().expect_err("options").code(), "invalid_request");
 
     let b = body(r#"{"model":null,"stream":null,"stream_options":null}"#);
     assert!(b.model().is_err(), "model is required to be a string");
@@ -114,10 +105,7 @@ fn field_type_errors() {
 #[test]
 fn model_only_changes_model_bytes() {
     let out = rewrite(CHAT_COMPACT, Some("gpt-4o-2024-08-06"), false);
-    assert_eq!(
-        out,
-        CHAT_COMPACT.replacen("\"gpt-4o\"", "\"gpt-4o-2024-08-06\"", 1)
-    );
+    assert_eq!(out, CHAT_COMPACT.replacen("\"gpt-4o\"", "\"gpt-4o-2024-08-06\"", 1));
     insta::assert_snapshot!("chat_compact_model", out);
 }
 
@@ -125,11 +113,7 @@ fn model_only_changes_model_bytes() {
 fn pretty_input_keeps_formatting() {
     let out = rewrite(CHAT_PRETTY, Some("meta-llama/Llama-3.1-8B-Instruct"), true);
     let expected = CHAT_PRETTY
-        .replacen(
-            "\"llama-3.1-8b\"",
-            "\"meta-llama/Llama-3.1-8B-Instruct\"",
-            1,
-        )
+        .replacen("\"llama-3.1-8b\"", "\"meta-llama/Llama-3.1-8B-Instruct\"", 1)
         .replacen(
             "[ 1 , 2 ]}",
             "[ 1 , 2 ]},\"stream_options\":{\"include_usage\":true}",
@@ -145,9 +129,7 @@ fn unicode_and_escaped_model_names() {
     let out = rewrite(CHAT_COMPACT, Some(name), false);
     let reparsed = body(&out);
     assert_eq!(reparsed.model().expect("model").as_deref(), Some(name));
-    assert!(out.starts_with(
-        "{\"model\":\"модель/ü🚀 \\\"quoted\\\" back\\\\slash\\ttab\\u0001\",\"messages\""
-    ));
+    assert!(out.starts_with("{\"model\":\"модель/ü🚀 \\\"quoted\\\" back\\\\slash\\ttab\\u0001\",\"messages\""));
 
     // Same model spelled with escapes: semantically unchanged, so the client's bytes stay.
     let out = rewrite(ESCAPED_MODEL, Some("gpt-4o ü🚀"), true);
@@ -159,10 +141,7 @@ fn unicode_and_escaped_model_names() {
 #[test]
 fn nothing_to_change_borrows_input() {
     let b = body(CHAT_COMPACT);
-    assert!(matches!(
-        b.rewrite_cow(&Rewrite::default()),
-        Cow::Borrowed(_)
-    ));
+    assert!(matches!(b.rewrite_cow(&Rewrite::default()), Cow::Borrowed(_)));
     assert!(
         matches!(
             b.rewrite_cow(&Rewrite {
@@ -179,10 +158,7 @@ fn nothing_to_change_borrows_input() {
 #[test]
 fn model_inserted_when_absent() {
     assert_eq!(rewrite("{}", Some("m"), false), r#"{"model":"m"}"#);
-    assert_eq!(
-        rewrite(" { \n } ", Some("m"), false),
-        " {\"model\":\"m\" \n } "
-    );
+    assert_eq!(rewrite(" { \n } ", Some("m"), false), " {\"model\":\"m\" \n } ");
     assert_eq!(
         rewrite(r#"{"messages":[]}"#, Some("m"), false),
         r#"{"messages":[],"model":"m"}"#

@@ -19,11 +19,7 @@ pub fn encode_event(event: Option<&str>, data: &str, out: &mut Vec<u8>) {
             Some(end) => {
                 out.extend_from_slice(&rest[..end]);
                 out.push(b'\n');
-                let skip = if rest[end..].starts_with(b"\r\n") {
-                    2
-                } else {
-                    1
-                };
+                let skip = if rest[end..].starts_with(b"\r\n") { 2 } else { 1 };
                 rest = &rest[end + skip..];
             }
             None => {

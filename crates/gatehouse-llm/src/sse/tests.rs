@@ -51,17 +51,9 @@ fn mixed_terminators_golden() {
         vec![
             ev(Some("message_start"), r#"{"type":"message_start"}"#, None),
             ev(Some("ping"), r#"{"type": "ping"}"#, None),
-            ev(
-                Some("content_block_delta"),
-                "line one\nline two\n indented",
-                Some("7")
-            ),
+            ev(Some("content_block_delta"), "line one\nline two\n indented", Some("7")),
             ev(None, "", Some("7")),
-            ev(
-                Some("message_stop"),
-                r#"{"type":"message_stop"}"#,
-                Some("7")
-            ),
+            ev(Some("message_stop"), r#"{"type":"message_stop"}"#, Some("7")),
         ]
     );
     insta::assert_json_snapshot!("mixed_terminators", events);
@@ -114,11 +106,7 @@ fn bom_is_skipped_once_and_bad_utf8_replaced() {
     assert_eq!(events[0], ev(None, "a", None));
     assert!(events.len() == 2, "second BOM makes an unknown field");
     assert_eq!(events[1], ev(None, "\u{FFFD}", None));
-    let split = decode_chunks(
-        SseLimits::default(),
-        [&b"\xEF"[..], b"\xBB", b"\xBFdata: a\n\n"],
-    )
-    .expect("limits");
+    let split = decode_chunks(SseLimits::default(), [&b"\xEF"[..], b"\xBB", b"\xBFdata: a\n\n"]).expect("limits");
     assert_eq!(split, vec![ev(None, "a", None)]);
 }
 
@@ -148,18 +136,9 @@ fn line_limit_is_enforced_across_chunks() {
         max_line_bytes: 8,
         max_event_bytes: 100,
     };
-    assert!(
-        decode_chunks(limits, [&b"data: 12\n\n"[..]]).is_ok(),
-        "8 bytes is fine"
-    );
+    assert!(decode_chunks(limits, [&b"data: 12\n\n"[..]]).is_ok(), "8 bytes is fine");
     let err = decode_chunks(limits, [&b"data: 123\n\n"[..]]).expect_err("9 bytes");
-    assert_eq!(
-        err,
-        LlmError::SseLimit {
-            what: "line",
-            limit: 8
-        }
-    );
+    assert_eq!(err, LlmError::SseLimit { what: "line", limit: 8 });
     let err = decode_chunks(limits, [&b"data"[..], b": ", b"123"]).expect_err("no terminator yet");
     assert_eq!(err.code(), "upstream_sse_limit");
     assert_eq!(err.source(), crate::ErrorSource::Upstream);
@@ -174,9 +153,7 @@ fn event_limit_is_enforced_and_sticky() {
     // 4 + 1 + 4 = 9 bytes of data including the joining newline, plus the trailing newline = 10.
     assert!(decode_chunks(limits, [&b"data: abcd\ndata: efgh\n\n"[..]]).is_ok());
     let mut d = SseDecoder::new(limits);
-    let err = d
-        .push(b"data: abcd\ndata: efghi\n\n")
-        .expect_err("11 bytes");
+    let err = d.push(b"data: abcd\ndata: efghi\n\n").expect_err("11 bytes");
     assert_eq!(
         err,
         LlmError::SseLimit {

@@ -29,10 +29,7 @@ fn missing_total_is_computed() {
     let body = br#"{"usage":{"prompt_tokens":3,"completion_tokens":4}}"#;
     assert_eq!(from_openai_response(body), Some(usage(3, 4, 0, 7)));
     let body = br#"{"usage":{"prompt_tokens":18446744073709551615,"completion_tokens":4}}"#;
-    assert_eq!(
-        from_openai_response(body).map(|u| u.total_tokens),
-        Some(u64::MAX)
-    );
+    assert_eq!(from_openai_response(body).map(|u| u.total_tokens), Some(u64::MAX));
 }
 
 #[test]
@@ -50,19 +47,13 @@ fn absent_null_or_malformed_is_none() {
         b"not json",
         b"",
     ] {
-        assert_eq!(
-            from_openai_response(body),
-            None,
-            "{}",
-            String::from_utf8_lossy(body)
-        );
+        assert_eq!(from_openai_response(body), None, "{}", String::from_utf8_lossy(body));
     }
 }
 
 #[test]
 fn nulls_inside_usage_count_as_zero() {
-    let body =
-        br#"{"usage":{"prompt_tokens":2,"completion_tokens":null,"prompt_tokens_details":null}}"#;
+    let body = br#"{"usage":{"prompt_tokens":2,"completion_tokens":null,"prompt_tokens_details":null}}"#;
     assert_eq!(from_openai_response(body), Some(usage(2, 0, 0, 2)));
 }
 
@@ -78,9 +69,7 @@ fn chunks() {
         None
     );
     assert_eq!(
-        from_openai_chunk(
-            r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#
-        ),
+        from_openai_chunk(r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#),
         Some(usage(1, 2, 0, 3))
     );
     assert_eq!(

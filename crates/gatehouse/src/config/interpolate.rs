@@ -7,12 +7,7 @@
 use super::node::{DeError, Node, NodeKind};
 
 /// Rewrites every string in the tree; returns all errors found (one per bad string).
-pub fn apply(
-    node: &mut Node,
-    env: &dyn Fn(&str) -> Option<String>,
-    path: &mut Vec<String>,
-    errors: &mut Vec<DeError>,
-) {
+pub fn apply(node: &mut Node, env: &dyn Fn(&str) -> Option<String>, path: &mut Vec<String>, errors: &mut Vec<DeError>) {
     match &mut node.kind {
         NodeKind::Str(s) => {
             if s.contains('$') {
@@ -106,10 +101,7 @@ mod tests {
         assert_eq!(expand("${NOPE:-fallback}", &env).as_deref(), Ok("fallback"));
         assert_eq!(expand("${NOPE:-}", &env).as_deref(), Ok(""));
         assert_eq!(expand("${EMPTY:-x}", &env).as_deref(), Ok(""));
-        assert_eq!(
-            expand("cost $$5 and $x", &env).as_deref(),
-            Ok("cost $5 and $x")
-        );
+        assert_eq!(expand("cost $$5 and $x", &env).as_deref(), Ok("cost $5 and $x"));
         assert_eq!(expand("$${HOST}", &env).as_deref(), Ok("${HOST}"));
     }
 

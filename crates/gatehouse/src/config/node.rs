@@ -12,8 +12,7 @@
 use std::fmt;
 
 use serde::de::{
-    self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
-    VariantAccess, Visitor,
+    self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 use serde::{Deserialize, forward_to_deserialize_any};
 use serde_saphyr::Spanned;
@@ -87,25 +86,20 @@ impl Node {
         // YAML 1.2 booleans only: `off`, `no` and `on` stay strings (`access_log: off`, a model named `no`).
         let mut opts = serde_saphyr::Options::default();
         opts.strict_booleans = true;
-        let raw: Spanned<RawNode> =
-            serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
-                let loc = e.location().map(|l| Loc {
-                    line: l.line(),
-                    col: l.column(),
-                });
-                let rendered = e.without_snippet().to_string();
-                // serde-saphyr prefixes the location itself; keep the message part only.
-                let message = rendered
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid YAML")
-                    .to_string();
-                DeError {
-                    message,
-                    loc,
-                    path: Vec::new(),
-                }
-            })?;
+        let raw: Spanned<RawNode> = serde_saphyr::from_str_with_options(text, opts).map_err(|e| {
+            let loc = e.location().map(|l| Loc {
+                line: l.line(),
+                col: l.column(),
+            });
+            let rendered = e.without_snippet().to_string();
+            // serde-saphyr prefixes the location itself; keep the message part only.
+            let message = rendered.lines().next().unwrap_or("invalid YAML").to_string();
+            DeError {
+                message,
+                loc,
+                path: Vec::new(),
+            }
+        })?;
         Ok(raw.into())
     }
 
@@ -116,9 +110,7 @@ impl Node {
         let mut loc = self.loc;
         for seg in path {
             let next = match &node.kind {
-                NodeKind::Map(entries) => {
-                    entries.iter().find(|(k, _)| &k.name == seg).map(|(_, v)| v)
-                }
+                NodeKind::Map(entries) => entries.iter().find(|(k, _)| &k.name == seg).map(|(_, v)| v),
                 NodeKind::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
                 _ => None,
             };
@@ -318,10 +310,7 @@ struct NodeSeq<'a> {
 impl<'de> SeqAccess<'de> for NodeSeq<'_> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
         let Some(node) = self.iter.next() else {
             return Ok(None);
         };
@@ -342,10 +331,7 @@ struct NodeMap<'a> {
 impl<'de> MapAccess<'de> for NodeMap<'_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         let Some((key, value)) = self.iter.next() else {
             return Ok(None);
         };
@@ -374,10 +360,7 @@ impl<'de, 'a> EnumAccess<'de> for NodeEnum<'a> {
     type Error = DeError;
     type Variant = NodeDe<'a>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(
-        self,
-        seed: V,
-    ) -> Result<(V::Value, NodeDe<'a>), DeError> {
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, NodeDe<'a>), DeError> {
         let v = seed
             .deserialize(self.key.name.as_str().into_deserializer())
             .map_err(|e: DeError| e.at(self.key.loc))?;
@@ -493,9 +476,7 @@ impl<'de> Deserialize<'de> for RawKey {
             RawNode::Bool(b) => Ok(RawKey(b.to_string())),
             RawNode::Float(f) => Ok(RawKey(f.to_string())),
             RawNode::Null => Ok(RawKey(String::new())),
-            RawNode::Seq(_) | RawNode::Map(_) => {
-                Err(de::Error::custom("mapping keys must be scalars"))
-            }
+            RawNode::Seq(_) | RawNode::Map(_) => Err(de::Error::custom("mapping keys must be scalars")),
         }
     }
 }

@@ -201,11 +201,4 @@ impl Serialize for SecretSpec {
 }
 
 /// The top-level field names, for "did you mean" on unknown sections.
-pub const TOP_LEVEL_FIELDS: &[&str] = &[
-    "listen",
-    "admin",
-    "providers",
-    "models",
-    "server",
-    "telemetry",
-];
+pub const TOP_LEVEL_FIELDS: &[&str] = &["listen", "admin", "providers", "models", "server", "telemetry"];

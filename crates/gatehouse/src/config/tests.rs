@@ -45,22 +45,15 @@ fn good_config_builds_runtime_snapshot() {
     assert_eq!(snap.models.len(), 2);
     assert!(snap.model("l3").is_some());
     let pool = &snap.providers["pool"];
-    assert_eq!(
-        pool.endpoints,
-        vec!["http://127.0.0.1:8001", "http://127.0.0.1:8002"]
-    );
+    assert_eq!(pool.endpoints, vec!["http://127.0.0.1:8001", "http://127.0.0.1:8002"]);
     assert_eq!(snap.server.max_body_bytes, 1 << 20);
-    assert_eq!(
-        snap.server.max_headers, 9000,
-        "interpolated string coerced to a number"
-    );
+    assert_eq!(snap.server.max_headers, 9000, "interpolated string coerced to a number");
     assert_eq!(
         snap.providers["openai"].timeouts.connect,
         std::time::Duration::from_secs(2)
     );
     assert_eq!(
-        snap.model("gpt")
-            .map(|m| m.targets[0].upstream_model.as_str()),
+        snap.model("gpt").map(|m| m.targets[0].upstream_model.as_str()),
         Some("gpt")
     );
 }
@@ -88,14 +81,16 @@ lisen: 1
     let errs = load_str(text).expect_err("invalid").to_string();
     let lines: Vec<&str> = errs.lines().collect();
     assert!(
-        lines.iter().any(|l| l.starts_with(
-            "gw.yaml:5:5: providers.pool.base_ur: unknown field `base_ur`, did you mean `base_url`?"
-        )),
+        lines
+            .iter()
+            .any(|l| l
+                .starts_with("gw.yaml:5:5: providers.pool.base_ur: unknown field `base_ur`, did you mean `base_url`?")),
         "{errs}"
     );
     assert!(
-        lines.iter().any(|l| l
-            .starts_with("gw.yaml:9:26: providers.other.timeouts.connect: invalid duration `5`")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("gw.yaml:9:26: providers.other.timeouts.connect: invalid duration `5`")),
         "{errs}"
     );
     assert!(
@@ -107,8 +102,7 @@ lisen: 1
     assert!(
         lines
             .iter()
-            .any(|l| l
-                .starts_with("gw.yaml:17:1: lisen: unknown field `lisen`, did you mean `listen`?")),
+            .any(|l| l.starts_with("gw.yaml:17:1: lisen: unknown field `lisen`, did you mean `listen`?")),
         "{errs}"
     );
     // Structural errors stop before semantic checks, so fix them and look again.

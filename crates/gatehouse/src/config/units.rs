@@ -37,9 +37,7 @@ impl HumanDuration {
             }
             let n: u64 = rest[..digits].parse().map_err(|_| err())?;
             rest = &rest[digits..];
-            let unit_len = rest
-                .find(|c: char| c.is_ascii_digit())
-                .unwrap_or(rest.len());
+            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
             let part = match &rest[..unit_len] {
                 "ms" => Duration::from_millis(n),
                 "s" => Duration::from_secs(n),
@@ -192,17 +190,9 @@ mod tests {
             HumanDuration::parse("1h30m"),
             Ok(HumanDuration(Duration::from_secs(5400)))
         );
-        assert_eq!(
-            HumanDuration::parse("10s")
-                .map(|d| d.to_string())
-                .as_deref(),
-            Ok("10s")
-        );
+        assert_eq!(HumanDuration::parse("10s").map(|d| d.to_string()).as_deref(), Ok("10s"));
         for bad in ["", "10", "s", "10x", "1.5s", "-1s", "10 s"] {
-            assert!(
-                HumanDuration::parse(bad).is_err(),
-                "{bad} should be rejected"
-            );
+            assert!(HumanDuration::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
 

@@ -38,28 +38,15 @@ impl Errors<'_> {
 }
 
 /// Builds the runtime snapshot or returns every problem.
-pub fn build(
-    spec: ConfigSpec,
-    root: &Node,
-    file: &Path,
-    env: EnvLookup<'_>,
-) -> Result<Snapshot, ConfigErrors> {
+pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> Result<Snapshot, ConfigErrors> {
     let mut errs = Errors {
         root,
         file,
         list: Vec::new(),
     };
 
-    let listen = addr(
-        &mut errs,
-        "listen",
-        spec.listen.as_deref().unwrap_or("0.0.0.0:8080"),
-    );
-    let admin = addr(
-        &mut errs,
-        "admin",
-        spec.admin.as_deref().unwrap_or("127.0.0.1:9090"),
-    );
+    let listen = addr(&mut errs, "listen", spec.listen.as_deref().unwrap_or("0.0.0.0:8080"));
+    let admin = addr(&mut errs, "admin", spec.admin.as_deref().unwrap_or("127.0.0.1:9090"));
     let server = server_settings(&mut errs, &spec);
 
     let mut providers = BTreeMap::new();
@@ -77,10 +64,7 @@ pub fn build(
             errs.push(&["models", &idx, "name"], "model name must not be empty");
         }
         if m.targets.is_empty() {
-            errs.push(
-                &["models", &idx, "targets"],
-                "a model needs at least one target",
-            );
+            errs.push(&["models", &idx, "targets"], "a model needs at least one target");
         }
         let mut targets = Vec::new();
         for (j, t) in m.targets.iter().enumerate() {
@@ -89,13 +73,8 @@ pub fn build(
                 if spec.providers.contains_key(&t.provider) {
                     continue; // the provider itself is invalid and already reported
                 }
-                let mut msg = format!(
-                    "target points at provider `{}`, which does not exist",
-                    t.provider
-                );
-                if let Some(s) =
-                    suggest::closest(&t.provider, spec.providers.keys().map(String::as_str))
-                {
+                let mut msg = format!("target points at provider `{}`, which does not exist", t.provider);
+                if let Some(s) = suggest::closest(&t.provider, spec.providers.keys().map(String::as_str)) {
                     msg.push_str(&format!(", did you mean `{s}`?"));
                 }
                 errs.push(&["models", &idx, "targets", &jdx, "provider"], msg);
@@ -124,12 +103,7 @@ pub fn build(
             let path: Vec<String> = if k == 0 {
                 vec!["models".into(), idx.clone(), "name".into()]
             } else {
-                vec![
-                    "models".into(),
-                    idx.clone(),
-                    "aliases".into(),
-                    (k - 1).to_string(),
-                ]
+                vec!["models".into(), idx.clone(), "aliases".into(), (k - 1).to_string()]
             };
             if by_name.insert(name.clone(), model.clone()).is_some() {
                 let p: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -178,20 +152,11 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
         usize::try_from(v).unwrap_or(usize::MAX)
     };
     let max_body_bytes = nonzero("max_body_bytes", s.max_body_bytes.map_or(32 << 20, |b| b.0));
-    let max_header_bytes = nonzero(
-        "max_header_bytes",
-        s.max_header_bytes.map_or(64 << 10, |b| b.0),
-    );
+    let max_header_bytes = nonzero("max_header_bytes", s.max_header_bytes.map_or(64 << 10, |b| b.0));
     let max_headers = nonzero("max_headers", s.max_headers.map_or(100, |v| v as u64));
-    let max_connections = nonzero(
-        "max_connections",
-        s.max_connections.map_or(10_000, |v| v as u64),
-    );
+    let max_connections = nonzero("max_connections", s.max_connections.map_or(10_000, |v| v as u64));
     if max_header_bytes < 8192 {
-        errs.push(
-            &["server", "max_header_bytes"],
-            "must be at least 8KiB (8192)",
-        );
+        errs.push(&["server", "max_header_bytes"], "must be at least 8KiB (8192)");
     }
     let dur = |d: Option<super::units::HumanDuration>, default: u64| {
         d.map_or(std::time::Duration::from_secs(default), |d| d.0)
@@ -218,12 +183,7 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
     }
 }
 
-fn provider(
-    errs: &mut Errors<'_>,
-    name: &str,
-    p: &ProviderSpec,
-    env: EnvLookup<'_>,
-) -> Option<Provider> {
+fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<'_>) -> Option<Provider> {
     let before = errs.list.len();
     let endpoints = match p.kind {
         ProviderKind::OpenaiCompatible => {
@@ -289,10 +249,7 @@ fn provider(
         ("total", timeouts.total),
     ] {
         if v.is_zero() {
-            errs.push(
-                &["providers", name, "timeouts", field],
-                "must be greater than zero",
-            );
+            errs.push(&["providers", name, "timeouts", field], "must be greater than zero");
         }
     }
     let api_key = p.api_key.as_ref().map(|s| {
@@ -305,10 +262,7 @@ fn provider(
     let client = match UpstreamClient::new(timeouts.connect) {
         Ok(c) => c,
         Err(e) => {
-            errs.push(
-                &["providers", name],
-                format!("cannot build an HTTP client: {e}"),
-            );
+            errs.push(&["providers", name], format!("cannot build an HTTP client: {e}"));
             return None;
         }
     };
@@ -326,23 +280,14 @@ fn provider(
 }
 
 /// Checks one upstream URL and returns it without a trailing slash.
-fn check_url(
-    errs: &mut Errors<'_>,
-    name: &str,
-    field: &str,
-    idx: Option<usize>,
-    url: &str,
-) -> String {
+fn check_url(errs: &mut Errors<'_>, name: &str, field: &str, idx: Option<usize>, url: &str) -> String {
     let i = idx.map(|i| i.to_string());
     let mut path = vec!["providers", name, field];
     if let Some(i) = &i {
         path.push(i);
     }
     match url.parse::<http::Uri>() {
-        Ok(u)
-            if matches!(u.scheme_str(), Some("http" | "https"))
-                && u.host().is_some()
-                && u.query().is_none() => {}
+        Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() && u.query().is_none() => {}
         _ => errs.push(
             &path,
             format!("invalid URL `{url}`: expected http(s)://host[:port][/path]"),

@@ -22,19 +22,9 @@ models:
 #[tokio::test]
 async fn health_ready_and_metrics() {
     let gw = TestGateway::start(CONFIG).await;
-    let r = gw
-        .http
-        .get(gw.admin("/healthz"))
-        .send()
-        .await
-        .expect("healthz");
+    let r = gw.http.get(gw.admin("/healthz")).send().await.expect("healthz");
     assert_eq!(r.status(), 200);
-    let r = gw
-        .http
-        .get(gw.admin("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let r = gw.http.get(gw.admin("/readyz")).send().await.expect("readyz");
     assert_eq!(r.status(), 200);
     let r = gw
         .chat(serde_json::json!({"model": "off", "messages": []}))
@@ -73,10 +63,7 @@ async fn config_dump_redacts_secrets() {
         "env secret shows its variable name: {body}"
     );
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(
-        v["providers"]["paid"]["base_url"],
-        "https://api.example.com"
-    );
+    assert_eq!(v["providers"]["paid"]["base_url"], "https://api.example.com");
 }
 
 #[tokio::test]
@@ -92,10 +79,7 @@ async fn status_shows_targets_with_state_and_reason() {
         .await
         .expect("json");
     let models = v["models"].as_array().expect("models");
-    let off = models
-        .iter()
-        .find(|m| m["name"] == "off")
-        .expect("off model");
+    let off = models.iter().find(|m| m["name"] == "off").expect("off model");
     assert_eq!(off["serving"], serde_json::Value::Null);
     assert_eq!(off["targets"][0]["state"], "disabled");
     assert!(
@@ -116,10 +100,7 @@ async fn status_shows_targets_with_state_and_reason() {
         .text()
         .await
         .expect("html");
-    assert!(
-        html.contains("<table>") && html.contains("class=disabled"),
-        "{html}"
-    );
+    assert!(html.contains("<table>") && html.contains("class=disabled"), "{html}");
     assert!(!html.contains("sk-live-SECRET"));
 }
 
@@ -138,9 +119,7 @@ async fn models_list_shows_disabled_reason() {
     assert_eq!(v["object"], "list");
     let data = v["data"].as_array().expect("data");
     assert_eq!(
-        data.iter()
-            .map(|m| m["id"].as_str().unwrap_or(""))
-            .collect::<Vec<_>>(),
+        data.iter().map(|m| m["id"].as_str().unwrap_or("")).collect::<Vec<_>>(),
         ["local", "paid", "off"]
     );
     let off = &data[2];

@@ -27,7 +27,12 @@ fn check_reports_every_problem_with_file_line_and_field() {
         )),
         "{err}"
     );
-    assert!(err.contains(&format!("{file}:9:5: providers.other.base_ulr: unknown field `base_ulr`, did you mean `base_url`?")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{file}:9:5: providers.other.base_ulr: unknown field `base_ulr`, did you mean `base_url`?"
+        )),
+        "{err}"
+    );
     assert!(
         err.contains(&format!(
             "{file}:10:1: modelz: unknown field `modelz`, did you mean `models`?"
@@ -53,7 +58,10 @@ fn check_reports_semantic_errors_together() {
         .expect("run check");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(":5:27: models[0].targets[0].provider: target points at provider `missing`, which does not exist"), "{err}");
+    assert!(
+        err.contains(":5:27: models[0].targets[0].provider: target points at provider `missing`, which does not exist"),
+        "{err}"
+    );
     assert!(
         err.contains(":7:15: models[1].aliases[0]: the model name `a` is already used"),
         "{err}"
@@ -72,11 +80,7 @@ fn check_accepts_a_good_file_and_the_example() {
         .arg(example)
         .output()
         .expect("run check");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("));
 }
 
@@ -85,11 +89,7 @@ fn run_refuses_a_bad_config_with_its_location() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("bad.yaml");
     std::fs::write(&path, "listen: ${GATEHOUSE_TEST_SURELY_UNSET}\n").expect("write");
-    let out = Command::new(binary())
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .expect("run");
+    let out = Command::new(binary()).arg("--config").arg(&path).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -105,18 +105,12 @@ fn config_from_environment_variable() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("/nonexistent/gatehouse.yaml:0:0: cannot read config file")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/gatehouse.yaml:0:0: cannot read config file"));
 }
 
 #[test]
 fn schema_and_version() {
-    let out = Command::new(binary())
-        .arg("schema")
-        .output()
-        .expect("run schema");
+    let out = Command::new(binary()).arg("schema").output().expect("run schema");
     assert!(out.status.success());
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is JSON");
     assert_eq!(schema["type"], "object");
@@ -125,9 +119,6 @@ fn schema_and_version() {
         schema["additionalProperties"], false,
         "unknown top-level fields are rejected by editors too"
     );
-    let out = Command::new(binary())
-        .arg("--version")
-        .output()
-        .expect("run version");
+    let out = Command::new(binary()).arg("--version").output().expect("run version");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("gatehouse "));
 }

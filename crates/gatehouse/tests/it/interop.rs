@@ -8,9 +8,7 @@ use std::process::Command;
 use crate::support::TestGateway;
 
 async fn start_sim(seed: u64) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let opts = vllm_sim::SimOptions {
         seed,
@@ -31,9 +29,7 @@ fn python() -> Option<String> {
                 std::env::var("GATEHOUSE_REQUIRE_INTEROP").is_err(),
                 "GATEHOUSE_REQUIRE_INTEROP is set but GATEHOUSE_TEST_PYTHON is not"
             );
-            eprintln!(
-                "SKIPPED: interop needs the venv from scripts/test.sh (GATEHOUSE_TEST_PYTHON)"
-            );
+            eprintln!("SKIPPED: interop needs the venv from scripts/test.sh (GATEHOUSE_TEST_PYTHON)");
             None
         }
     }
@@ -48,27 +44,15 @@ async fn openai_python_sdk() {
         "providers:\n  pool: {{ kind: vllm_pool, endpoints: [\"{a}\", \"{b}\"] }}\nmodels:\n  - {{ name: llama, aliases: [default], targets: [{{ provider: pool, model: meta-llama/Llama-3.1-8B-Instruct }}] }}\n"
     ))
     .await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/interop/openai_sdk.py"
-    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop/openai_sdk.py");
     let base = format!("http://{}", gw.gw.data_addr);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .arg(base)
-            .arg("llama")
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("run python");
+    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(base).arg("llama").output())
+        .await
+        .expect("join")
+        .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "SDK interop failed:\n{stdout}\n{stderr}"
-    );
+    assert!(out.status.success(), "SDK interop failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("ok"));
     // Every SDK call was logged with usage.
     let log = gw.next_log().await;

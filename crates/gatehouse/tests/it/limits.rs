@@ -54,10 +54,7 @@ async fn bad_json_is_400_and_never_reaches_upstream() {
         assert_eq!(r.status(), 400, "body {body:?}");
         let v: serde_json::Value = r.json().await.expect("error is JSON");
         let code = v["error"]["code"].as_str().expect("code").to_string();
-        assert!(
-            code == "invalid_json" || code == "invalid_request",
-            "{body:?} → {code}"
-        );
+        assert!(code == "invalid_json" || code == "invalid_request", "{body:?} → {code}");
     }
     assert!(mock.requests().is_empty());
 }
@@ -108,9 +105,11 @@ async fn upstream_unreachable_is_502() {
         "upstream_unreachable"
     );
     assert_eq!(gw.next_log().await["error_code"], "upstream_unreachable");
-    assert!(gw.metrics().await.contains(
-        "gatehouse_upstream_errors_total{target=\"up\",code=\"upstream_unreachable\"} 1"
-    ));
+    assert!(
+        gw.metrics()
+            .await
+            .contains("gatehouse_upstream_errors_total{target=\"up\",code=\"upstream_unreachable\"} 1")
+    );
 }
 
 #[tokio::test]
@@ -124,12 +123,7 @@ async fn upstream_first_byte_timeout_is_504() {
     assert_eq!(r.status(), 504);
     let v: serde_json::Value = r.json().await.expect("json");
     assert_eq!(v["error"]["code"], "upstream_timeout");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .expect("msg")
-            .contains("first_byte")
-    );
+    assert!(v["error"]["message"].as_str().expect("msg").contains("first_byte"));
     assert_eq!(mock.requests().len(), 1);
 }
 
@@ -142,12 +136,7 @@ async fn unknown_route_and_method_are_openai_errors() {
         r.json::<serde_json::Value>().await.expect("json")["error"]["code"],
         "route_not_found"
     );
-    let r = gw
-        .http
-        .get(gw.url("/v1/chat/completions"))
-        .send()
-        .await
-        .expect("send");
+    let r = gw.http.get(gw.url("/v1/chat/completions")).send().await.expect("send");
     assert_eq!(r.status(), 405);
     assert_eq!(
         r.json::<serde_json::Value>().await.expect("json")["error"]["code"],
@@ -160,9 +149,7 @@ async fn slow_client_body_is_408() {
     let (mock, gw) = setup("server: { body_read_timeout: 300ms }\n", Reply::chat("x")).await;
     // Announce a body and send only part of it.
     use tokio::io::AsyncWriteExt;
-    let mut s = tokio::net::TcpStream::connect(gw.gw.data_addr)
-        .await
-        .expect("connect");
+    let mut s = tokio::net::TcpStream::connect(gw.gw.data_addr).await.expect("connect");
     s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\":").await.expect("write");
     let mut buf = vec![0u8; 4096];
     use tokio::io::AsyncReadExt;
@@ -184,7 +171,9 @@ async fn connection_cap_closes_extra_connections() {
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut s = tokio::net::TcpStream::connect(gw.gw.data_addr).await.expect("connect");
-        s.write_all(b"GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+        s.write_all(b"GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .expect("write");
         let mut buf = vec![0u8; 8192];
         let n = s.read(&mut buf).await.expect("read");
         assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
@@ -193,11 +182,18 @@ async fn connection_cap_closes_extra_connections() {
     let mut third = tokio::net::TcpStream::connect(gw.gw.data_addr).await.expect("connect");
     let _ = third.write_all(b"GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n").await;
     let mut buf = vec![0u8; 1024];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(10), third.read(&mut buf)).await.expect("closed promptly").unwrap_or(0);
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), third.read(&mut buf))
+        .await
+        .expect("closed promptly")
+        .unwrap_or(0);
     assert_eq!(n, 0, "the third connection is closed without an answer");
     // Freeing a permit lets a new connection in.
     drop(held.pop());
-    let r = reqwest::Client::new().get(gw.url("/v1/models")).send().await.expect("served after a permit frees");
+    let r = reqwest::Client::new()
+        .get(gw.url("/v1/models"))
+        .send()
+        .await
+        .expect("served after a permit frees");
     assert_eq!(r.status(), 200);
 }
 
@@ -206,9 +202,14 @@ async fn slow_request_head_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (_mock, gw) = setup("server: { header_read_timeout: 300ms }\n", Reply::chat("x")).await;
     let mut s = tokio::net::TcpStream::connect(gw.gw.data_addr).await.expect("connect");
-    s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n").await.expect("write");
+    s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .expect("write");
     let mut buf = vec![0u8; 1024];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf)).await.expect("closed promptly").unwrap_or(0);
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .expect("closed promptly")
+        .unwrap_or(0);
     let answer = String::from_utf8_lossy(&buf[..n]);
     assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
 }

@@ -28,10 +28,7 @@ async fn good_reload_swaps_config_and_bad_reload_keeps_it() {
     let gw = TestGateway::start(&one_model(&mock.base_url(), "first", "")).await;
     let mut gen_rx = gw.gw.state.generation.subscribe();
 
-    testkit::write_file_atomically(
-        gw.config_path(),
-        one_model(&mock.base_url(), "second", "").as_bytes(),
-    );
+    testkit::write_file_atomically(gw.config_path(), one_model(&mock.base_url(), "second", "").as_bytes());
     next_generation(&gw, &mut gen_rx).await;
     let r = gw
         .chat(json!({"model": "second", "messages": [{"role": "user", "content": "hi"}]}))
@@ -47,10 +44,7 @@ async fn good_reload_swaps_config_and_bad_reload_keeps_it() {
     assert_eq!(r.status(), 404);
 
     // A broken file: every error logged, old config kept, error counted and shown on /status.
-    testkit::write_file_atomically(
-        gw.config_path(),
-        b"providers:\n  up: { kind: nope }\nmodels: 7\n",
-    );
+    testkit::write_file_atomically(gw.config_path(), b"providers:\n  up: { kind: nope }\nmodels: 7\n");
     next_generation(&gw, &mut gen_rx).await;
     let r = gw
         .chat(json!({"model": "second", "messages": [{"role": "user", "content": "hi"}]}))
@@ -59,10 +53,7 @@ async fn good_reload_swaps_config_and_bad_reload_keeps_it() {
         .expect("send");
     assert_eq!(r.status(), 200, "old config still serves");
     let m = gw.metrics().await;
-    assert!(
-        m.contains("gatehouse_config_reloads_total{result=\"error\"} 1"),
-        "{m}"
-    );
+    assert!(m.contains("gatehouse_config_reloads_total{result=\"error\"} 1"), "{m}");
     assert!(
         m.contains("gatehouse_config_reloads_total{result=\"success\"} 1"),
         "{m}"
@@ -85,25 +76,17 @@ async fn good_reload_swaps_config_and_bad_reload_keeps_it() {
 async fn in_flight_request_finishes_on_its_config() {
     let (reply, gate) = Reply::gated_stream(&["old", "config"]);
     let old = MockOpenAi::builder().reply(reply).start().await;
-    let new = MockOpenAi::builder()
-        .reply(Reply::chat("new"))
-        .start()
-        .await;
+    let new = MockOpenAi::builder().reply(Reply::chat("new")).start().await;
     let gw = TestGateway::start(&one_model(&old.base_url(), "m", "")).await;
     let mut gen_rx = gw.gw.state.generation.subscribe();
     let r = gw
-        .chat(
-            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
-        )
+        .chat(json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
         .expect("send");
     old.wait_for_requests(1).await;
 
-    testkit::write_file_atomically(
-        gw.config_path(),
-        one_model(&new.base_url(), "m", "").as_bytes(),
-    );
+    testkit::write_file_atomically(gw.config_path(), one_model(&new.base_url(), "m", "").as_bytes());
     next_generation(&gw, &mut gen_rx).await;
     gate.finish();
     let text = r.text().await.expect("stream");
@@ -146,12 +129,7 @@ async fn secret_file_rotation_is_picked_up_without_restart() {
     let auths: Vec<String> = mock
         .requests()
         .iter()
-        .map(|r| {
-            r.headers["authorization"]
-                .to_str()
-                .unwrap_or("")
-                .to_string()
-        })
+        .map(|r| r.headers["authorization"].to_str().unwrap_or("").to_string())
         .collect();
     assert_eq!(auths, ["Bearer key-one", "Bearer key-two"]);
 }
@@ -182,10 +160,7 @@ async fn missing_secret_file_disables_then_enables_the_target() {
         .await
         .expect("send");
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        mock.requests()[0].headers["authorization"],
-        "Bearer late-key"
-    );
+    assert_eq!(mock.requests()[0].headers["authorization"], "Bearer late-key");
 }
 
 #[tokio::test]
@@ -218,12 +193,5 @@ async fn sighup_reloads_the_binary_config() {
         seen.contains("gatehouse_config_reloads_total{result=\"success\"} 1"),
         "{seen}"
     );
-    assert!(
-        child
-            .stderr
-            .lock()
-            .expect("lock")
-            .iter()
-            .any(|l| l.contains("SIGHUP"))
-    );
+    assert!(child.stderr.lock().expect("lock").iter().any(|l| l.contains("SIGHUP")));
 }

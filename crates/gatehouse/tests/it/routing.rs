@@ -94,11 +94,7 @@ async fn alias_resolves_to_the_model() {
         .expect("send");
     assert_eq!(r.status(), 200);
     assert_eq!(mock.requests().len(), 1);
-    assert_eq!(
-        gw.next_log().await["model"],
-        "fast",
-        "logged under the canonical name"
-    );
+    assert_eq!(gw.next_log().await["model"], "fast", "logged under the canonical name");
 }
 
 #[tokio::test]
@@ -215,7 +211,13 @@ async fn upstream_rejecting_our_key_is_502_without_echoing_it() {
 #[tokio::test]
 async fn upstream_error_status_is_relayed_with_retry_after() {
     let (mock, gw) = setup().await;
-    mock.set_reply(Reply::status(429, json!({"error": {"message": "slow down", "type": "rate_limit_error", "code": "rate_limit_exceeded"}})).with_header("retry-after", "7"));
+    mock.set_reply(
+        Reply::status(
+            429,
+            json!({"error": {"message": "slow down", "type": "rate_limit_error", "code": "rate_limit_exceeded"}}),
+        )
+        .with_header("retry-after", "7"),
+    );
     let r = gw
         .chat(json!({"model": "fast", "messages": [{"role": "user", "content": "hi"}]}))
         .send()
@@ -231,14 +233,8 @@ async fn upstream_error_status_is_relayed_with_retry_after() {
 
 #[tokio::test]
 async fn vllm_pool_round_robins_across_replicas() {
-    let a = MockOpenAi::builder()
-        .reply(Reply::chat("from a"))
-        .start()
-        .await;
-    let b = MockOpenAi::builder()
-        .reply(Reply::chat("from b"))
-        .start()
-        .await;
+    let a = MockOpenAi::builder().reply(Reply::chat("from a")).start().await;
+    let b = MockOpenAi::builder().reply(Reply::chat("from b")).start().await;
     let gw = TestGateway::start(&format!(
         "providers:\n  pool: {{ kind: vllm_pool, endpoints: [\"{}\", \"{}\"] }}\nmodels:\n  - {{ name: llama, targets: [{{ provider: pool, model: base }}] }}\n",
         a.base_url(),

@@ -8,8 +8,16 @@ use crate::support::{ChildGateway, with_defaults};
 #[tokio::test]
 async fn provider_key_never_reaches_logs_or_clients() {
     const KEY: &str = "sk-prov-TOPSECRET-4242";
-    let ok = MockOpenAi::builder().api_key(KEY).reply(Reply::chat("fine")).start().await;
-    let wrong = MockOpenAi::builder().api_key("another-key").reply(Reply::chat("x")).start().await;
+    let ok = MockOpenAi::builder()
+        .api_key(KEY)
+        .reply(Reply::chat("fine"))
+        .start()
+        .await;
+    let wrong = MockOpenAi::builder()
+        .api_key("another-key")
+        .reply(Reply::chat("x"))
+        .start()
+        .await;
     let dir = tempfile::tempdir().expect("tempdir");
     let key_file = dir.path().join("key");
     std::fs::write(&key_file, KEY).expect("write key");
@@ -36,12 +44,34 @@ async fn provider_key_never_reaches_logs_or_clients() {
             bodies.push_str(&r.text().await.unwrap_or_default());
         }
     }
-    bodies.push_str(&http.get(format!("http://{}/config", child.admin)).send().await.expect("config").text().await.expect("text"));
-    bodies.push_str(&http.get(format!("http://{}/status", child.admin)).send().await.expect("status").text().await.expect("text"));
+    bodies.push_str(
+        &http
+            .get(format!("http://{}/config", child.admin))
+            .send()
+            .await
+            .expect("config")
+            .text()
+            .await
+            .expect("text"),
+    );
+    bodies.push_str(
+        &http
+            .get(format!("http://{}/status", child.admin))
+            .send()
+            .await
+            .expect("status")
+            .text()
+            .await
+            .expect("text"),
+    );
     assert_eq!(ok.requests().len(), 2, "the key was really used");
     child.signal("TERM");
     child.wait_exit().await;
-    let logs = [child.stdout.lock().expect("lock").join("\n"), child.stderr.lock().expect("lock").join("\n")].join("\n");
+    let logs = [
+        child.stdout.lock().expect("lock").join("\n"),
+        child.stderr.lock().expect("lock").join("\n"),
+    ]
+    .join("\n");
     assert!(logs.contains("upstream_auth_failed"), "the failure is logged: {logs}");
     assert!(!logs.contains("TOPSECRET"), "key leaked into logs");
     assert!(!bodies.contains("TOPSECRET"), "key leaked to a client: {bodies}");

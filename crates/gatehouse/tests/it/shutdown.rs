@@ -17,21 +17,14 @@ async fn drain_finishes_an_open_stream() {
     ))
     .await;
     let r = gw
-        .chat(
-            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
-        )
+        .chat(json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
         .expect("send");
     mock.wait_for_requests(1).await;
 
     gw.gw.shutdown();
-    let ready = gw
-        .http
-        .get(gw.admin("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
+    let ready = gw.http.get(gw.admin("/readyz")).send().await.expect("readyz");
     assert_eq!(ready.status(), 503, "unready while draining");
     assert_eq!(ready.text().await.expect("text"), "draining\n");
     let fresh = reqwest::Client::new();
@@ -42,10 +35,7 @@ async fn drain_finishes_an_open_stream() {
 
     gate.finish();
     let text = r.text().await.expect("the open stream completes");
-    assert!(
-        text.contains("streaming") && text.contains("[DONE]"),
-        "{text}"
-    );
+    assert!(text.contains("streaming") && text.contains("[DONE]"), "{text}");
     let TestGateway { gw, .. } = gw;
     assert!(
         tokio::time::timeout(Duration::from_secs(10), gw.wait())
@@ -72,17 +62,9 @@ async fn sigterm_exits_zero() {
     child.signal("TERM");
     let status = child.wait_exit().await;
     assert!(status.success(), "{status:?}");
-    assert!(
-        child
-            .stderr
-            .lock()
-            .expect("lock")
-            .iter()
-            .any(|l| l.contains("drained"))
-    );
+    assert!(child.stderr.lock().expect("lock").iter().any(|l| l.contains("drained")));
     // The access log went to stdout as one JSON line.
     let out = child.stdout.lock().expect("lock").clone();
-    let line: serde_json::Value =
-        serde_json::from_str(out.last().expect("an access log line")).expect("JSON");
+    let line: serde_json::Value = serde_json::from_str(out.last().expect("an access log line")).expect("JSON");
     assert_eq!(line["route"], "models");
 }

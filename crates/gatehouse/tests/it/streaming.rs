@@ -26,9 +26,7 @@ async fn first_chunk_arrives_before_upstream_finishes() {
     let mock = MockOpenAi::builder().reply(reply).start().await;
     let gw = TestGateway::start(&config(&mock, "30s")).await;
     let r = gw
-        .chat(
-            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
-        )
+        .chat(json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
         .expect("send");
@@ -43,10 +41,7 @@ async fn first_chunk_arrives_before_upstream_finishes() {
         .expect("bytes");
     let first = String::from_utf8_lossy(&first).to_string();
     assert!(first.contains("one"), "{first}");
-    assert!(
-        !first.contains("two"),
-        "only released chunks can have arrived: {first}"
-    );
+    assert!(!first.contains("two"), "only released chunks can have arrived: {first}");
     gate.finish();
     let mut rest = String::new();
     while let Some(chunk) = body.next().await {
@@ -65,7 +60,11 @@ async fn usage_is_recorded_and_returned_without_include_usage() {
         .start()
         .await;
     let gw = TestGateway::start(&config(&mock, "30s")).await;
-    let r = gw.chat(json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "count my words"}]})).send().await.expect("send");
+    let r = gw
+        .chat(json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "count my words"}]}))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 200);
     let text = r.text().await.expect("body");
     // Upstream was asked for usage although the client did not ask.
@@ -74,8 +73,7 @@ async fn usage_is_recorded_and_returned_without_include_usage() {
     // The client sees the usage chunk (choices: []) just before [DONE].
     let payloads = data_payloads(&text);
     assert_eq!(payloads.last().map(String::as_str), Some("[DONE]"));
-    let usage_chunk: serde_json::Value =
-        serde_json::from_str(&payloads[payloads.len() - 2]).expect("usage chunk");
+    let usage_chunk: serde_json::Value = serde_json::from_str(&payloads[payloads.len() - 2]).expect("usage chunk");
     assert_eq!(usage_chunk["choices"], json!([]));
     assert_eq!(usage_chunk["usage"]["completion_tokens"], 3);
     let log = gw.next_log().await;
@@ -88,10 +86,7 @@ async fn usage_is_recorded_and_returned_without_include_usage() {
 
 #[tokio::test]
 async fn client_asked_include_usage_keeps_its_stream_options() {
-    let mock = MockOpenAi::builder()
-        .reply(Reply::chat("x y"))
-        .start()
-        .await;
+    let mock = MockOpenAi::builder().reply(Reply::chat("x y")).start().await;
     let gw = TestGateway::start(&config(&mock, "30s")).await;
     let body = r#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"#;
     let r = gw
@@ -115,9 +110,7 @@ async fn client_disconnect_cancels_upstream_and_is_still_logged() {
     let mock = MockOpenAi::builder().reply(reply).start().await;
     let gw = TestGateway::start(&config(&mock, "30s")).await;
     let r = gw
-        .chat(
-            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
-        )
+        .chat(json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
         .expect("send");
@@ -141,9 +134,7 @@ async fn idle_upstream_stream_is_cut_and_logged() {
     let mock = MockOpenAi::builder().reply(reply).start().await;
     let gw = TestGateway::start(&config(&mock, "300ms")).await;
     let r = gw
-        .chat(
-            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
-        )
+        .chat(json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}))
         .send()
         .await
         .expect("send");

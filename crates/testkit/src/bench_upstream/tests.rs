@@ -39,19 +39,12 @@ fn chat_body_is_about_one_kilobyte_with_usage() {
     let v: Value = serde_json::from_slice(body).expect("json");
     assert_eq!(v["object"], "chat.completion");
     assert_eq!(v["model"], MODEL);
-    let content = v["choices"][0]["message"]["content"]
-        .as_str()
-        .expect("content");
-    assert_eq!(
-        v["usage"]["completion_tokens"],
-        content.split_whitespace().count()
-    );
+    let content = v["choices"][0]["message"]["content"].as_str().expect("content");
+    assert_eq!(v["usage"]["completion_tokens"], content.split_whitespace().count());
     assert_eq!(
         v["usage"]["total_tokens"],
         v["usage"]["prompt_tokens"].as_u64().expect("prompt")
-            + v["usage"]["completion_tokens"]
-                .as_u64()
-                .expect("completion")
+            + v["usage"]["completion_tokens"].as_u64().expect("completion")
     );
 }
 
@@ -75,11 +68,7 @@ fn stream_frames_follow_openai_with_and_without_usage() {
         .iter()
         .map(|d| serde_json::from_str(d).expect("json"))
         .collect();
-    assert!(
-        chunks[..6]
-            .iter()
-            .all(|c| c.get("usage") == Some(&Value::Null))
-    );
+    assert!(chunks[..6].iter().all(|c| c.get("usage") == Some(&Value::Null)));
     assert_eq!(chunks[6]["choices"], json!([]));
     assert_eq!(chunks[6]["usage"]["completion_tokens"], 5);
 }
@@ -92,14 +81,9 @@ fn respond_routes_by_method_path_and_body() {
     assert!(matches!(stream.body(), Either::Right(_)));
     let json = canned.respond(&Method::POST, "/v1/chat/completions", br#"{"model":"m"}"#);
     assert_eq!(json.headers()[header::CONTENT_TYPE], "application/json");
+    assert_eq!(canned.respond(&Method::GET, "/health", b"").status(), StatusCode::OK);
     assert_eq!(
-        canned.respond(&Method::GET, "/health", b"").status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        canned
-            .respond(&Method::GET, "/v1/chat/completions", b"")
-            .status(),
+        canned.respond(&Method::GET, "/v1/chat/completions", b"").status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(

@@ -14,10 +14,7 @@ use tokio::net::TcpListener;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(
-    version,
-    about = "A fast canned OpenAI-compatible upstream for benchmarks"
-)]
+#[command(version, about = "A fast canned OpenAI-compatible upstream for benchmarks")]
 struct Args {
     /// Port to listen on; 0 lets the OS pick (the chosen one is printed).
     #[arg(long, default_value_t = 0)]

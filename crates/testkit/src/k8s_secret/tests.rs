@@ -23,10 +23,7 @@ fn first_call_builds_the_kubelet_layout() {
     assert_eq!(visible, Path::new("..data/api-key"));
     let data = fs::read_link(dir.path().join(DATA)).expect("..data is a symlink");
     assert!(data.is_relative(), "{data:?}");
-    assert_eq!(
-        version_dirs(dir.path()),
-        [data.to_string_lossy().into_owned()]
-    );
+    assert_eq!(version_dirs(dir.path()), [data.to_string_lossy().into_owned()]);
 }
 
 #[test]
@@ -40,10 +37,7 @@ fn rotation_swaps_data_keeps_other_keys_and_removes_the_old_version() {
     assert_ne!(before, after);
     assert_eq!(read(&dir.path().join("api-key")), "two");
     assert_eq!(read(&dir.path().join("other")), "kept");
-    assert_eq!(
-        version_dirs(dir.path()),
-        [after.to_string_lossy().into_owned()]
-    );
+    assert_eq!(version_dirs(dir.path()), [after.to_string_lossy().into_owned()]);
     assert!(!dir.path().join(DATA_TMP).exists());
 }
 
@@ -61,10 +55,7 @@ fn version_names_use_the_kubelet_format() {
     // 2024-02-29T23:59:58.000000042Z, a leap day.
     let name = version_dir_name(Duration::new(1_709_251_198, 42));
     assert_eq!(name, "..2024_02_29_23_59_58.000000042");
-    assert_eq!(
-        version_dir_name(Duration::ZERO),
-        "..1970_01_01_00_00_00.000000000"
-    );
+    assert_eq!(version_dir_name(Duration::ZERO), "..1970_01_01_00_00_00.000000000");
 }
 
 #[test]

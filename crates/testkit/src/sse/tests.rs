@@ -46,8 +46,6 @@ async fn collects_a_byte_stream() {
         Ok::<_, std::io::Error>(Bytes::from_static(b"data: x\n")),
         Ok(Bytes::from_static(b"\n")),
     ];
-    let data = collect_sse(futures_util::stream::iter(chunks))
-        .await
-        .expect("no error");
+    let data = collect_sse(futures_util::stream::iter(chunks)).await.expect("no error");
     assert_eq!(data, ["x"]);
 }

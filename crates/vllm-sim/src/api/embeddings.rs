@@ -42,9 +42,7 @@ impl EmbeddingRequest {
             None | Some("float") => false,
             Some("base64") => true,
             Some(other) => {
-                return Err(ApiError::BadRequest(format!(
-                    "unsupported encoding_format `{other}`"
-                )));
+                return Err(ApiError::BadRequest(format!("unsupported encoding_format `{other}`")));
             }
         };
         let inputs: Vec<Vec<u32>> = match self.input {
@@ -85,12 +83,7 @@ fn vector(seed: u64, ids: &[u32]) -> Vec<f32> {
     let raw: Vec<f64> = (0..DIMENSIONS)
         .map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
         .collect();
-    let norm = raw
-        .iter()
-        .map(|x| x * x)
-        .sum::<f64>()
-        .sqrt()
-        .max(f64::MIN_POSITIVE);
+    let norm = raw.iter().map(|x| x * x).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
     raw.iter().map(|x| (x / norm) as f32).collect()
 }
 
@@ -138,14 +131,12 @@ mod tests {
 
     #[test]
     fn response_counts_tokens_of_every_input() {
-        let req: EmbeddingRequest =
-            serde_json::from_str(r#"{"input":["one two","three"]}"#).expect("json");
+        let req: EmbeddingRequest = serde_json::from_str(r#"{"input":["one two","three"]}"#).expect("json");
         let v = req.respond(&SimOptions::default()).expect("ok");
         assert_eq!(v["data"].as_array().map(Vec::len), Some(2));
         let expected = tokenizer::encode("one two").len() + tokenizer::encode("three").len();
         assert_eq!(v["usage"]["prompt_tokens"], expected);
-        let bad: EmbeddingRequest =
-            serde_json::from_str(r#"{"model":"nope","input":"x"}"#).expect("json");
+        let bad: EmbeddingRequest = serde_json::from_str(r#"{"model":"nope","input":"x"}"#).expect("json");
         assert!(matches!(
             bad.respond(&SimOptions::default()),
             Err(ApiError::ModelNotFound(_))

@@ -92,8 +92,7 @@ pub(crate) struct Prepared {
 
 /// Parses a JSON body into `T`, answering 400 in vLLM's shape on failure.
 pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("Invalid request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("Invalid request body: {e}")))
 }
 
 // === impl ChatRequest ===
@@ -142,9 +141,7 @@ impl CompletionRequest {
             },
         };
         if prompt.is_empty() {
-            return Err(ApiError::BadRequest(
-                "The prompt cannot be empty.".to_owned(),
-            ));
+            return Err(ApiError::BadRequest("The prompt cannot be empty.".to_owned()));
         }
         let limit = self.common.max_tokens;
         self.common.prepare(model, prompt, limit, opts)
@@ -162,14 +159,10 @@ impl Common {
         opts: &SimOptions,
     ) -> Result<Prepared, ApiError> {
         if let Some(n) = self.n.filter(|n| *n != 1) {
-            return Err(ApiError::BadRequest(format!(
-                "n must be 1 in vllm-sim, got {n}."
-            )));
+            return Err(ApiError::BadRequest(format!("n must be 1 in vllm-sim, got {n}.")));
         }
         if limit == Some(0) {
-            return Err(ApiError::BadRequest(
-                "max_tokens must be at least 1, got 0.".to_owned(),
-            ));
+            return Err(ApiError::BadRequest("max_tokens must be at least 1, got 0.".to_owned()));
         }
         let max_tokens = limit.unwrap_or(opts.default_max_tokens);
         let total = prompt.len().saturating_add(max_tokens);
@@ -183,11 +176,7 @@ impl Common {
         }
         let adapter = (model != opts.model).then(|| Arc::from(model.as_str()));
         let stream = self.stream.unwrap_or(false);
-        let include_usage = stream
-            && self
-                .stream_options
-                .and_then(|o| o.include_usage)
-                .unwrap_or(false);
+        let include_usage = stream && self.stream_options.and_then(|o| o.include_usage).unwrap_or(false);
         let finish_reason = if limit.is_some() {
             FinishReason::Length
         } else {

@@ -182,12 +182,7 @@ impl Meta {
         sse(&self.to_json(object, [(); 0], Some(Some(usage_body(usage)))))
     }
 
-    fn to_json<C: Serialize>(
-        &self,
-        object: &'static str,
-        choices: C,
-        usage: Option<Option<UsageBody>>,
-    ) -> Vec<u8> {
+    fn to_json<C: Serialize>(&self, object: &'static str, choices: C, usage: Option<Option<UsageBody>>) -> Vec<u8> {
         let envelope = Envelope {
             id: &self.id,
             object,

@@ -58,10 +58,7 @@ impl State {
         }
         self.first = false;
         let reason = event.finish.map(|f| f.reason);
-        frame.extend(
-            self.meta
-                .token_event(event.text, false, reason, self.include_usage),
-        );
+        frame.extend(self.meta.token_event(event.text, false, reason, self.include_usage));
         if let Some(finish) = event.finish {
             if self.include_usage {
                 frame.extend(self.meta.usage_event(finish.usage));

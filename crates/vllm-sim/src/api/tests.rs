@@ -18,9 +18,7 @@ impl Sim {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"));
         let task = tokio::spawn(crate::serve(listener, opts));
         Self {
             base: format!("http://{addr}"),
@@ -118,10 +116,7 @@ async fn chat_non_stream_has_vllm_shape_and_prefix_cache_usage() {
     assert_eq!(choice["index"], 0);
     assert_eq!(choice["message"]["role"], "assistant");
     assert_eq!(choice["finish_reason"], "length");
-    let content = choice["message"]["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let content = choice["message"]["content"].as_str().unwrap_or_default().to_owned();
     assert!(!content.is_empty());
     let usage = &first["usage"];
     assert_eq!(usage["completion_tokens"], 5);
@@ -163,23 +158,14 @@ async fn chat_stream_without_usage() {
     for (i, c) in chunks.iter().enumerate() {
         assert_eq!(c["object"], "chat.completion.chunk");
         assert_eq!(c["id"], chunks[0]["id"]);
-        assert!(
-            c.get("usage").is_none(),
-            "no usage key without include_usage"
-        );
+        assert!(c.get("usage").is_none(), "no usage key without include_usage");
         let finish = &c["choices"][0]["finish_reason"];
         assert_eq!(*finish, if i == 6 { json!("length") } else { Value::Null });
-        content.push_str(
-            c["choices"][0]["delta"]["content"]
-                .as_str()
-                .unwrap_or_default(),
-        );
+        content.push_str(c["choices"][0]["delta"]["content"].as_str().unwrap_or_default());
     }
     assert_eq!(
         content,
-        full["choices"][0]["message"]["content"]
-            .as_str()
-            .unwrap_or_default()
+        full["choices"][0]["message"]["content"].as_str().unwrap_or_default()
     );
 }
 
@@ -195,19 +181,12 @@ async fn chat_stream_with_include_usage() {
     assert_eq!(chunks.len(), 1 + 3 + 1);
     let (usage_chunk, token_chunks) = chunks.split_last().unwrap_or_else(|| panic!("no chunks"));
     for c in token_chunks {
-        assert_eq!(
-            c.get("usage"),
-            Some(&Value::Null),
-            "every chunk carries usage: null"
-        );
+        assert_eq!(c.get("usage"), Some(&Value::Null), "every chunk carries usage: null");
     }
     assert_eq!(usage_chunk["choices"], json!([]));
     assert_eq!(usage_chunk["usage"]["completion_tokens"], 3);
     assert_eq!(usage_chunk["usage"]["total_tokens"], 48);
-    assert_eq!(
-        usage_chunk["usage"]["prompt_tokens_details"]["cached_tokens"],
-        0
-    );
+    assert_eq!(usage_chunk["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
 }
 
 #[tokio::test]
@@ -216,11 +195,7 @@ async fn completions_stream_and_non_stream() {
     let body = json!({"model": MODEL, "prompt": [1, 2, 3, 4, 5], "max_tokens": 4});
     let (status, full) = sim.post_json("/v1/completions", &body).await;
     assert_eq!(status, 200, "{full}");
-    assert!(
-        full["id"]
-            .as_str()
-            .is_some_and(|id| id.starts_with("cmpl-"))
-    );
+    assert!(full["id"].as_str().is_some_and(|id| id.starts_with("cmpl-")));
     assert_eq!(full["object"], "text_completion");
     assert_eq!(full["choices"][0]["finish_reason"], "length");
     assert_eq!(full["usage"]["prompt_tokens"], 5);
@@ -235,10 +210,7 @@ async fn completions_stream_and_non_stream() {
         .iter()
         .filter_map(|c| c["choices"][0]["text"].as_str())
         .collect();
-    assert_eq!(
-        joined,
-        full["choices"][0]["text"].as_str().unwrap_or_default()
-    );
+    assert_eq!(joined, full["choices"][0]["text"].as_str().unwrap_or_default());
     assert_eq!(events[0]["object"], "text_completion");
     assert_eq!(events[3]["choices"][0]["finish_reason"], "length");
 
@@ -359,10 +331,7 @@ async fn health_and_metrics() {
     ] {
         assert!(text.contains(&expected), "missing {expected:?} in\n{text}");
     }
-    assert!(
-        !text.contains("lora_requests_info"),
-        "only with LoRAs configured"
-    );
+    assert!(!text.contains("lora_requests_info"), "only with LoRAs configured");
 }
 
 mod lifecycle;

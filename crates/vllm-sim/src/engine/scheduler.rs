@@ -74,11 +74,7 @@ impl Scheduler {
             },
             model: Arc::from(opts.model.as_str()),
             seed: opts.seed,
-            kv: KvCache::new(
-                opts.num_gpu_blocks,
-                opts.block_size,
-                opts.enable_prefix_caching,
-            ),
+            kv: KvCache::new(opts.num_gpu_blocks, opts.block_size, opts.enable_prefix_caching),
             seqs: HashMap::new(),
             waiting: VecDeque::new(),
             running: Vec::new(),
@@ -166,15 +162,10 @@ impl Scheduler {
             }
             match seq.last_token_at {
                 None => {
-                    self.stats
-                        .ttft
-                        .observe(now.duration_since(seq.arrival).as_secs_f64());
+                    self.stats.ttft.observe(now.duration_since(seq.arrival).as_secs_f64());
                     self.stats.prompt_tokens += seq.prompt_len as u64;
                 }
-                Some(last) => self
-                    .stats
-                    .itl
-                    .observe(now.duration_since(last).as_secs_f64()),
+                Some(last) => self.stats.itl.observe(now.duration_since(last).as_secs_f64()),
             }
             seq.last_token_at = Some(now);
             seq.prefilling = false;
@@ -205,12 +196,7 @@ impl Scheduler {
     pub(crate) fn gauges(&self) -> Gauges {
         let adapters = |ids: &mut dyn Iterator<Item = &SeqId>| {
             let mut names: Vec<String> = ids
-                .filter_map(|id| {
-                    self.seqs
-                        .get(id)
-                        .and_then(|s| s.adapter.as_deref())
-                        .map(str::to_owned)
-                })
+                .filter_map(|id| self.seqs.get(id).and_then(|s| s.adapter.as_deref()).map(str::to_owned))
                 .collect();
             names.sort();
             names.dedup();
@@ -373,9 +359,7 @@ impl Scheduler {
         };
         self.running.retain(|r| *r != id);
         self.kv.free(&seq.blocks);
-        self.stats
-            .e2e
-            .observe(now.duration_since(seq.arrival).as_secs_f64());
+        self.stats.e2e.observe(now.duration_since(seq.arrival).as_secs_f64());
         match finish.reason {
             super::FinishReason::Stop => self.stats.finished_stop += 1,
             super::FinishReason::Length => self.stats.finished_length += 1,

@@ -70,10 +70,7 @@ async fn decode_steps_follow_the_cost_model() {
     assert_close(ttft, 31.0);
     // 4 more tokens, one per 12 ms + 0.1 ms × 1 sequence.
     assert_close(started.elapsed(), 31.0 + 4.0 * 12.1);
-    assert_eq!(
-        text.split_whitespace().count() + text.matches('.').count(),
-        5
-    );
+    assert_eq!(text.split_whitespace().count() + text.matches('.').count(), 5);
 }
 
 #[tokio::test(start_paused = true)]
@@ -108,7 +105,9 @@ async fn queue_forms_beyond_max_num_seqs() {
     });
     assert_eq!((running, waiting), (2, 2));
     let metrics = engine.metrics_text();
-    assert!(metrics.contains("vllm:num_requests_waiting{engine=\"0\",model_name=\"meta-llama/Llama-3.1-8B-Instruct\"} 2.0"));
+    assert!(
+        metrics.contains("vllm:num_requests_waiting{engine=\"0\",model_name=\"meta-llama/Llama-3.1-8B-Instruct\"} 2.0")
+    );
     for h in &mut handles {
         while h.recv().await.is_some() {}
     }
@@ -124,12 +123,13 @@ async fn dropping_the_handle_cancels_and_frees_blocks() {
     assert!(handle.recv().await.is_some());
     assert!(engine.with_scheduler(|s| s.kv().usage()) > 0.0);
     drop(handle);
-    let (usage, aborted, running) =
-        engine.with_scheduler(|s| (s.kv().usage(), s.stats().aborted, s.gauges().running));
+    let (usage, aborted, running) = engine.with_scheduler(|s| (s.kv().usage(), s.stats().aborted, s.gauges().running));
     assert_eq!((usage, aborted, running), (0.0, 1, 0));
-    assert!(engine.metrics_text().contains(
-        "finished_reason=\"abort\",model_name=\"meta-llama/Llama-3.1-8B-Instruct\"} 1.0"
-    ));
+    assert!(
+        engine
+            .metrics_text()
+            .contains("finished_reason=\"abort\",model_name=\"meta-llama/Llama-3.1-8B-Instruct\"} 1.0")
+    );
 }
 
 #[tokio::test(start_paused = true)]

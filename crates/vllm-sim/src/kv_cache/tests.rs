@@ -55,11 +55,7 @@ fn prefix_hit_and_miss() {
     kv.free(&first);
 
     let hs = hashes(&prompt, 4);
-    assert_eq!(
-        kv.lookup_prefix(&hs, prompt.len()).len(),
-        4,
-        "4 full blocks cached"
-    );
+    assert_eq!(kv.lookup_prefix(&hs, prompt.len()).len(), 4, "4 full blocks cached");
 
     let mut other = prompt.clone();
     other[5] = 1000; // second block differs: only the first block hits
@@ -89,10 +85,7 @@ fn disabled_prefix_caching_never_hits() {
     let prompt: Vec<u32> = (0..18).collect();
     let blocks = run_seq(&mut kv, &prompt);
     kv.free(&blocks);
-    assert!(
-        kv.lookup_prefix(&hashes(&prompt, 4), prompt.len())
-            .is_empty()
-    );
+    assert!(kv.lookup_prefix(&hashes(&prompt, 4), prompt.len()).is_empty());
     assert_eq!(kv.num_cached(), 0);
 }
 
@@ -102,11 +95,7 @@ fn shared_blocks_are_ref_counted() {
     let prompt: Vec<u32> = (0..17).collect();
     let a = run_seq(&mut kv, &prompt);
     let b = run_seq(&mut kv, &prompt);
-    assert_eq!(
-        a[..4],
-        b[..4],
-        "the second sequence reuses the first's full blocks"
-    );
+    assert_eq!(a[..4], b[..4], "the second sequence reuses the first's full blocks");
     assert_ne!(a[4], b[4]);
     assert_eq!(kv.num_free(), 63 - 6);
     kv.free(&a);

@@ -74,10 +74,7 @@ fn renders_vllm_names_and_labels() {
     assert!(!text.contains("lora_requests_info"));
     // Every line is a comment or `name{labels} value`.
     for line in text.lines() {
-        assert!(
-            line.starts_with("# ") || line.starts_with("vllm:"),
-            "{line}"
-        );
+        assert!(line.starts_with("# ") || line.starts_with("vllm:"), "{line}");
     }
 }
 

@@ -8,10 +8,7 @@ fn pieces(text: &str) -> Vec<String> {
 
 #[test]
 fn splits_words_punctuation_and_long_words() {
-    assert_eq!(
-        pieces("Hello, world!"),
-        ["Hell", "o", ",", "worl", "d", "!"]
-    );
+    assert_eq!(pieces("Hello, world!"), ["Hell", "o", ",", "worl", "d", "!"]);
     assert_eq!(pieces("tokenization"), ["toke", "niza", "tion"]);
     assert_eq!(pieces("  a  b\n"), ["a", "b"]);
     assert_eq!(pieces(""), Vec::<String>::new());
@@ -27,10 +24,7 @@ fn deterministic_ids() {
     let a = encode("The quick brown fox jumps over the lazy dog.");
     let b = encode("The quick brown fox jumps over the lazy dog.");
     assert_eq!(a, b);
-    assert_eq!(
-        a.len(),
-        count("The quick brown fox jumps over the lazy dog.")
-    );
+    assert_eq!(a.len(), count("The quick brown fox jumps over the lazy dog."));
     assert!(a.iter().all(|id| *id < VOCAB_SIZE));
     // Same piece, same id, wherever it appears.
     let c = encode("fox fox");

@@ -16,10 +16,7 @@ async fn chat_reply_echoes_model_and_counts_words() {
     assert_eq!(body["id"], "chatcmpl-mock-0");
     assert_eq!(body["model"], "gpt-test");
     assert_eq!(body["choices"][0]["message"]["role"], "assistant");
-    assert_eq!(
-        body["choices"][0]["message"]["content"],
-        "hello from the mock"
-    );
+    assert_eq!(body["choices"][0]["message"]["content"], "hello from the mock");
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
     assert_eq!(
         body["usage"],
@@ -29,19 +26,9 @@ async fn chat_reply_echoes_model_and_counts_words() {
 
 #[tokio::test]
 async fn completions_and_embeddings_have_their_own_shapes() {
-    let mock = MockOpenAi::builder()
-        .reply(Reply::chat("once upon"))
-        .start()
-        .await;
-    let (status, body) = status_json(
-        post(
-            &mock,
-            "/v1/completions",
-            json!({"model": "m", "prompt": "tell me"}),
-        )
-        .await,
-    )
-    .await;
+    let mock = MockOpenAi::builder().reply(Reply::chat("once upon")).start().await;
+    let (status, body) =
+        status_json(post(&mock, "/v1/completions", json!({"model": "m", "prompt": "tell me"})).await).await;
     assert_eq!(status, 200);
     assert_eq!(body["object"], "text_completion");
     assert_eq!(body["choices"][0]["text"], "once upon");
@@ -63,10 +50,7 @@ async fn completions_and_embeddings_have_their_own_shapes() {
     assert_eq!(data.len(), 2);
     assert_eq!(data[1]["index"], 1);
     assert_eq!(data[0]["embedding"].as_array().expect("vector").len(), 4);
-    assert_eq!(
-        body["usage"],
-        json!({"prompt_tokens": 3, "total_tokens": 3})
-    );
+    assert_eq!(body["usage"], json!({"prompt_tokens": 3, "total_tokens": 3}));
 }
 
 #[tokio::test]
@@ -105,10 +89,7 @@ async fn status_raw_queue_and_default_replies() {
 
 #[tokio::test]
 async fn refused_requests_do_not_consume_queued_replies() {
-    let mock = MockOpenAi::builder()
-        .push_reply(Reply::chat("queued"))
-        .start()
-        .await;
+    let mock = MockOpenAi::builder().push_reply(Reply::chat("queued")).start().await;
     assert_eq!(chat(&mock, json!({"model": "m"})).await.status(), 400);
     let (_, body) = status_json(chat(&mock, hi()).await).await;
     assert_eq!(body["choices"][0]["message"]["content"], "queued");
@@ -118,19 +99,12 @@ async fn refused_requests_do_not_consume_queued_replies() {
 async fn delay_holds_back_the_headers() {
     let delay = Duration::from_millis(100);
     let mock = MockOpenAi::builder()
-        .reply(
-            Reply::delay(delay, Reply::chat("late").with_header("x-inner", "1"))
-                .with_header("x-outer", "1"),
-        )
+        .reply(Reply::delay(delay, Reply::chat("late").with_header("x-inner", "1")).with_header("x-outer", "1"))
         .start()
         .await;
     let started = std::time::Instant::now();
     let r = chat(&mock, hi()).await;
-    assert!(
-        started.elapsed() >= delay,
-        "headers came after {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= delay, "headers came after {:?}", started.elapsed());
     assert_eq!(r.headers()["x-inner"], "1");
     assert_eq!(r.headers()["x-outer"], "1");
     let (_, body) = status_json(r).await;
@@ -163,8 +137,7 @@ async fn a_hung_request_is_abandoned_when_the_client_gives_up() {
 async fn dropping_the_mock_closes_hung_connections() {
     let mock = MockOpenAi::builder().reply(Reply::hang()).start().await;
     let url = url(&mock, "/v1/chat/completions");
-    let pending =
-        tokio::spawn(async move { reqwest::Client::new().post(url).json(&hi()).send().await });
+    let pending = tokio::spawn(async move { reqwest::Client::new().post(url).json(&hi()).send().await });
     tokio::time::timeout(WITHIN, mock.wait_for_requests(1))
         .await
         .expect("request arrived");

@@ -34,23 +34,13 @@ async fn stream_without_include_usage_has_no_usage_at_all() {
         .await;
     for include in [None, Some(false)] {
         let chunks = events(chat(&mock, streamed(include)).await).await;
-        assert_eq!(
-            chunks.len(),
-            4,
-            "three words and a finish chunk: {chunks:?}"
-        );
+        assert_eq!(chunks.len(), 4, "three words and a finish chunk: {chunks:?}");
         assert_eq!(
             chunks[0]["choices"][0]["delta"],
             json!({"role": "assistant", "content": "alpha"})
         );
-        assert_eq!(
-            chunks[1]["choices"][0]["delta"],
-            json!({"content": " beta"})
-        );
-        assert_eq!(
-            chunks[2]["choices"][0]["delta"],
-            json!({"content": " gamma"})
-        );
+        assert_eq!(chunks[1]["choices"][0]["delta"], json!({"content": " beta"}));
+        assert_eq!(chunks[2]["choices"][0]["delta"], json!({"content": " gamma"}));
         assert_eq!(chunks[3]["choices"][0]["delta"], json!({}));
         assert_eq!(chunks[3]["choices"][0]["finish_reason"], "stop");
         for c in &chunks {
@@ -70,11 +60,7 @@ async fn stream_with_include_usage_ends_with_a_usage_chunk() {
     let chunks = events(chat(&mock, streamed(Some(true))).await).await;
     assert_eq!(chunks.len(), 5);
     for c in &chunks[..4] {
-        assert_eq!(
-            c["usage"],
-            Value::Null,
-            "every chunk carries usage: null: {c}"
-        );
+        assert_eq!(c["usage"], Value::Null, "every chunk carries usage: null: {c}");
         assert!(c.get("usage").is_some());
     }
     let last = &chunks[4];
@@ -87,16 +73,10 @@ async fn stream_with_include_usage_ends_with_a_usage_chunk() {
 
 #[tokio::test]
 async fn completions_stream_text_completion_chunks() {
-    let mock = MockOpenAi::builder()
-        .reply(Reply::chat("a b"))
-        .start()
-        .await;
+    let mock = MockOpenAi::builder().reply(Reply::chat("a b")).start().await;
     let body = json!({"model": "m", "prompt": "p", "stream": true, "stream_options": {"include_usage": true}});
     let chunks = events(post(&mock, "/v1/completions", body).await).await;
-    let texts: Vec<_> = chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["text"].as_str())
-        .collect();
+    let texts: Vec<_> = chunks.iter().filter_map(|c| c["choices"][0]["text"].as_str()).collect();
     assert_eq!(texts, ["a", " b", ""]);
     assert!(chunks.iter().all(|c| c["object"] == "text_completion"));
     assert_eq!(chunks[3]["usage"]["total_tokens"], 3);
@@ -107,11 +87,7 @@ async fn gated_stream_releases_chunk_by_chunk() {
     let (reply, gate) = Reply::gated_stream(&["one", "two", "three"]);
     let mock = MockOpenAi::builder().reply(reply).start().await;
     let r = chat(&mock, streamed(Some(true))).await;
-    assert_eq!(
-        r.status(),
-        200,
-        "headers go out before any chunk is released"
-    );
+    assert_eq!(r.status(), 200, "headers go out before any chunk is released");
     let mut body = r.bytes_stream();
     let mut sse = SseCollector::new();
     for (released, word) in [(1, "one"), (2, " two"), (3, " three")] {
@@ -124,15 +100,8 @@ async fn gated_stream_releases_chunk_by_chunk() {
                 .expect("bytes");
             sse.push(&chunk);
         }
-        assert_eq!(
-            sse.events().len(),
-            released,
-            "only released chunks were sent"
-        );
-        assert_eq!(
-            sse.json()[released - 1]["choices"][0]["delta"]["content"],
-            word
-        );
+        assert_eq!(sse.events().len(), released, "only released chunks were sent");
+        assert_eq!(sse.json()[released - 1]["choices"][0]["delta"]["content"], word);
     }
     gate.finish();
     while let Some(chunk) = body.next().await {
@@ -141,11 +110,7 @@ async fn gated_stream_releases_chunk_by_chunk() {
     let data = sse.finish();
     assert_eq!(data.len(), 6, "3 words, finish, usage, [DONE]: {data:?}");
     assert_eq!(data[5], "[DONE]");
-    assert_eq!(
-        mock.cancelled_streams(),
-        0,
-        "a completed stream is not cancelled"
-    );
+    assert_eq!(mock.cancelled_streams(), 0, "a completed stream is not cancelled");
 }
 
 #[tokio::test]
@@ -189,11 +154,7 @@ async fn stream_with_delay_paces_every_chunk() {
         .await;
     let started = std::time::Instant::now();
     let chunks = events(chat(&mock, streamed(None)).await).await;
-    assert!(
-        started.elapsed() >= per_chunk * 3,
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= per_chunk * 3, "{:?}", started.elapsed());
     let text: String = chunks
         .iter()
         .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())

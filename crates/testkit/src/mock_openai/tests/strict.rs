@@ -6,14 +6,8 @@ fn assert_error(body: &Value, code: &str) {
     let error = &body["error"];
     assert_eq!(error["code"], code, "{body}");
     assert_eq!(error["type"], "invalid_request_error", "{body}");
-    assert!(
-        error["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    assert!(
-        error.get("param").is_some(),
-        "param is always present: {body}"
-    );
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(error.get("param").is_some(), "param is always present: {body}");
 }
 
 #[tokio::test]
@@ -122,10 +116,7 @@ async fn rejects_missing_or_mistyped_fields() {
     let recorded = mock.requests();
     assert_eq!(recorded.len(), refused);
     assert!(recorded.iter().all(Recorded::is_rejected));
-    assert_eq!(
-        recorded[0].rejection,
-        Some(Rejection::MissingParameter("model"))
-    );
+    assert_eq!(recorded[0].rejection, Some(Rejection::MissingParameter("model")));
 }
 
 #[tokio::test]
@@ -148,29 +139,13 @@ async fn requires_the_exact_bearer_key() {
         let (status, body) = status_json(send(auth).await.expect("send")).await;
         assert_eq!(status, 401, "{auth:?}");
         assert_error(&body, "invalid_api_key");
-        assert!(
-            !body.to_string().contains("sk-"),
-            "the key is never echoed: {body}"
-        );
+        assert!(!body.to_string().contains("sk-"), "the key is never echoed: {body}");
     }
-    assert_eq!(
-        send(Some("Bearer sk-upstream"))
-            .await
-            .expect("send")
-            .status(),
-        200
-    );
-    let models = client
-        .get(url(&mock, "/v1/models"))
-        .send()
-        .await
-        .expect("send");
+    assert_eq!(send(Some("Bearer sk-upstream")).await.expect("send").status(), 200);
+    let models = client.get(url(&mock, "/v1/models")).send().await.expect("send");
     assert_eq!(models.status(), 401, "models needs the key too");
     let rejections: Vec<_> = mock.requests().into_iter().map(|r| r.rejection).collect();
-    assert_eq!(
-        rejections[..4],
-        [const { Some(Rejection::InvalidApiKey) }; 4]
-    );
+    assert_eq!(rejections[..4], [const { Some(Rejection::InvalidApiKey) }; 4]);
     assert_eq!(rejections[4], None);
 }
 
@@ -193,10 +168,7 @@ async fn unknown_routes_and_methods_are_404() {
         let (status, body) = status_json(r).await;
         assert_eq!(status, 404, "{method} {path}");
         assert_error(&body, "unknown_url");
-        assert_eq!(
-            body["error"]["message"],
-            format!("Invalid URL ({method} {path})")
-        );
+        assert_eq!(body["error"]["message"], format!("Invalid URL ({method} {path})"));
     }
 }
 

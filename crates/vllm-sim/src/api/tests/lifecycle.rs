@@ -26,9 +26,8 @@ async fn client_disconnect_aborts_the_request() {
     assert!(first.is_some_and(|c| c.starts_with(b"data: ")));
     drop(resp);
     // The abort happens in the server's connection task; poll /metrics (bounded) until it is visible.
-    let aborted = format!(
-        "vllm:request_success_total{{engine=\"0\",finished_reason=\"abort\",model_name=\"{MODEL}\"}} 1.0"
-    );
+    let aborted =
+        format!("vllm:request_success_total{{engine=\"0\",finished_reason=\"abort\",model_name=\"{MODEL}\"}} 1.0");
     let running = format!("vllm:num_requests_running{{engine=\"0\",model_name=\"{MODEL}\"}} 0.0");
     let mut seen = false;
     for _ in 0..500 {
@@ -55,9 +54,7 @@ async fn several_replicas_in_one_process_are_independent() {
 
 #[tokio::test]
 async fn graceful_shutdown_lets_streams_finish() {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let opts = SimOptions {
@@ -91,9 +88,7 @@ async fn graceful_shutdown_lets_streams_finish() {
 
 #[tokio::test]
 async fn invalid_options_fail_fast() {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
     let err = crate::serve(
         listener,
         SimOptions {
@@ -103,8 +98,5 @@ async fn invalid_options_fail_fast() {
     )
     .await
     .err();
-    assert_eq!(
-        err.map(|e| e.kind()),
-        Some(std::io::ErrorKind::InvalidInput)
-    );
+    assert_eq!(err.map(|e| e.kind()), Some(std::io::ErrorKind::InvalidInput));
 }

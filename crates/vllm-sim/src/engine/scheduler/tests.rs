@@ -63,9 +63,7 @@ fn admission_respects_max_num_seqs_and_a_queue_forms() {
         ..opts()
     });
     let now = Instant::now();
-    let mut clients: Vec<Client> = (0..5)
-        .map(|i| add(&mut s, submission(vec![i; 10], 3), now))
-        .collect();
+    let mut clients: Vec<Client> = (0..5).map(|i| add(&mut s, submission(vec![i; 10], 3), now)).collect();
     let plan = s.schedule(now);
     assert_eq!(plan.as_ref().map(StepPlan::len), Some(2));
     let g = s.gauges();
@@ -77,11 +75,7 @@ fn admission_respects_max_num_seqs_and_a_queue_forms() {
     for c in &mut clients {
         let (n, last) = drain(c);
         assert_eq!(n, 3);
-        assert_eq!(
-            last.and_then(|e| e.finish)
-                .map(|f| f.usage.completion_tokens),
-            Some(3)
-        );
+        assert_eq!(last.and_then(|e| e.finish).map(|f| f.usage.completion_tokens), Some(3));
     }
     assert_eq!(s.stats().finished_length, 5);
     assert!(s.stats().queue_time.count() == 5);
@@ -100,12 +94,7 @@ fn prefill_counts_only_uncached_tokens() {
     let second = run_to_idle(&mut s, now);
     // 41 / 4 = 10 full blocks may hit: 40 tokens cached, 2 prefilled.
     assert_eq!(second[0].prefill_tokens, 2);
-    let usage = |c: &mut Client| {
-        drain(c)
-            .1
-            .and_then(|e| e.finish)
-            .map(|f| f.usage.cached_tokens)
-    };
+    let usage = |c: &mut Client| drain(c).1.and_then(|e| e.finish).map(|f| f.usage.cached_tokens);
     assert_eq!(usage(&mut a), Some(0));
     assert_eq!(usage(&mut b), Some(40));
     assert_eq!(s.stats().prefix_queries, 84);
@@ -140,25 +129,15 @@ fn decode_growth_preempts_the_newest_request() {
     let mut a = add(&mut s, submission((0..8).collect(), 8), now);
     let mut b = add(&mut s, submission((100..108).collect(), 8), now);
     let plans = run_to_idle(&mut s, now);
-    assert!(
-        s.stats().preemptions >= 1,
-        "a preemption must have happened"
-    );
+    assert!(s.stats().preemptions >= 1, "a preemption must have happened");
     assert!(
         plans.iter().any(|p| p.decode_seqs == 2),
         "both ran together before the preemption"
     );
     for c in [&mut a, &mut b] {
         let (n, last) = drain(c);
-        assert_eq!(
-            n, 8,
-            "a preempted request still produces each token exactly once"
-        );
-        assert_eq!(
-            last.and_then(|e| e.finish)
-                .map(|f| f.usage.completion_tokens),
-            Some(8)
-        );
+        assert_eq!(n, 8, "a preempted request still produces each token exactly once");
+        assert_eq!(last.and_then(|e| e.finish).map(|f| f.usage.completion_tokens), Some(8));
     }
     assert_eq!(s.kv().usage(), 0.0);
 }
@@ -210,10 +189,7 @@ fn unschedulable_and_queue_full_are_refused() {
         Err(SubmitError::Unschedulable)
     );
     assert!(s.add(submission(vec![1; 10], 6), tx.clone(), now).is_ok());
-    assert_eq!(
-        s.add(submission(vec![1; 2], 1), tx, now),
-        Err(SubmitError::QueueFull)
-    );
+    assert_eq!(s.add(submission(vec![1; 2], 1), tx, now), Err(SubmitError::QueueFull));
 }
 
 #[test]
@@ -260,11 +236,7 @@ fn lora_requests_wait_for_a_free_adapter_slot() {
     let a2 = add(&mut s, lora("a", 3), now);
     let plan = s.schedule(now);
     assert_eq!(plan.as_ref().map(StepPlan::len), Some(2));
-    assert_eq!(
-        s.running,
-        [a1.id, a2.id],
-        "b is skipped but keeps its place"
-    );
+    assert_eq!(s.running, [a1.id, a2.id], "b is skipped but keeps its place");
     assert_eq!(s.waiting.front(), Some(&b1.id));
     let g = s.gauges();
     assert_eq!(g.running_loras, ["a"]);
