@@ -153,7 +153,10 @@ async fn forward(
         Ok(Err(e)) => return Err(classify_send_error(&provider.name, &e)),
         Ok(Ok(r)) => r,
     };
-    ctx.first_byte();
+    // A stream's first token is its first body frame (body.rs); a JSON reply's is its head.
+    if !ctx.stream {
+        ctx.first_byte();
+    }
     Ok(Relay {
         resp,
         deadline,

@@ -25,7 +25,7 @@ providers:
     endpoints: ["http://${VLLM_HOST}:8001", "http://${VLLM_HOST}:8002/"]
   openai:
     kind: openai_compatible
-    base_url: https://api.openai.com
+    base_url: https://api.openai.com/v1/
     api_key: { env: KEY }
     timeouts: { connect: 2s, first_byte: 30s }
 models:

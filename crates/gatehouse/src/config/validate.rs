@@ -293,5 +293,7 @@ fn check_url(errs: &mut Errors<'_>, name: &str, field: &str, idx: Option<usize>,
             format!("invalid URL `{url}`: expected http(s)://host[:port][/path]"),
         ),
     }
-    url.trim_end_matches('/').to_string()
+    // `/v1` is appended per route, so a base URL written the SDK way (`https://api.openai.com/v1`) is accepted too.
+    let base = url.trim_end_matches('/');
+    base.strip_suffix("/v1").unwrap_or(base).to_string()
 }
