@@ -36,6 +36,13 @@ pub enum LlmError {
         /// The bound, in bytes.
         limit: usize,
     },
+    /// The upstream's response body is not the shape its API documents (not JSON, or a required field missing), so
+    /// it cannot be translated for the client.
+    #[error("upstream response is invalid: {detail}")]
+    UpstreamInvalid {
+        /// What was wrong with it (bounded, see [`MAX_DETAIL_CHARS`]).
+        detail: String,
+    },
     /// A broken invariant inside this crate; never caused by input alone.
     #[error("internal error: {detail}")]
     Internal {
@@ -83,6 +90,13 @@ impl LlmError {
         }
     }
 
+    /// Builds [`LlmError::UpstreamInvalid`], bounding the detail.
+    pub fn upstream_invalid(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::UpstreamInvalid {
+            detail: bounded(detail.into()),
+        }
+    }
+
     /// Stable machine-readable code for response bodies, access logs and metric labels.
     #[must_use]
     pub fn code(&self) -> &'static str {
@@ -90,6 +104,7 @@ impl LlmError {
             Self::InvalidJson { .. } => "invalid_json",
             Self::InvalidRequest { .. } => "invalid_request",
             Self::SseLimit { .. } => "upstream_sse_limit",
+            Self::UpstreamInvalid { .. } => "upstream_invalid_response",
             Self::Internal { .. } => "internal_error",
         }
     }
@@ -99,7 +114,7 @@ impl LlmError {
     pub fn source(&self) -> ErrorSource {
         match self {
             Self::InvalidJson { .. } | Self::InvalidRequest { .. } => ErrorSource::Client,
-            Self::SseLimit { .. } => ErrorSource::Upstream,
+            Self::SseLimit { .. } | Self::UpstreamInvalid { .. } => ErrorSource::Upstream,
             Self::Internal { .. } => ErrorSource::Internal,
         }
     }

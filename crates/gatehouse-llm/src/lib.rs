@@ -11,11 +11,14 @@
 //! - [`sse`]: a bounded Server-Sent Events decoder that *observes* the upstream stream the gateway forwards
 //!   unchanged, plus a small encoder.
 //! - [`usage`]: extraction of token usage from OpenAI responses and stream chunks.
+//! - [`anthropic`]: OpenAI chat completions ⇄ Anthropic Messages translation (requests, responses, event streams,
+//!   errors).
 //! - [`error`]: the crate's one error type, [`LlmError`], which knows where each failure came from.
 //!
 //! Every buffer has a bound ([`SseLimits`]); no function panics on any input (each parser has a fuzz target in
 //! `fuzz/`).
 
+pub mod anthropic;
 pub mod error;
 pub mod splice;
 pub mod sse;

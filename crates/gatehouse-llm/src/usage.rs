@@ -1,6 +1,6 @@
 //! Token usage extraction from OpenAI-style responses and stream chunks.
 //!
-//! Metering needs four numbers from bodies the gateway otherwise passes through untouched, so extraction
+//! Metering needs a few numbers from bodies the gateway otherwise passes through untouched, so extraction
 //! deserialises into small structs that skip everything else (serde ignores unknown fields without building a
 //! tree; no `serde_json::Value`). Anything malformed yields `None` rather than an error: a response the gateway
 //! cannot meter is still delivered, and the caller records the gap.
@@ -24,6 +24,9 @@ pub struct Usage {
     pub output_tokens: u64,
     /// The part of `input_tokens` served from the provider's prompt cache (usually billed cheaper).
     pub cached_input_tokens: u64,
+    /// The part of `input_tokens` written to the provider's prompt cache (Anthropic bills it at a premium); zero
+    /// when the provider does not report it.
+    pub cache_write_input_tokens: u64,
     /// As reported by the upstream, or computed when it is missing.
     pub total_tokens: u64,
 }
@@ -59,6 +62,9 @@ struct OpenAiUsage {
 struct PromptDetails {
     #[serde(default)]
     cached_tokens: Option<u64>,
+    /// Prompt tokens written to the cache (OSDK 3.x field); gatehouse's translated Anthropic responses carry it.
+    #[serde(default)]
+    cache_write_tokens: Option<u64>,
 }
 
 /// Accepts `T` only when written as a JSON object: derived structs also accept arrays (`[1,2]` as a tuple of
@@ -94,13 +100,12 @@ impl From<OpenAiUsage> for Usage {
     fn from(u: OpenAiUsage) -> Self {
         let input_tokens = u.prompt_tokens.unwrap_or(0);
         let output_tokens = u.completion_tokens.unwrap_or(0);
+        let details = u.prompt_tokens_details.map(|MapOnly(d)| d);
         Self {
             input_tokens,
             output_tokens,
-            cached_input_tokens: u
-                .prompt_tokens_details
-                .and_then(|MapOnly(d)| d.cached_tokens)
-                .unwrap_or(0),
+            cached_input_tokens: details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0),
+            cache_write_input_tokens: details.as_ref().and_then(|d| d.cache_write_tokens).unwrap_or(0),
             total_tokens: u
                 .total_tokens
                 .unwrap_or_else(|| input_tokens.saturating_add(output_tokens)),

@@ -10,6 +10,7 @@ fn codes_are_stable() {
     };
     assert_eq!(limit.code(), "upstream_sse_limit");
     assert_eq!(LlmError::Internal { detail: "x" }.code(), "internal_error");
+    assert_eq!(LlmError::upstream_invalid("x").code(), "upstream_invalid_response");
 }
 
 #[test]
@@ -23,6 +24,8 @@ fn sources_and_retry() {
     assert_eq!(limit.source(), ErrorSource::Upstream);
     assert_eq!(limit.retry(), Retry::BeforeFirstByte);
     assert_eq!(LlmError::Internal { detail: "x" }.source(), ErrorSource::Internal);
+    assert_eq!(LlmError::upstream_invalid("x").source(), ErrorSource::Upstream);
+    assert_eq!(LlmError::upstream_invalid("x").retry(), Retry::BeforeFirstByte);
 }
 
 #[test]

@@ -1,0 +1,314 @@
+//! The OpenAI chat-completions request as the translator reads it.
+//!
+//! Strings borrow from the client's body when they contain no escapes; tool schemas, `cache_control` and other
+//! opaque JSON stay `&RawValue` and are copied to the Anthropic body verbatim (never re-parsed into a tree). The
+//! top level is read by a hand-written visitor so unknown keys can be reported (derive would only ignore or
+//! reject them) and a repeated key is refused rather than guessed at.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::super::json::{CowStr, StrOr, truncate};
+
+/// At most this many unknown top-level keys are reported, each cut to [`MAX_UNKNOWN_KEY_BYTES`].
+pub(super) const MAX_UNKNOWN_KEYS: usize = 16;
+/// Longest unknown key reported, in bytes.
+pub(super) const MAX_UNKNOWN_KEY_BYTES: usize = 64;
+
+/// The fields of `POST /v1/chat/completions` the translator understands; anything else is recorded by name.
+#[derive(Debug, Default)]
+pub(super) struct ChatRequest<'a> {
+    pub(super) messages: Option<Vec<Message<'a>>>,
+    pub(super) max_completion_tokens: Option<u64>,
+    pub(super) max_tokens: Option<u64>,
+    pub(super) temperature: Option<f64>,
+    pub(super) top_p: Option<f64>,
+    /// Not OpenAI; a common vendor extension Anthropic understands.
+    pub(super) top_k: Option<u64>,
+    pub(super) stop: Option<StrOr<'a, Vec<CowStr<'a>>>>,
+    pub(super) stream: Option<bool>,
+    pub(super) stream_options: Option<StreamOptions>,
+    pub(super) tools: Option<Vec<Tool<'a>>>,
+    pub(super) tool_choice: Option<StrOr<'a, ChoiceObject<'a>>>,
+    pub(super) parallel_tool_calls: Option<bool>,
+    pub(super) response_format: Option<ResponseFormat<'a>>,
+    pub(super) reasoning_effort: Option<CowStr<'a>>,
+    pub(super) user: Option<CowStr<'a>>,
+    pub(super) safety_identifier: Option<CowStr<'a>>,
+    pub(super) n: Option<u64>,
+    pub(super) logprobs: Option<bool>,
+    pub(super) top_logprobs: Option<u64>,
+    pub(super) logit_bias: Option<&'a RawValue>,
+    pub(super) frequency_penalty: Option<f64>,
+    pub(super) presence_penalty: Option<f64>,
+    pub(super) modalities: Option<Vec<CowStr<'a>>>,
+    /// Parameters present (not `null`) that have no Anthropic meaning whatever their value.
+    pub(super) unsupported: Vec<&'static str>,
+    /// Parameters that only concern OpenAI's platform (storage, service tier, its cache key): dropped, reported.
+    pub(super) platform_only: Vec<&'static str>,
+    /// Keys OpenAI does not define.
+    pub(super) unknown: Vec<String>,
+}
+
+/// `stream_options`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct StreamOptions {
+    #[serde(default)]
+    pub(super) include_usage: Option<bool>,
+}
+
+/// One entry of `messages`; the role decides which fields matter.
+#[derive(Debug, Deserialize)]
+pub(super) struct Message<'a> {
+    pub(super) role: Role,
+    #[serde(default, borrow)]
+    pub(super) content: Option<StrOr<'a, Vec<Part<'a>>>>,
+    #[serde(default, borrow)]
+    pub(super) tool_calls: Option<Vec<ToolCall<'a>>>,
+    #[serde(default, borrow)]
+    pub(super) tool_call_id: Option<CowStr<'a>>,
+}
+
+/// `messages[].role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum Role {
+    System,
+    Developer,
+    User,
+    Assistant,
+    Tool,
+    Function,
+}
+
+/// A content part; `kind` decides which of the other fields is read.
+#[derive(Debug, Deserialize)]
+pub(super) struct Part<'a> {
+    #[serde(rename = "type", borrow)]
+    pub(super) kind: CowStr<'a>,
+    #[serde(default, borrow)]
+    pub(super) text: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
+    pub(super) refusal: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
+    pub(super) image_url: Option<ImageUrl<'a>>,
+    #[serde(default, borrow)]
+    pub(super) file: Option<FileRef<'a>>,
+    /// Not OpenAI; Anthropic prompt caching hints sent by cache-aware clients, passed through.
+    #[serde(default, borrow)]
+    pub(super) cache_control: Option<&'a RawValue>,
+}
+
+/// `image_url` of an image part (`detail` has no Anthropic equivalent and is ignored).
+#[derive(Debug, Deserialize)]
+pub(super) struct ImageUrl<'a> {
+    #[serde(borrow)]
+    pub(super) url: CowStr<'a>,
+}
+
+/// `file` of a file part.
+#[derive(Debug, Deserialize)]
+pub(super) struct FileRef<'a> {
+    #[serde(default, borrow)]
+    pub(super) file_data: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
+    pub(super) file_id: Option<CowStr<'a>>,
+}
+
+/// An assistant's `tool_calls[]` entry.
+#[derive(Debug, Deserialize)]
+pub(super) struct ToolCall<'a> {
+    #[serde(borrow)]
+    pub(super) id: CowStr<'a>,
+    #[serde(rename = "type", default, borrow)]
+    pub(super) kind: Option<CowStr<'a>>,
+    #[serde(borrow)]
+    pub(super) function: FunctionCall<'a>,
+}
+
+/// `tool_calls[].function`: `arguments` is JSON text inside a JSON string.
+#[derive(Debug, Deserialize)]
+pub(super) struct FunctionCall<'a> {
+    #[serde(borrow)]
+    pub(super) name: CowStr<'a>,
+    #[serde(borrow)]
+    pub(super) arguments: CowStr<'a>,
+}
+
+/// A `tools[]` entry.
+#[derive(Debug, Deserialize)]
+pub(super) struct Tool<'a> {
+    #[serde(rename = "type", borrow)]
+    pub(super) kind: CowStr<'a>,
+    #[serde(default, borrow)]
+    pub(super) function: Option<FunctionDef<'a>>,
+    /// Not OpenAI; passed through like the content-part extension.
+    #[serde(default, borrow)]
+    pub(super) cache_control: Option<&'a RawValue>,
+}
+
+/// `tools[].function`.
+#[derive(Debug, Deserialize)]
+pub(super) struct FunctionDef<'a> {
+    #[serde(borrow)]
+    pub(super) name: CowStr<'a>,
+    #[serde(default, borrow)]
+    pub(super) description: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
+    pub(super) parameters: Option<&'a RawValue>,
+    #[serde(default)]
+    pub(super) strict: Option<bool>,
+}
+
+/// The object forms of `tool_choice`: a named function, or `allowed_tools`.
+#[derive(Debug, Deserialize)]
+pub(super) struct ChoiceObject<'a> {
+    #[serde(rename = "type", borrow)]
+    pub(super) kind: CowStr<'a>,
+    #[serde(default, borrow)]
+    pub(super) function: Option<NameOnly<'a>>,
+    #[serde(default, borrow)]
+    pub(super) allowed_tools: Option<AllowedTools<'a>>,
+}
+
+/// `{"name": ...}`.
+#[derive(Debug, Deserialize)]
+pub(super) struct NameOnly<'a> {
+    #[serde(borrow)]
+    pub(super) name: CowStr<'a>,
+}
+
+/// `tool_choice.allowed_tools`.
+#[derive(Debug, Deserialize)]
+pub(super) struct AllowedTools<'a> {
+    #[serde(borrow)]
+    pub(super) mode: CowStr<'a>,
+    #[serde(borrow)]
+    pub(super) tools: Vec<AllowedTool<'a>>,
+}
+
+/// `tool_choice.allowed_tools.tools[]`.
+#[derive(Debug, Deserialize)]
+pub(super) struct AllowedTool<'a> {
+    #[serde(default, borrow)]
+    pub(super) function: Option<NameOnly<'a>>,
+}
+
+/// `response_format`.
+#[derive(Debug, Deserialize)]
+pub(super) struct ResponseFormat<'a> {
+    #[serde(rename = "type", borrow)]
+    pub(super) kind: CowStr<'a>,
+    #[serde(default, borrow)]
+    pub(super) json_schema: Option<JsonSchema<'a>>,
+}
+
+/// `response_format.json_schema` (`name`, `strict` and `description` have no Anthropic counterpart).
+#[derive(Debug, Deserialize)]
+pub(super) struct JsonSchema<'a> {
+    #[serde(default, borrow)]
+    pub(super) schema: Option<&'a RawValue>,
+}
+
+// === impl ChatRequest ===
+
+impl<'de: 'a, 'a> Deserialize<'de> for ChatRequest<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RequestVisitor(PhantomData))
+    }
+}
+
+struct RequestVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for RequestVisitor<'a> {
+    type Value = ChatRequest<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a chat completions request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut r = ChatRequest::default();
+        let mut seen_model = false;
+        while let Some(key) = map.next_key::<CowStr<'de>>()? {
+            macro_rules! field {
+                ($name:ident) => {{
+                    if r.$name.is_some() {
+                        return Err(de::Error::duplicate_field(stringify!($name)));
+                    }
+                    r.$name = map
+                        .next_value()
+                        .map_err(|e: A::Error| de::Error::custom(format_args!("`{}`: {e}", stringify!($name))))?;
+                }};
+            }
+            match &*key {
+                "model" => {
+                    if std::mem::replace(&mut seen_model, true) {
+                        return Err(de::Error::duplicate_field("model"));
+                    }
+                    map.next_value::<IgnoredAny>()?;
+                }
+                "messages" => field!(messages),
+                "max_completion_tokens" => field!(max_completion_tokens),
+                "max_tokens" => field!(max_tokens),
+                "temperature" => field!(temperature),
+                "top_p" => field!(top_p),
+                "top_k" => field!(top_k),
+                "stop" => field!(stop),
+                "stream" => field!(stream),
+                "stream_options" => field!(stream_options),
+                "tools" => field!(tools),
+                "tool_choice" => field!(tool_choice),
+                "parallel_tool_calls" => field!(parallel_tool_calls),
+                "response_format" => field!(response_format),
+                "reasoning_effort" => field!(reasoning_effort),
+                "user" => field!(user),
+                "safety_identifier" => field!(safety_identifier),
+                "n" => field!(n),
+                "logprobs" => field!(logprobs),
+                "top_logprobs" => field!(top_logprobs),
+                "logit_bias" => field!(logit_bias),
+                "frequency_penalty" => field!(frequency_penalty),
+                "presence_penalty" => field!(presence_penalty),
+                "modalities" => field!(modalities),
+                "seed" => present(&mut map, &mut r.unsupported, "seed")?,
+                "audio" => present(&mut map, &mut r.unsupported, "audio")?,
+                "prediction" => present(&mut map, &mut r.unsupported, "prediction")?,
+                "functions" => present(&mut map, &mut r.unsupported, "functions")?,
+                "function_call" => present(&mut map, &mut r.unsupported, "function_call")?,
+                "web_search_options" => present(&mut map, &mut r.unsupported, "web_search_options")?,
+                "verbosity" => present(&mut map, &mut r.unsupported, "verbosity")?,
+                "store" => present(&mut map, &mut r.platform_only, "store")?,
+                "metadata" => present(&mut map, &mut r.platform_only, "metadata")?,
+                "service_tier" => present(&mut map, &mut r.platform_only, "service_tier")?,
+                "prompt_cache_key" => present(&mut map, &mut r.platform_only, "prompt_cache_key")?,
+                other => {
+                    map.next_value::<IgnoredAny>()?;
+                    if r.unknown.len() < MAX_UNKNOWN_KEYS && !r.unknown.iter().any(|k| k == other) {
+                        r.unknown.push(truncate(other, MAX_UNKNOWN_KEY_BYTES).into_owned());
+                    }
+                }
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// Reads a value only to learn whether it is present and not `null`; records `name` if so.
+fn present<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    list: &mut Vec<&'static str>,
+    name: &'static str,
+) -> Result<(), A::Error> {
+    if list.contains(&name) {
+        return Err(de::Error::duplicate_field(name));
+    }
+    if map.next_value::<Option<IgnoredAny>>()?.is_some() {
+        list.push(name);
+    }
+    Ok(())
+}
