@@ -1,9 +1,13 @@
-//! The response body relayed to the client: upstream frames forwarded as they arrive, observed on the way.
+//! The response body relayed to the client: upstream frames handled as they arrive, never buffered to the end.
 //!
-//! [`MeteredBody`] owns the request's context. Each upstream frame is passed on unchanged and at once (no
-//! buffering), fed to an SSE decoder to pick up the usage chunk, and resets the idle timer. When the body
-//! ends, fails or is dropped because the client went away, the context is finished with what was seen:
-//! dropping the upstream body also closes the upstream connection, which cancels the upstream request.
+//! [`MeteredBody`] owns the request's context and the stream deadlines (idle between chunks, total). What happens
+//! to each upstream chunk is a [`StreamHandler`]'s business: [`Passthrough`] forwards the bytes unchanged and only
+//! observes usage; [`AnthropicToOpenAi`] translates Anthropic events into OpenAI chunks. When the body ends, fails
+//! or is dropped because the client went away, the context is finished with what was seen: dropping the upstream
+//! body also closes the upstream connection, which cancels the upstream request.
+
+mod anthropic;
+mod passthrough;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,24 +15,38 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use gatehouse_llm::{SseDecoder, SseLimits, StreamUsage};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
+
+pub use anthropic::AnthropicToOpenAi;
+pub use passthrough::Passthrough;
 
 use crate::context::RequestContext;
 
 /// Errors surfaced to hyper when a relayed body fails; hyper then aborts the client connection.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A streamed upstream body with idle and total deadlines, usage observation and a context to finish.
-pub struct MeteredBody {
+/// What a relayed stream does with upstream bytes. Implementations keep the context's usage up to date so that a
+/// client disconnect still meters what was used.
+pub trait StreamHandler: Send + Unpin + 'static {
+    /// One upstream chunk in; the bytes the client receives out (empty: nothing to send yet).
+    fn on_data(&mut self, data: &Bytes, ctx: &mut RequestContext) -> Bytes;
+    /// The upstream body ended; the last bytes for the client. Marks the context complete or failed.
+    fn on_end(&mut self, ctx: &mut RequestContext) -> Bytes;
+    /// The stream failed (`code`: idle or total timeout, upstream read error). `Some(bytes)` ends the client
+    /// stream cleanly with them (a dialect error event); `None` aborts the client connection, the only honest
+    /// signal left when the dialect has no error event to send.
+    fn on_failure(&mut self, code: &'static str, ctx: &mut RequestContext) -> Option<Bytes>;
+}
+
+/// A streamed upstream body with idle and total deadlines, a handler and a context to finish.
+pub struct MeteredBody<H> {
     inner: Incoming,
     idle: Pin<Box<Sleep>>,
     idle_after: Duration,
     total: Pin<Box<Sleep>>,
-    decoder: SseDecoder,
-    usage: StreamUsage,
+    handler: H,
     ctx: RequestContext,
     done: bool,
 }
@@ -39,84 +57,75 @@ struct StreamAborted(&'static str);
 
 // === impl MeteredBody ===
 
-impl MeteredBody {
+impl<H: StreamHandler> MeteredBody<H> {
     /// Wraps an upstream SSE body. `deadline` is when the whole exchange must be over.
     #[must_use]
-    pub fn new(inner: Incoming, ctx: RequestContext, idle_after: Duration, deadline: Instant) -> Self {
+    pub fn new(inner: Incoming, handler: H, ctx: RequestContext, idle_after: Duration, deadline: Instant) -> Self {
         Self {
             inner,
             idle: Box::pin(tokio::time::sleep(idle_after)),
             idle_after,
             total: Box::pin(tokio::time::sleep_until(deadline)),
-            decoder: SseDecoder::new(SseLimits::default()),
-            usage: StreamUsage::new(),
+            handler,
             ctx,
             done: false,
         }
     }
 
-    fn observe(&mut self, data: &Bytes) {
-        if self.decoder.push(data).is_err() {
-            // An oversized event cannot be observed, but the bytes still reach the client unchanged.
-            self.decoder = SseDecoder::new(SseLimits::default());
-            return;
-        }
-        while let Some(ev) = self.decoder.next_event() {
-            self.usage.observe(&ev);
-        }
-        if let Some(u) = self.usage.usage() {
-            self.ctx.usage = Some(u);
-        }
-    }
-
-    fn abort(&mut self, code: &'static str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn fail(&mut self, code: &'static str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.done = true;
         // Headers are already sent; the status stays, the code says what happened.
         self.ctx.fail(self.ctx.status, code, true);
-        Poll::Ready(Some(Err(Box::new(StreamAborted(code)))))
+        match self.handler.on_failure(code, &mut self.ctx) {
+            Some(bytes) if !bytes.is_empty() => Poll::Ready(Some(Ok(Frame::data(bytes)))),
+            Some(_) => Poll::Ready(None),
+            None => Poll::Ready(Some(Err(Box::new(StreamAborted(code))))),
+        }
     }
 }
 
-impl Body for MeteredBody {
+impl<H: StreamHandler> Body for MeteredBody<H> {
     type Data = Bytes;
     type Error = BoxError;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        if this.done {
-            return Poll::Ready(None);
-        }
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    let next = Instant::now() + this.idle_after;
+                    this.idle.as_mut().reset(next);
+                    let Some(data) = frame.data_ref() else {
+                        continue; // trailers: nothing for the client
+                    };
                     this.ctx.first_byte();
-                    let data = data.clone();
-                    this.observe(&data);
-                }
-                let next = Instant::now() + this.idle_after;
-                this.idle.as_mut().reset(next);
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Ready(Some(Err(_))) => this.abort("upstream_stream_error"),
-            Poll::Ready(None) => {
-                this.done = true;
-                if let Some(ev) = this.decoder.finish() {
-                    this.usage.observe(&ev);
-                    if let Some(u) = this.usage.usage() {
-                        this.ctx.usage = Some(u);
+                    let out = this.handler.on_data(data, &mut this.ctx);
+                    if out.is_empty() {
+                        continue;
                     }
+                    return Poll::Ready(Some(Ok(Frame::data(out))));
                 }
-                this.ctx.completed = true;
-                Poll::Ready(None)
-            }
-            Poll::Pending => {
-                if this.total.as_mut().poll(cx).is_ready() {
-                    return this.abort("upstream_timeout");
+                Poll::Ready(Some(Err(_))) => return this.fail("upstream_stream_error"),
+                Poll::Ready(None) => {
+                    this.done = true;
+                    let out = this.handler.on_end(&mut this.ctx);
+                    if out.is_empty() {
+                        return Poll::Ready(None);
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(out))));
                 }
-                if this.idle.as_mut().poll(cx).is_ready() {
-                    return this.abort("upstream_idle_timeout");
+                Poll::Pending => {
+                    if this.total.as_mut().poll(cx).is_ready() {
+                        return this.fail("upstream_timeout");
+                    }
+                    if this.idle.as_mut().poll(cx).is_ready() {
+                        return this.fail("upstream_idle_timeout");
+                    }
+                    return Poll::Pending;
                 }
-                Poll::Pending
             }
         }
     }

@@ -85,6 +85,7 @@ struct LogLine<'a> {
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
     cached_input_tokens: Option<u64>,
+    cache_write_input_tokens: Option<u64>,
 }
 
 // === impl Route ===
@@ -259,6 +260,7 @@ impl Drop for RequestContext {
             input_tokens: self.usage.map(|u| u.input_tokens),
             output_tokens: self.usage.map(|u| u.output_tokens),
             cached_input_tokens: self.usage.map(|u| u.cached_input_tokens),
+            cache_write_input_tokens: self.usage.map(|u| u.cache_write_input_tokens),
         };
         if let Ok(s) = serde_json::to_string(&line) {
             self.telemetry.access_log.write(&s);

@@ -98,6 +98,14 @@ pub enum GatewayError {
     /// No such route.
     #[error("unknown route {0}")]
     RouteNotFound(String),
+    /// The chosen target's provider cannot serve this route (e.g. embeddings on an Anthropic target).
+    #[error("the route {route} is not supported by target `{target}`")]
+    RouteNotSupported {
+        /// The route's path.
+        route: &'static str,
+        /// Provider name.
+        target: String,
+    },
     /// The route exists with another method.
     #[error("method not allowed: {0}")]
     MethodNotAllowed(String),
@@ -126,6 +134,7 @@ impl GatewayError {
             Self::UpstreamInvalid { .. } => "upstream_invalid_response",
             Self::UpstreamAuth { .. } => "upstream_auth_failed",
             Self::RouteNotFound(_) => "route_not_found",
+            Self::RouteNotSupported { .. } => "route_not_supported",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::ShuttingDown => "shutting_down",
         }
@@ -135,9 +144,11 @@ impl GatewayError {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_) | Self::InvalidRequest(_) | Self::MissingModel | Self::ClientBody(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidJson(_)
+            | Self::InvalidRequest(_)
+            | Self::MissingModel
+            | Self::ClientBody(_)
+            | Self::RouteNotSupported { .. } => StatusCode::BAD_REQUEST,
             Self::ModelNotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -159,6 +170,7 @@ impl GatewayError {
             | Self::MissingModel
             | Self::ModelNotFound(_)
             | Self::RouteNotFound(_)
+            | Self::RouteNotSupported { .. }
             | Self::MethodNotAllowed(_)
             | Self::BodyTooLarge { .. }
             | Self::ClientTimeout

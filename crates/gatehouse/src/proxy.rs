@@ -1,32 +1,43 @@
-//! The request pipeline for OpenAI-compatible routes, in one fixed order:
+//! The request pipeline for the LLM routes, in one fixed order:
 //!
 //! read body (bounded) → parse the top level → resolve model (header, then body) → policies (authn →
-//! rate limit → authz → budget; none configured yet) → pick target → rewrite body (splice `model` and
-//! `stream_options` only) → send (first-byte timeout) → relay (stream frame by frame, or buffer a
-//! non-streamed reply to read its usage) → meter and log (when the context drops).
+//! rate limit → authz → budget; none configured yet) → pick target → prepare the upstream request (splice
+//! `model` and `stream_options` on the passthrough path, or translate for Anthropic) → send (first-byte
+//! timeout) → relay (stream frame by frame, or buffer a non-streamed reply to read its usage; translate back
+//! where needed) → meter and log (when the context drops).
 //!
-//! Input that fails any check is answered here and never reaches an upstream.
+//! Input that fails any check is answered here and never reaches an upstream. What differs per provider kind
+//! lives in [`passthrough`] and [`anthropic`]; this module holds what every kind shares.
+
+mod anthropic;
+mod passthrough;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
-use gatehouse_llm::{RequestBody, Rewrite};
-use http::{HeaderValue, Request, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use gatehouse_llm::RequestBody;
+use http::{HeaderValue, Request, header};
+use http_body_util::{BodyExt, Limited};
 use tokio::time::Instant;
 
-use crate::body::MeteredBody;
+use crate::body::{MeteredBody, StreamHandler};
+use crate::config::spec::ProviderKind;
 use crate::context::{RequestContext, Route};
 use crate::error::{ErrorSource, GatewayError};
 use crate::respond::openai_error;
-use crate::snapshot::{Snapshot, Target, TargetState};
+use crate::snapshot::{Model, Provider, Snapshot, Target, TargetState};
 use crate::state::AppState;
+use crate::upstream::UpstreamBody;
 
 /// Header that selects the model ahead of the body's `model`.
 pub const MODEL_HEADER: &str = "x-gateway-base-model-name";
+
+/// Response header listing request parameters a translated target did not receive (comma-separated), so a
+/// client can see what the gateway dropped instead of guessing.
+pub const DROPPED_HEADER: &str = "x-gatehouse-dropped-params";
 
 /// Largest upstream response body buffered for a non-streamed reply.
 const MAX_UPSTREAM_BODY: usize = 64 << 20;
@@ -37,15 +48,51 @@ struct Relay {
     deadline: Instant,
     idle: Duration,
     target: String,
+    mode: Mode,
 }
 
-/// Serves one OpenAI-compatible request end to end.
+/// How the upstream reply becomes the client's.
+enum Mode {
+    /// Bytes relayed as they are (OpenAI-compatible targets).
+    Passthrough,
+    /// Anthropic reply translated back to OpenAI.
+    Anthropic(anthropic::Reply),
+}
+
+/// Everything a provider-specific `prepare` needs to know about the request.
+struct ClientRequest<'a> {
+    route: Route,
+    /// The whole client body.
+    bytes: &'a Bytes,
+    /// Its parsed top level.
+    parsed: &'a RequestBody<'a>,
+    /// The client's request head (for headers such as `anthropic-beta`).
+    parts: &'a http::request::Parts,
+    /// The name the client asked for (reported back as the response `model` by translated targets).
+    asked: &'a str,
+    model: &'a Model,
+    target: &'a Target,
+}
+
+/// An upstream request ready to send, and how to relay its answer.
+struct Prepared {
+    req: http::Request<UpstreamBody>,
+    mode: Mode,
+}
+
+/// Serves one request on an LLM route end to end.
 pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> Response {
     let id = crate::request_id::from_headers(req.headers());
     let mut ctx = RequestContext::new(state.telemetry.clone(), route, id.clone());
     let snap = state.snapshot();
     let mut resp = match forward(&snap, route, req, &mut ctx).await {
-        Ok(relay) => relay_response(relay, ctx).await,
+        Ok((relay, extra)) => {
+            let mut resp = relay_response(relay, ctx).await;
+            for (name, value) in extra {
+                resp.headers_mut().insert(name, value);
+            }
+            resp
+        }
         Err(e) => {
             ctx.fail(e.status().as_u16(), e.code(), e.source_kind() == ErrorSource::Upstream);
             openai_error(&e)
@@ -57,13 +104,13 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     resp
 }
 
-/// Everything up to and including the upstream response head.
+/// Everything up to and including the upstream response head, plus headers for the client's response.
 async fn forward(
     snap: &Snapshot,
     route: Route,
     req: Request<Body>,
     ctx: &mut RequestContext,
-) -> Result<Relay, GatewayError> {
+) -> Result<(Relay, Vec<(http::HeaderName, HeaderValue)>), GatewayError> {
     let (parts, body) = req.into_parts();
     let bytes = read_body(body, snap.server.max_body_bytes, snap.server.body_read_timeout).await?;
     let parsed = RequestBody::parse(&bytes)?;
@@ -98,52 +145,27 @@ async fn forward(
     ctx.target = Some(provider.name.clone());
     let endpoint = provider.next_endpoint();
     ctx.endpoint = Some(endpoint.to_string());
+    ctx.stream = parsed.stream()?;
 
-    let stream = parsed.stream()?;
-    ctx.stream = stream;
-    // Usage is always recorded: a stream that did not ask for usage gets it anyway (see docs/usage.md).
-    let force_include_usage = stream && route != Route::Embeddings && !parsed.include_usage()?;
-    let out = parsed.rewrite(&Rewrite {
-        model: Some(&target.upstream_model),
-        force_include_usage,
-    });
-
-    let uri = format!("{endpoint}{}", route.upstream_path());
-    let mut builder = http::Request::post(&uri)
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            header::ACCEPT,
-            if stream {
-                "text/event-stream"
-            } else {
-                "application/json"
-            },
-        )
-        .header(crate::request_id::HEADER, ctx.id.as_str());
-    if let Some(secret) = &provider.api_key {
-        // The client's own Authorization is never copied; only the provider's credential is sent.
-        let key = secret.get().map_err(|reason| GatewayError::NoTargetAvailable {
-            model: model.name.clone(),
-            reason,
-        })?;
-        let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| GatewayError::NoTargetAvailable {
-            model: model.name.clone(),
-            reason: "credential is not a valid header value".into(),
-        })?;
-        v.set_sensitive(true);
-        builder = builder.header(header::AUTHORIZATION, v);
-    }
-    let upstream_req = builder
-        .body(Full::new(Bytes::from(out)))
-        .map_err(|e| GatewayError::UpstreamInvalid {
-            target: provider.name.clone(),
-            detail: format!("cannot build the upstream request: {e}"),
-        })?;
+    let incoming = ClientRequest {
+        route,
+        bytes: &bytes,
+        parsed: &parsed,
+        parts: &parts,
+        asked: &name,
+        model,
+        target,
+    };
+    let mut extra = Vec::new();
+    let prepared = match provider.kind {
+        ProviderKind::OpenaiCompatible | ProviderKind::VllmPool => passthrough::prepare(&incoming, endpoint, ctx)?,
+        ProviderKind::Anthropic => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,
+    };
 
     let t = provider.timeouts;
     let deadline = Instant::now() + t.total;
     let wait = t.first_byte.min(t.total);
-    let resp = match tokio::time::timeout(wait, provider.client.send(upstream_req)).await {
+    let resp = match tokio::time::timeout(wait, provider.client.send(prepared.req)).await {
         Err(_) => {
             return Err(GatewayError::UpstreamTimeout {
                 target: provider.name.clone(),
@@ -157,12 +179,14 @@ async fn forward(
     if !ctx.stream {
         ctx.first_byte();
     }
-    Ok(Relay {
+    let relay = Relay {
         resp,
         deadline,
         idle: t.idle,
         target: provider.name.clone(),
-    })
+        mode: prepared.mode,
+    };
+    Ok((relay, extra))
 }
 
 /// The first enabled target, or the reasons none is.
@@ -175,6 +199,22 @@ fn pick_target(targets: &[Target]) -> Result<&Target, String> {
         }
     }
     Err(reasons.join("; "))
+}
+
+/// The provider's credential as a sensitive header value (never logged, never echoed), if it has one.
+fn credential(provider: &Provider, model: &Model, prefix: &str) -> Result<Option<HeaderValue>, GatewayError> {
+    let Some(secret) = &provider.api_key else {
+        return Ok(None);
+    };
+    let disabled = |reason: String| GatewayError::NoTargetAvailable {
+        model: model.name.clone(),
+        reason,
+    };
+    let key = secret.get().map_err(disabled)?;
+    let mut v = HeaderValue::from_str(&format!("{prefix}{key}"))
+        .map_err(|_| disabled("credential is not a valid header value".into()))?;
+    v.set_sensitive(true);
+    Ok(Some(v))
 }
 
 /// Reads the client body within the size and time limits.
@@ -219,71 +259,80 @@ fn classify_send_error(target: &str, e: &hyper_util::client::legacy::Error) -> G
     }
 }
 
-/// Turns the upstream response into the client's, streaming or buffered.
+/// Turns the upstream response into the client's, per mode.
 async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
-    let Relay {
-        resp,
-        deadline,
-        idle,
-        target,
-    } = relay;
-    let status = resp.status();
-    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+    let status = relay.resp.status();
+    if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN {
+        // The upstream refused *our* key: an operator problem. The client gets our message, never the upstream's
+        // (it could echo the key); the operator gets a loud log line.
+        tracing::error!(
+            request_id = %ctx.id,
+            target = %relay.target,
+            status = status.as_u16(),
+            "the upstream rejected the gateway's credential for this provider; check its api_key"
+        );
         let e = GatewayError::UpstreamAuth {
-            target,
+            target: relay.target,
             status: status.as_u16(),
         };
         ctx.fail(e.status().as_u16(), e.code(), true);
         return openai_error(&e);
     }
-    let is_sse = resp
-        .headers()
+    ctx.status = status.as_u16();
+    match relay.mode {
+        Mode::Passthrough => passthrough::relay(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await,
+        Mode::Anthropic(reply) => {
+            anthropic::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await
+        }
+    }
+}
+
+/// Whether an upstream response is an event stream.
+fn is_event_stream(resp: &http::Response<hyper::body::Incoming>) -> bool {
+    resp.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
-    ctx.status = status.as_u16();
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
 
-    if status.is_success() && is_sse {
-        let body = MeteredBody::new(resp.into_body(), ctx, idle, deadline);
-        let mut out = Response::new(Body::new(body));
-        *out.status_mut() = status;
-        let h = out.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        return out;
-    }
+/// A streamed client response driven by `handler`.
+fn stream_response<H: StreamHandler>(
+    resp: http::Response<hyper::body::Incoming>,
+    handler: H,
+    ctx: RequestContext,
+    idle: Duration,
+    deadline: Instant,
+) -> Response {
+    let status = resp.status();
+    let body = MeteredBody::new(resp.into_body(), handler, ctx, idle, deadline);
+    let mut out = Response::new(Body::new(body));
+    *out.status_mut() = status;
+    let h = out.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    out
+}
 
-    let collected =
-        tokio::time::timeout_at(deadline, Limited::new(resp.into_body(), MAX_UPSTREAM_BODY).collect()).await;
-    let bytes = match collected {
-        Ok(Ok(c)) => c.to_bytes(),
-        Ok(Err(e)) => {
-            let err = GatewayError::UpstreamInvalid {
-                target,
-                detail: format!("reading the response body failed: {e}"),
-            };
-            ctx.fail(err.status().as_u16(), err.code(), true);
-            return openai_error(&err);
-        }
-        Err(_) => {
-            let err = GatewayError::UpstreamTimeout { target, phase: "total" };
-            ctx.fail(err.status().as_u16(), err.code(), true);
-            return openai_error(&err);
-        }
-    };
-    if status.is_success() {
-        ctx.usage = gatehouse_llm::usage::from_openai_response(&bytes);
-        ctx.completed = true;
-    } else {
-        // The upstream's own error (OpenAI-shaped for these targets) is relayed with its status.
-        ctx.fail(status.as_u16(), "upstream_error_status", true);
+/// Reads a whole (non-streamed) upstream body within the deadline and the size bound.
+async fn collect_upstream(body: hyper::body::Incoming, deadline: Instant, target: &str) -> Result<Bytes, GatewayError> {
+    match tokio::time::timeout_at(deadline, Limited::new(body, MAX_UPSTREAM_BODY).collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) => Err(GatewayError::UpstreamInvalid {
+            target: target.to_string(),
+            detail: format!("reading the response body failed: {e}"),
+        }),
+        Err(_) => Err(GatewayError::UpstreamTimeout {
+            target: target.to_string(),
+            phase: "total",
+        }),
     }
-    let mut out = (status, bytes).into_response();
+}
+
+/// A JSON response with `status` and `body`.
+fn json_response(status: http::StatusCode, body: impl Into<Body>) -> Response {
+    let mut out = Response::new(body.into());
+    *out.status_mut() = status;
     out.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(v) = retry_after {
-        out.headers_mut().insert(header::RETRY_AFTER, v);
-    }
     out
 }

@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use gatehouse_llm::anthropic::ModelRules;
+use http::HeaderValue;
+
 use crate::config::spec::{AccessLogTarget, ProviderKind};
 use crate::secret::Secret;
 use crate::upstream::{Timeouts, UpstreamClient};
@@ -75,6 +78,9 @@ pub struct Target {
     pub provider: Arc<Provider>,
     /// Model name sent upstream.
     pub upstream_model: String,
+    /// What a translated target's model accepts (`max_tokens` default, sampling, unsupported parameters);
+    /// unused on the passthrough path.
+    pub rules: ModelRules,
 }
 
 /// A configured upstream.
@@ -94,6 +100,17 @@ pub struct Provider {
     pub timeouts: Timeouts,
     /// Pooled client.
     pub client: UpstreamClient,
+    /// Anthropic-only settings (present exactly when `kind` is `anthropic`).
+    pub anthropic: Option<AnthropicSettings>,
+}
+
+/// Headers an Anthropic provider sends, fixed at load time.
+#[derive(Debug, Clone)]
+pub struct AnthropicSettings {
+    /// The `anthropic-version` header value.
+    pub version: HeaderValue,
+    /// `anthropic-beta` values clients may pass through; everything else is dropped.
+    pub allowed_betas: Vec<String>,
 }
 
 /// Whether a target can take traffic, and why not.
@@ -136,7 +153,15 @@ impl Provider {
             api_key,
             timeouts,
             client,
+            anthropic: None,
         }
+    }
+
+    /// Adds the Anthropic settings (for `kind: anthropic`).
+    #[must_use]
+    pub fn with_anthropic(mut self, settings: AnthropicSettings) -> Self {
+        self.anthropic = Some(settings);
+        self
     }
 
     /// Whether this provider can be used now (a credential can disappear when its file is removed).

@@ -44,6 +44,8 @@ pub enum ProviderKind {
     OpenaiCompatible,
     /// A set of self-hosted vLLM replicas balanced by gatehouse.
     VllmPool,
+    /// Anthropic's Messages API: OpenAI chat completions are translated to `POST /v1/messages` and back.
+    Anthropic,
 }
 
 /// How replicas of a vLLM pool are picked.
@@ -62,6 +64,7 @@ pub struct ProviderSpec {
     /// The protocol and reachability kind.
     pub kind: ProviderKind,
     /// `openai_compatible`: base URL, e.g. `https://api.openai.com` (the `/v1/...` path is appended).
+    /// `anthropic`: defaults to `https://api.anthropic.com`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// `vllm_pool`: replica base URLs.
@@ -70,9 +73,17 @@ pub struct ProviderSpec {
     /// `vllm_pool`: replica picking policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picker: Option<PickerKind>,
-    /// Credential sent as `Authorization: Bearer`; missing credential disables the provider.
+    /// Credential sent as `Authorization: Bearer` (`x-api-key` for `anthropic`); missing credential disables
+    /// the provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<SecretSpec>,
+    /// `anthropic`: the `anthropic-version` header sent upstream (default `2023-06-01`, the only current one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anthropic_version: Option<String>,
+    /// `anthropic`: `anthropic-beta` values a client may pass through; any other value is dropped (and logged),
+    /// because a beta can change billing or behaviour and is the operator's decision. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_betas: Vec<String>,
     /// Upstream timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsSpec,
@@ -133,6 +144,30 @@ pub struct TargetSpec {
     /// Model name sent upstream (default: the model's own name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Translated targets (`anthropic`): `max_tokens` sent when the client gives none (Anthropic requires one;
+    /// default 4096).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens_default: Option<u32>,
+    /// Translated targets: which sampling parameters the upstream model accepts (default `exclusive`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<SamplingSpec>,
+    /// Translated targets: drop parameters with no upstream meaning (`n` > 1, `logprobs`, `seed`, ...) instead of
+    /// answering 400 naming them (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_unsupported: Option<bool>,
+}
+
+/// Which sampling parameters a translated target's model accepts; the gateway never sends a combination the
+/// model rejects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplingSpec {
+    /// `temperature`, `top_p` and `top_k` may be sent together (Claude models before Opus 4.1 / Sonnet 4.5).
+    Both,
+    /// `temperature` and `top_p` are mutually exclusive; when a client sends both, `temperature` is kept.
+    Exclusive,
+    /// The model takes no sampling parameters; they are never sent (non-default values reported as dropped).
+    None,
 }
 
 /// Listener limits and shutdown.

@@ -184,3 +184,53 @@ fn schema_describes_top_level_fields() {
         assert!(schema["properties"].get(f).is_some(), "schema lacks {f}");
     }
 }
+
+#[test]
+fn anthropic_provider_gets_defaults_and_target_rules() {
+    use gatehouse_llm::anthropic::{ModelRules, Sampling};
+    let text = "providers:\n  claude: { kind: anthropic, api_key: { env: KEY }, allowed_betas: [prompt-caching-2024-07-31] }\nmodels:\n  - name: haiku\n    targets:\n      - { provider: claude, model: claude-haiku-4-5, max_tokens_default: 8192, sampling: none, drop_unsupported: true }\n  - name: sonnet\n    targets: [{ provider: claude }]\n";
+    let snap = load_str(text).expect("valid");
+    let p = &snap.providers["claude"];
+    assert_eq!(p.endpoints, vec!["https://api.anthropic.com"]);
+    let a = p.anthropic.as_ref().expect("anthropic settings");
+    assert_eq!(a.version, "2023-06-01");
+    assert_eq!(a.allowed_betas, vec!["prompt-caching-2024-07-31"]);
+    let haiku = &snap.model("haiku").expect("haiku").targets[0];
+    assert_eq!(haiku.upstream_model, "claude-haiku-4-5");
+    assert_eq!(
+        haiku.rules,
+        ModelRules {
+            max_tokens_default: 8192,
+            sampling: Sampling::None,
+            drop_unsupported: true
+        }
+    );
+    assert_eq!(
+        snap.model("sonnet").expect("sonnet").targets[0].rules,
+        ModelRules::default()
+    );
+}
+
+#[test]
+fn anthropic_fields_are_checked_where_they_apply() {
+    let text = "providers:\n  o: { kind: openai_compatible, base_url: 'http://x', anthropic_version: '2023-06-01' }\n  c: { kind: anthropic, allowed_betas: ['bad beta'], anthropic_version: '', endpoints: ['http://y'] }\nmodels:\n  - name: m\n    targets: [{ provider: o, max_tokens_default: 10, sampling: both }]\n  - name: n\n    targets: [{ provider: c, max_tokens_default: 0 }]\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    for want in [
+        "providers.o.anthropic_version: `anthropic_version` is only valid for `kind: anthropic`",
+        "providers.c.allowed_betas[0]: `bad beta` is not a beta name",
+        "providers.c.anthropic_version: `` is not a valid header value",
+        "providers.c.endpoints: `endpoints` is only valid for `kind: vllm_pool`",
+    ] {
+        assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
+    }
+    // Target knobs are checked once their providers are valid.
+    let text = "providers:\n  o: { kind: openai_compatible, base_url: 'http://x' }\n  c: { kind: anthropic }\nmodels:\n  - name: m\n    targets: [{ provider: o, max_tokens_default: 10, sampling: both }]\n  - name: n\n    targets: [{ provider: c, max_tokens_default: 0 }]\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    for want in [
+        "models[0].targets[0].max_tokens_default: `max_tokens_default` only applies to translated providers",
+        "models[0].targets[0].sampling: `sampling` only applies",
+        "models[1].targets[0].max_tokens_default: must be greater than zero",
+    ] {
+        assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
+    }
+}

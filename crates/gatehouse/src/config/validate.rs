@@ -10,10 +10,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::node::Node;
-use super::spec::{AccessLogTarget, ConfigSpec, ProviderKind, ProviderSpec, SecretSpec};
+use gatehouse_llm::anthropic::{ModelRules, Sampling};
+
+use super::spec::{AccessLogTarget, ConfigSpec, ProviderKind, ProviderSpec, SamplingSpec, SecretSpec, TargetSpec};
 use super::{ConfigError, ConfigErrors, EnvLookup, format_path, suggest};
 use crate::secret::{Secret, SecretSource};
-use crate::snapshot::{Model, Provider, ServerSettings, Snapshot, Target, TargetState};
+use crate::snapshot::{AnthropicSettings, Model, Provider, ServerSettings, Snapshot, Target, TargetState};
 use crate::upstream::{Timeouts, UpstreamClient};
 
 /// Collects errors with their field path; locations are resolved at the end.
@@ -89,9 +91,11 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                     ),
                 );
             }
+            let rules = target_rules(&mut errs, &["models", &idx, "targets", &jdx], provider.kind, t);
             targets.push(Target {
                 provider: provider.clone(),
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
+                rules,
             });
         }
         let model = Arc::new(Model {
@@ -211,6 +215,19 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
             }
             urls
         }
+        ProviderKind::Anthropic => {
+            let url = p.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL);
+            let urls = vec![check_url(errs, name, "base_url", None, url)];
+            for (field, set) in [("endpoints", p.endpoints.is_some()), ("picker", p.picker.is_some())] {
+                if set {
+                    errs.push(
+                        &["providers", name, field],
+                        format!("`{field}` is only valid for `kind: vllm_pool`"),
+                    );
+                }
+            }
+            urls
+        }
         ProviderKind::VllmPool => {
             if p.base_url.is_some() {
                 errs.push(
@@ -266,17 +283,104 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
             return None;
         }
     };
+    let anthropic = anthropic_settings(errs, name, p);
     if errs.list.len() > before {
         return None;
     }
-    Some(Provider::new(
-        name.to_string(),
-        p.kind,
-        endpoints,
-        api_key,
-        timeouts,
-        client,
-    ))
+    let provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client);
+    Some(match anthropic {
+        Some(a) => provider.with_anthropic(a),
+        None => provider,
+    })
+}
+
+/// The public Anthropic API, used when an `anthropic` provider sets no `base_url`.
+const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+
+/// The `anthropic-version` sent when the provider sets none (the only version the API has published).
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Anthropic header settings, checked as header values now so a bad one never reaches the data path.
+fn anthropic_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) -> Option<AnthropicSettings> {
+    if p.kind != ProviderKind::Anthropic {
+        for (field, set) in [
+            ("anthropic_version", p.anthropic_version.is_some()),
+            ("allowed_betas", !p.allowed_betas.is_empty()),
+        ] {
+            if set {
+                errs.push(
+                    &["providers", name, field],
+                    format!("`{field}` is only valid for `kind: anthropic`"),
+                );
+            }
+        }
+        return None;
+    }
+    let raw = p.anthropic_version.as_deref().unwrap_or(ANTHROPIC_VERSION);
+    let version = match http::HeaderValue::from_str(raw) {
+        Ok(v) if !raw.trim().is_empty() => v,
+        _ => {
+            errs.push(
+                &["providers", name, "anthropic_version"],
+                format!("`{raw}` is not a valid header value"),
+            );
+            http::HeaderValue::from_static(ANTHROPIC_VERSION)
+        }
+    };
+    for (i, beta) in p.allowed_betas.iter().enumerate() {
+        let ok = !beta.is_empty()
+            && beta
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            errs.push(
+                &["providers", name, "allowed_betas", &i.to_string()],
+                format!("`{beta}` is not a beta name (letters, digits, `-` and `_`)"),
+            );
+        }
+    }
+    Some(AnthropicSettings {
+        version,
+        allowed_betas: p.allowed_betas.clone(),
+    })
+}
+
+/// A target's translation rules; the knobs only mean something on translated providers, so they are refused on
+/// passthrough ones rather than silently ignored.
+fn target_rules(errs: &mut Errors<'_>, path: &[&str], kind: ProviderKind, t: &TargetSpec) -> ModelRules {
+    let d = ModelRules::default();
+    if kind != ProviderKind::Anthropic {
+        for (field, set) in [
+            ("max_tokens_default", t.max_tokens_default.is_some()),
+            ("sampling", t.sampling.is_some()),
+            ("drop_unsupported", t.drop_unsupported.is_some()),
+        ] {
+            if set {
+                let mut p = path.to_vec();
+                p.push(field);
+                errs.push(
+                    &p,
+                    format!("`{field}` only applies to translated providers (`kind: anthropic`)"),
+                );
+            }
+        }
+        return d;
+    }
+    if t.max_tokens_default == Some(0) {
+        let mut p = path.to_vec();
+        p.push("max_tokens_default");
+        errs.push(&p, "must be greater than zero");
+    }
+    ModelRules {
+        max_tokens_default: t.max_tokens_default.filter(|v| *v > 0).unwrap_or(d.max_tokens_default),
+        sampling: match t.sampling {
+            None => d.sampling,
+            Some(SamplingSpec::Both) => Sampling::Both,
+            Some(SamplingSpec::Exclusive) => Sampling::Exclusive,
+            Some(SamplingSpec::None) => Sampling::None,
+        },
+        drop_unsupported: t.drop_unsupported.unwrap_or(d.drop_unsupported),
+    }
 }
 
 /// Checks one upstream URL and returns it without a trailing slash.

@@ -1,0 +1,102 @@
+//! The Anthropic stream handler: each upstream Anthropic event is translated into OpenAI chunks as it arrives.
+//!
+//! Unlike passthrough, the client stream here is ours, so every failure (an `error` event, a cut connection, an
+//! idle or total timeout, an event over the size limit) ends it with an OpenAI-style error frame rather than a
+//! silent truncation. Usage is tracked whether or not the client asked for it.
+
+use bytes::Bytes;
+use gatehouse_llm::anthropic::{StreamContext, StreamTranslator};
+use gatehouse_llm::{SseDecoder, SseLimits};
+
+use super::StreamHandler;
+use crate::context::RequestContext;
+
+/// Translates an Anthropic Messages event stream into an OpenAI `chat.completion.chunk` stream.
+pub struct AnthropicToOpenAi {
+    decoder: SseDecoder,
+    translator: StreamTranslator,
+    out: Vec<u8>,
+}
+
+// === impl AnthropicToOpenAi ===
+
+impl AnthropicToOpenAi {
+    /// A handler at the start of a stream.
+    #[must_use]
+    pub fn new(ctx: StreamContext) -> Self {
+        Self {
+            decoder: SseDecoder::new(SseLimits::default()),
+            translator: StreamTranslator::new(ctx),
+            out: Vec::with_capacity(1024),
+        }
+    }
+
+    /// Hands the translated bytes over and refreshes what the context knows.
+    fn flush(&mut self, ctx: &mut RequestContext) -> Bytes {
+        if let Some(u) = self.translator.usage() {
+            ctx.usage = Some(u);
+        }
+        if self.translator.ended() {
+            self.settle(ctx);
+        }
+        Bytes::from(std::mem::take(&mut self.out))
+    }
+
+    /// Records how the client stream ended (once it has).
+    fn settle(&mut self, ctx: &mut RequestContext) {
+        match self.translator.errored() {
+            Some(code) => ctx.fail(ctx.status, code, true),
+            None => ctx.completed = true,
+        }
+        if let Some(reason) = self.translator.unknown_stop_reason() {
+            tracing::warn!(request_id = %ctx.id, stop_reason = reason, "unknown Anthropic stop_reason reported as `stop`");
+        }
+    }
+}
+
+impl StreamHandler for AnthropicToOpenAi {
+    fn on_data(&mut self, data: &Bytes, ctx: &mut RequestContext) -> Bytes {
+        if self.translator.ended() {
+            return Bytes::new();
+        }
+        if self.decoder.push(data).is_err() {
+            self.translator.fail(
+                "upstream_invalid_stream",
+                "the upstream stream sent an event larger than the gateway accepts",
+                &mut self.out,
+            );
+            return self.flush(ctx);
+        }
+        while let Some(ev) = self.decoder.next_event() {
+            self.translator.on_event(&ev, &mut self.out);
+        }
+        self.flush(ctx)
+    }
+
+    fn on_end(&mut self, ctx: &mut RequestContext) -> Bytes {
+        if !self.translator.ended() {
+            if let Some(ev) = self.decoder.finish() {
+                self.translator.on_event(&ev, &mut self.out);
+            }
+            self.translator.finish(&mut self.out);
+        }
+        let out = self.flush(ctx);
+        if !self.translator.ended() {
+            ctx.completed = true;
+        }
+        out
+    }
+
+    fn on_failure(&mut self, code: &'static str, ctx: &mut RequestContext) -> Option<Bytes> {
+        let message = match code {
+            "upstream_idle_timeout" => "the upstream stream stalled longer than the idle timeout",
+            "upstream_timeout" => "the upstream exchange exceeded the total timeout",
+            _ => "the upstream connection failed mid-stream",
+        };
+        self.translator.fail(code, message, &mut self.out);
+        if let Some(u) = self.translator.usage() {
+            ctx.usage = Some(u);
+        }
+        Some(Bytes::from(std::mem::take(&mut self.out)))
+    }
+}

@@ -1,0 +1,221 @@
+//! Anthropic targets: the OpenAI chat-completions body is translated to `POST /v1/messages` (in
+//! `gatehouse-llm`), sent with the provider's `x-api-key`, and the reply — JSON, event stream or error — is
+//! translated back to OpenAI's shape. This module only moves bytes and headers; every mapping is in the pure crate.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::response::Response;
+use bytes::Bytes;
+use gatehouse_llm::anthropic::{
+    RequestOptions, ResponseContext, StreamContext, translate_error, translate_request, translate_response_full,
+};
+use http::{HeaderName, HeaderValue, StatusCode, header};
+use http_body_util::Full;
+use tokio::time::Instant;
+
+use super::{
+    ClientRequest, DROPPED_HEADER, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response,
+};
+use crate::body::AnthropicToOpenAi;
+use crate::context::{RequestContext, Route};
+use crate::error::GatewayError;
+use crate::respond::openai_error;
+
+/// The client-visible facts a translated reply needs.
+pub(super) struct Reply {
+    /// The client asked for a stream.
+    stream: bool,
+    /// Reported as the response's `model`: the name the client asked for.
+    model: String,
+    /// Unix seconds for `created`.
+    created: u64,
+}
+
+const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
+const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+
+/// Translates the request and builds the upstream call. Parameters the target did not receive are logged and
+/// listed for the client in [`DROPPED_HEADER`].
+pub(super) fn prepare(
+    req: &ClientRequest<'_>,
+    endpoint: &str,
+    ctx: &RequestContext,
+    extra: &mut Vec<(HeaderName, HeaderValue)>,
+) -> Result<Prepared, GatewayError> {
+    let provider = &req.target.provider;
+    if req.route != Route::ChatCompletions {
+        return Err(GatewayError::RouteNotSupported {
+            route: req.route.upstream_path(),
+            target: provider.name.clone(),
+        });
+    }
+    let translated = translate_request(
+        req.bytes,
+        &RequestOptions {
+            upstream_model: &req.target.upstream_model,
+            rules: &req.target.rules,
+        },
+    )?;
+    if !translated.dropped.is_empty() || !translated.dropped_unknown.is_empty() {
+        let names: Vec<&str> = translated
+            .dropped
+            .iter()
+            .copied()
+            .chain(translated.dropped_unknown.iter().map(String::as_str))
+            .collect();
+        let list = names.join(",");
+        tracing::info!(request_id = %ctx.id, target = %provider.name, dropped = %list, "parameters not sent to the target");
+        if let Ok(v) = HeaderValue::from_str(&list) {
+            extra.push((HeaderName::from_static(DROPPED_HEADER), v));
+        }
+    }
+    let settings = provider
+        .anthropic
+        .as_ref()
+        .ok_or_else(|| GatewayError::UpstreamInvalid {
+            target: provider.name.clone(),
+            detail: "provider has no Anthropic settings".into(),
+        })?;
+
+    let uri = format!("{endpoint}/v1/messages");
+    let mut builder = http::Request::post(&uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::ACCEPT,
+            if translated.stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        )
+        .header(ANTHROPIC_VERSION, settings.version.clone());
+    if let Some(betas) = allowed_betas(req.parts.headers.get_all(&ANTHROPIC_BETA), &settings.allowed_betas, ctx) {
+        builder = builder.header(ANTHROPIC_BETA, betas);
+    }
+    if let Some(v) = credential(provider, req.model, "")? {
+        // The client's own Authorization / x-api-key is never copied; only the provider's key is sent.
+        builder = builder.header(X_API_KEY, v);
+    }
+    let upstream =
+        builder
+            .body(Full::new(Bytes::from(translated.body)))
+            .map_err(|e| GatewayError::UpstreamInvalid {
+                target: provider.name.clone(),
+                detail: format!("cannot build the upstream request: {e}"),
+            })?;
+    let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Ok(Prepared {
+        req: upstream,
+        mode: Mode::Anthropic(Reply {
+            stream: translated.stream,
+            model: req.asked.to_string(),
+            created,
+        }),
+    })
+}
+
+/// The client's `anthropic-beta` values that the provider allows, joined; the rest are dropped and logged.
+fn allowed_betas(
+    values: http::header::GetAll<'_, HeaderValue>,
+    allowed: &[String],
+    ctx: &RequestContext,
+) -> Option<HeaderValue> {
+    let mut keep: Vec<&str> = Vec::new();
+    for value in values {
+        let Ok(s) = value.to_str() else { continue };
+        for beta in s.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+            if allowed.iter().any(|a| a == beta) {
+                if !keep.contains(&beta) {
+                    keep.push(beta);
+                }
+            } else {
+                tracing::info!(request_id = %ctx.id, beta = %beta.chars().take(64).collect::<String>(), "anthropic-beta value not in the provider's allowed_betas; dropped");
+            }
+        }
+    }
+    if keep.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&keep.join(",")).ok()
+}
+
+/// Translates the reply back: the event stream incrementally, a message whole, an error into OpenAI error JSON.
+pub(super) async fn relay(
+    resp: http::Response<hyper::body::Incoming>,
+    deadline: Instant,
+    idle: Duration,
+    target: String,
+    reply: Reply,
+    mut ctx: RequestContext,
+) -> Response {
+    let status = resp.status();
+    if status.is_success() {
+        if is_event_stream(&resp) != reply.stream {
+            let e = GatewayError::UpstreamInvalid {
+                target,
+                detail: if reply.stream {
+                    "expected an event stream".into()
+                } else {
+                    "expected a JSON message, got an event stream".into()
+                },
+            };
+            ctx.fail(e.status().as_u16(), e.code(), true);
+            return openai_error(&e);
+        }
+        if reply.stream {
+            let handler = AnthropicToOpenAi::new(StreamContext {
+                created: reply.created,
+                model: reply.model,
+                // Usage is always returned (docs/usage.md): the client sees the stream it would have had with
+                // `stream_options.include_usage`, whether it asked or not — the same rule as passthrough.
+                include_usage: true,
+            });
+            return super::stream_response(resp, handler, ctx, idle, deadline);
+        }
+    }
+    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
+    let bytes = match collect_upstream(resp.into_body(), deadline, &target).await {
+        Ok(b) => b,
+        Err(e) => {
+            ctx.fail(e.status().as_u16(), e.code(), true);
+            return openai_error(&e);
+        }
+    };
+    if !status.is_success() {
+        let te = translate_error(status.as_u16(), &bytes);
+        if te.code == "upstream_billing_failed" {
+            tracing::error!(request_id = %ctx.id, target = %target, status = status.as_u16(), "the upstream refused to bill the gateway's account");
+        }
+        ctx.fail(te.status, te.code, true);
+        let out_status = StatusCode::from_u16(te.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        let mut out = json_response(out_status, te.body);
+        // Retry-After stays meaningful on 429 and on 529 (overloaded), which the client sees as 503.
+        if let (Some(v), 429 | 529) = (retry_after, status.as_u16()) {
+            out.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return out;
+    }
+    let ctx_resp = ResponseContext {
+        created: reply.created,
+        model: &reply.model,
+    };
+    match translate_response_full(&bytes, &ctx_resp) {
+        Ok(t) => {
+            if let Some(reason) = &t.unknown_stop_reason {
+                tracing::warn!(request_id = %ctx.id, stop_reason = %reason, "unknown Anthropic stop_reason reported as `stop`");
+            }
+            ctx.usage = Some(t.usage);
+            ctx.completed = true;
+            json_response(StatusCode::OK, t.body)
+        }
+        Err(e) => {
+            let e = GatewayError::UpstreamInvalid {
+                target,
+                detail: e.to_string(),
+            };
+            ctx.fail(e.status().as_u16(), e.code(), true);
+            openai_error(&e)
+        }
+    }
+}

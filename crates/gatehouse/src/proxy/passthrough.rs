@@ -1,0 +1,88 @@
+//! OpenAI-compatible targets (`openai_compatible`, `vllm_pool`): the body is spliced, not re-serialised — only
+//! `model` (and `stream_options.include_usage`, so usage is always recorded) change — and the reply is relayed
+//! as the upstream sent it.
+
+use axum::response::Response;
+use bytes::Bytes;
+use gatehouse_llm::Rewrite;
+use http::header;
+use http_body_util::Full;
+use tokio::time::Instant;
+
+use super::{ClientRequest, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response};
+use crate::body::Passthrough;
+use crate::context::{RequestContext, Route};
+use crate::error::GatewayError;
+use crate::respond::openai_error;
+
+/// Builds the upstream request: spliced body, the provider's bearer token (never the client's).
+pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestContext) -> Result<Prepared, GatewayError> {
+    let stream = ctx.stream;
+    // Usage is always recorded: a stream that did not ask for usage gets it anyway (see docs/usage.md).
+    let force_include_usage = stream && req.route != Route::Embeddings && !req.parsed.include_usage()?;
+    let out = req.parsed.rewrite(&Rewrite {
+        model: Some(&req.target.upstream_model),
+        force_include_usage,
+    });
+    let provider = &req.target.provider;
+    let uri = format!("{endpoint}{}", req.route.upstream_path());
+    let mut builder = http::Request::post(&uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            header::ACCEPT,
+            if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            },
+        )
+        .header(crate::request_id::HEADER, ctx.id.as_str());
+    if let Some(v) = credential(provider, req.model, "Bearer ")? {
+        // The client's own Authorization is never copied; only the provider's credential is sent.
+        builder = builder.header(header::AUTHORIZATION, v);
+    }
+    let upstream = builder
+        .body(Full::new(Bytes::from(out)))
+        .map_err(|e| GatewayError::UpstreamInvalid {
+            target: provider.name.clone(),
+            detail: format!("cannot build the upstream request: {e}"),
+        })?;
+    Ok(Prepared {
+        req: upstream,
+        mode: Mode::Passthrough,
+    })
+}
+
+/// Relays the reply: a stream frame by frame, a JSON body whole (to read its usage), an error with its status.
+pub(super) async fn relay(
+    resp: http::Response<hyper::body::Incoming>,
+    deadline: Instant,
+    idle: std::time::Duration,
+    target: String,
+    mut ctx: RequestContext,
+) -> Response {
+    let status = resp.status();
+    if status.is_success() && is_event_stream(&resp) {
+        return super::stream_response(resp, Passthrough::new(), ctx, idle, deadline);
+    }
+    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
+    let bytes = match collect_upstream(resp.into_body(), deadline, &target).await {
+        Ok(b) => b,
+        Err(e) => {
+            ctx.fail(e.status().as_u16(), e.code(), true);
+            return openai_error(&e);
+        }
+    };
+    if status.is_success() {
+        ctx.usage = gatehouse_llm::usage::from_openai_response(&bytes);
+        ctx.completed = true;
+    } else {
+        // The upstream's own error (OpenAI-shaped for these targets) is relayed with its status.
+        ctx.fail(status.as_u16(), "upstream_error_status", true);
+    }
+    let mut out = json_response(status, bytes);
+    if let Some(v) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    out
+}
