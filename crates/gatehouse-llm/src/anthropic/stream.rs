@@ -180,7 +180,7 @@ impl StreamTranslator {
 
     /// The error code, if the stream ended with an error frame (upstream `error` event, truncation, ...).
     #[must_use]
-    pub fn errored(&self) -> Option<&str> {
+    pub fn errored(&self) -> Option<&'static str> {
         self.error
     }
 
