@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine: installs what the tests need, then runs
-# formatting, lints and every test (unit, integration, interop with the official SDKs).
+# formatting, lints and every test (unit, integration, interop with the official SDKs), then a bounded fuzz run.
 # CI (.ci/run) calls exactly this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,4 +44,6 @@ log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test"
 cargo test --workspace --locked
+log "fuzz smoke (every fuzz target, bounded)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} ./scripts/fuzz-smoke.sh
 log "all tests passed"

@@ -1,5 +1,6 @@
-//! The engine of the `mock-upstream` binary: canned OpenAI responses served with as little work per request as
-//! possible, so a load benchmark measures the gateway and not its upstream.
+//! The engine of the `mock-upstream` binary: canned OpenAI (`POST /v1/chat/completions`) and Anthropic
+//! (`POST /v1/messages`, see [`anthropic`]) responses served with as little work per request as possible, so a load
+//! benchmark measures the gateway and not its upstream.
 //!
 //! Every response is built once at start-up. Per request the server reads the body, runs two substring searches
 //! (no JSON parse) and clones `Bytes` handles. The price of the shortcut: a `"stream": true` or
@@ -23,6 +24,8 @@ use memchr::memmem;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+mod anthropic;
+
 /// The `model` every canned body names.
 pub const MODEL: &str = "mock-upstream";
 
@@ -38,6 +41,8 @@ pub struct Canned {
     chat: Bytes,
     stream: Arc<[Bytes]>,
     stream_with_usage: Arc<[Bytes]>,
+    message: Bytes,
+    message_stream: Arc<[Bytes]>,
     stream_key: memmem::Finder<'static>,
     usage_key: memmem::Finder<'static>,
 }
@@ -62,6 +67,8 @@ impl Canned {
             chat: Bytes::from(chat_completion().to_string()),
             stream: stream_frames(chunks, false).into(),
             stream_with_usage: stream_frames(chunks, true).into(),
+            message: Bytes::from(anthropic::message().to_string()),
+            message_stream: anthropic::stream_frames(chunks).into(),
             stream_key: memmem::Finder::new(b"\"stream\""),
             usage_key: memmem::Finder::new(b"\"include_usage\""),
         }
@@ -81,6 +88,16 @@ impl Canned {
         }
     }
 
+    /// The non-streamed Anthropic `message` body.
+    pub fn message_body(&self) -> &Bytes {
+        &self.message
+    }
+
+    /// The SSE events of a streamed Anthropic message (`event:` and `data:` lines, one event per element).
+    pub fn message_stream_frames(&self) -> &[Bytes] {
+        &self.message_stream
+    }
+
     /// Whether a request body has `"stream": true`, by substring search.
     pub fn wants_stream(&self, body: &[u8]) -> bool {
         key_is_true(&self.stream_key, body)
@@ -91,9 +108,22 @@ impl Canned {
         key_is_true(&self.usage_key, body)
     }
 
-    /// The response to one request: `POST /v1/chat/completions` (JSON or SSE by body), `GET /health`, else 404.
+    /// The response to one request: `POST /v1/chat/completions` and `POST /v1/messages` (JSON or SSE by body),
+    /// `GET /health`, else 404.
     pub fn respond(&self, method: &Method, path: &str, body: &[u8]) -> Response<CannedBody> {
         match (method, path) {
+            (&Method::POST, "/v1/messages") if self.wants_stream(body) => {
+                let body = Frames {
+                    frames: self.message_stream.clone(),
+                    next: 0,
+                };
+                with_type(StatusCode::OK, "text/event-stream", Either::Right(body))
+            }
+            (&Method::POST, "/v1/messages") => with_type(
+                StatusCode::OK,
+                "application/json",
+                Either::Left(Full::new(self.message.clone())),
+            ),
             (&Method::POST, "/v1/chat/completions") if self.wants_stream(body) => {
                 let frames = if self.wants_usage(body) {
                     &self.stream_with_usage

@@ -14,8 +14,11 @@ use tokio::sync::watch;
 use crate::validate::Rejection;
 
 /// One request as the mock received it, kept so tests can assert what the gateway actually sent upstream.
+///
+/// `R` is the mock's refusal type: [`Rejection`] for [`crate::MockOpenAi`], [`crate::AnthropicRejection`] for
+/// [`crate::MockAnthropic`], so each mock reports refusals in its own API's terms.
 #[derive(Clone, Debug)]
-pub struct Recorded {
+pub struct Recorded<R = Rejection> {
     /// The request method.
     pub method: Method,
     /// The URI path, without the query string.
@@ -29,7 +32,7 @@ pub struct Recorded {
     /// When the body had been read completely.
     pub received_at: Instant,
     /// Why the mock refused the request, or `None` if it was accepted and answered with a reply.
-    pub rejection: Option<Rejection>,
+    pub rejection: Option<R>,
 }
 
 /// Which journal counter a [`DropGuard`] bumps when it is dropped before completion.
@@ -43,9 +46,15 @@ pub(crate) enum Counter {
 
 /// The shared record of one mock: requests plus outcome counters.
 #[derive(Debug)]
-pub(crate) struct Journal {
-    requests: Mutex<Vec<Recorded>>,
+pub(crate) struct Journal<R = Rejection> {
+    requests: Mutex<Vec<Recorded<R>>>,
     received: watch::Sender<usize>,
+    outcomes: Arc<Outcomes>,
+}
+
+/// The outcome counters, shared with the [`DropGuard`]s of responses still in flight.
+#[derive(Debug)]
+pub(crate) struct Outcomes {
     cancelled: watch::Sender<usize>,
     abandoned: watch::Sender<usize>,
 }
@@ -56,14 +65,14 @@ pub(crate) struct Journal {
 /// only reliable way to observe it.
 #[derive(Debug)]
 pub(crate) struct DropGuard {
-    journal: Arc<Journal>,
+    outcomes: Arc<Outcomes>,
     counter: Counter,
     completed: bool,
 }
 
 // === impl Recorded ===
 
-impl Recorded {
+impl<R> Recorded<R> {
     /// The body parsed as JSON, for asserting on the translated request.
     ///
     /// # Panics
@@ -80,6 +89,11 @@ impl Recorded {
         })
     }
 
+    /// The body parsed as JSON, or `None` when it is not JSON: for asserting on requests the mock refused.
+    pub fn try_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
     /// The first value of header `name` as text, or `None` when absent or not visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -93,18 +107,20 @@ impl Recorded {
 
 // === impl Journal ===
 
-impl Journal {
+impl<R: Clone> Journal<R> {
     pub(crate) fn new() -> Self {
         Self {
             requests: Mutex::new(Vec::new()),
             received: watch::Sender::new(0),
-            cancelled: watch::Sender::new(0),
-            abandoned: watch::Sender::new(0),
+            outcomes: Arc::new(Outcomes {
+                cancelled: watch::Sender::new(0),
+                abandoned: watch::Sender::new(0),
+            }),
         }
     }
 
     /// Appends `request` and wakes waiters; returns its 0-based position, used to make response ids unique.
-    pub(crate) fn record(&self, request: Recorded) -> usize {
+    pub(crate) fn record(&self, request: Recorded<R>) -> usize {
         let index = {
             let mut requests = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
             requests.push(request);
@@ -114,12 +130,12 @@ impl Journal {
         index
     }
 
-    pub(crate) fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded<R>> {
         self.requests.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub(crate) fn count(&self, counter: Counter) -> usize {
-        *self.sender(counter).borrow()
+        *self.outcomes.sender(counter).borrow()
     }
 
     /// Waits until at least `n` requests were recorded.
@@ -129,9 +145,13 @@ impl Journal {
 
     /// Waits until `counter` reached at least `n`.
     pub(crate) async fn wait_count(&self, counter: Counter, n: usize) {
-        wait_at_least(self.sender(counter), n).await;
+        wait_at_least(self.outcomes.sender(counter), n).await;
     }
+}
 
+// === impl Outcomes ===
+
+impl Outcomes {
     fn sender(&self, counter: Counter) -> &watch::Sender<usize> {
         match counter {
             Counter::CancelledStream => &self.cancelled,
@@ -149,9 +169,9 @@ async fn wait_at_least(sender: &watch::Sender<usize>, n: usize) {
 // === impl DropGuard ===
 
 impl DropGuard {
-    pub(crate) fn new(journal: Arc<Journal>, counter: Counter) -> Self {
+    pub(crate) fn new<R>(journal: &Journal<R>, counter: Counter) -> Self {
         Self {
-            journal,
+            outcomes: journal.outcomes.clone(),
             counter,
             completed: false,
         }
@@ -166,7 +186,7 @@ impl DropGuard {
 impl Drop for DropGuard {
     fn drop(&mut self) {
         if !self.completed {
-            self.journal.sender(self.counter).send_modify(|n| *n += 1);
+            self.outcomes.sender(self.counter).send_modify(|n| *n += 1);
         }
     }
 }

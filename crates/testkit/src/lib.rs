@@ -24,6 +24,7 @@ mod journal;
 #[cfg(unix)]
 mod k8s_secret;
 mod listener;
+mod mock_anthropic;
 mod mock_openai;
 mod openai_json;
 mod render;
@@ -37,6 +38,7 @@ pub use journal::Recorded;
 #[cfg(unix)]
 pub use k8s_secret::swap_k8s_secret_dir;
 pub use listener::free_port_listener;
+pub use mock_anthropic::{AnthropicRecorded, AnthropicRejection, AnthropicReply, MockAnthropic, MockAnthropicBuilder};
 pub use mock_openai::{MockOpenAi, MockOpenAiBuilder};
 pub use reply::{Reply, StreamGate};
 pub use sse::{SseCollector, collect_sse, sse_data};

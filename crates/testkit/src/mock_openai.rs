@@ -5,7 +5,6 @@
 //! connection, including hung ones and HTTP/2 streams.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -14,11 +13,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::conn::auto;
 use serde_json::json;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::{Counter, DropGuard, Journal, Recorded};
@@ -55,12 +50,6 @@ struct State {
     journal: Arc<Journal>,
     default_reply: Mutex<Reply>,
     queue: Mutex<VecDeque<Reply>>,
-}
-
-/// Spawns hyper's HTTP/2 stream tasks so that they end with the mock.
-#[derive(Clone)]
-struct CancellingExecutor {
-    shutdown: CancellationToken,
 }
 
 // === impl MockOpenAi ===
@@ -181,42 +170,13 @@ impl MockOpenAiBuilder {
             queue: Mutex::new(self.queue),
         });
         let shutdown = CancellationToken::new();
-        tokio::spawn(
-            shutdown
-                .clone()
-                .run_until_cancelled_owned(serve(listener, state.clone(), shutdown.clone())),
-        );
+        let serving = state.clone();
+        crate::listener::spawn_serve(listener, &shutdown, move |req| handle(serving.clone(), req));
         MockOpenAi { addr, state, shutdown }
     }
 }
 
 // === serving ===
-
-async fn serve(listener: TcpListener, state: Arc<State>, shutdown: CancellationToken) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            // Accept errors (e.g. out of file descriptors) are transient; let other tasks run and retry.
-            tokio::task::yield_now().await;
-            continue;
-        };
-        // Best effort: without it small SSE frames may wait for Nagle, which only slows tests down.
-        let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let executor = CancellingExecutor {
-            shutdown: shutdown.clone(),
-        };
-        tokio::spawn(shutdown.clone().run_until_cancelled_owned(async move {
-            let service = service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(state, req).await) }
-            });
-            // A connection error only means the peer went away; the journal already has what arrived.
-            let _ = auto::Builder::new(executor)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        }));
-    }
-}
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody> {
     let (parts, body) = req.into_parts();
@@ -260,7 +220,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
         }
         Ok(Route::Generate(accepted)) => {
             let reply = state.next_reply();
-            let mut guard = DropGuard::new(state.journal.clone(), Counter::AbandonedRequest);
+            let mut guard = DropGuard::new(&state.journal, Counter::AbandonedRequest);
             let response = render(reply, &accepted, seq, &state.journal).await;
             guard.complete();
             response
@@ -281,18 +241,6 @@ impl State {
 /// Locks `m`, ignoring poisoning: a panicking test thread must not turn every later assertion into a second panic.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-// === impl CancellingExecutor ===
-
-impl<F> hyper::rt::Executor<F> for CancellingExecutor
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, fut: F) {
-        tokio::spawn(self.shutdown.clone().run_until_cancelled_owned(fut));
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::sse_body::StreamFrames;
 use crate::validate::{Accepted, Endpoint};
 
 /// `created` in every body: fixed so responses are reproducible.
@@ -13,15 +14,6 @@ pub(crate) const CREATED: u64 = 1_700_000_000;
 
 /// The vector returned for every embedding input: small, fixed, and obviously fake.
 pub(crate) const EMBEDDING: [f32; 4] = [0.125, -0.25, 0.5, 1.0];
-
-/// A streamed reply split in the two parts a gate releases separately.
-#[derive(Debug)]
-pub(crate) struct StreamFrames {
-    /// One SSE frame per word.
-    pub(crate) content: Vec<Bytes>,
-    /// The `finish_reason` chunk, the usage chunk (if asked) and `data: [DONE]`.
-    pub(crate) tail: Vec<Bytes>,
-}
 
 /// Content pieces for `words`: the first as is, the others with a leading space, so they concatenate to the text.
 pub(crate) fn pieces<S: AsRef<str>>(words: &[S]) -> Vec<String> {
@@ -98,7 +90,8 @@ pub(crate) fn embeddings(req: &Accepted) -> Value {
     })
 }
 
-/// The SSE frames of a streamed chat or text completion made of `words` (one chunk each).
+/// The SSE frames of a streamed chat or text completion made of `words`: one content frame per word; the tail is
+/// the `finish_reason` chunk, the usage chunk (if asked) and `data: [DONE]`.
 pub(crate) fn stream<S: AsRef<str>>(req: &Accepted, seq: usize, words: &[S]) -> StreamFrames {
     let chunk = Chunker { req, id: id(req, seq) };
     let mut pieces = pieces(words);
@@ -116,7 +109,7 @@ pub(crate) fn stream<S: AsRef<str>>(req: &Accepted, seq: usize, words: &[S]) -> 
         tail.push(frame(&chunk.usage(words.len() as u64)));
     }
     tail.push(Bytes::from_static(b"data: [DONE]\n\n"));
-    StreamFrames { content, tail }
+    StreamFrames::new(content, tail)
 }
 
 /// One SSE `data:` frame carrying `value`.

@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use crate::journal::{Counter, DropGuard, Journal};
 use crate::openai_json;
 use crate::reply::{Kind, Pacing, Reply};
-use crate::sse_body::{self, MockBody};
+use crate::sse_body::{self, MockBody, StreamFrames};
 use crate::validate::{Accepted, Endpoint};
 
 /// Answers request number `seq` (its journal position) with `reply`.
@@ -65,14 +65,15 @@ pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Response<Moc
 
 /// A complete (non-streamed) response.
 pub(crate) fn full(status: StatusCode, content_type: HeaderValue, body: Bytes) -> Response<MockBody> {
-    let mut response = Response::new(Full::new(body).boxed_unsync());
+    let mut response = Response::new(Full::new(body).map_err(|never| match never {}).boxed_unsync());
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, content_type);
     response
 }
 
-fn sse(frames: openai_json::StreamFrames, pacing: Pacing, journal: &Arc<Journal>) -> Response<MockBody> {
-    let guard = DropGuard::new(journal.clone(), Counter::CancelledStream);
+/// A streamed response: `frames` released as `pacing` allows, counted as cancelled if dropped early.
+pub(crate) fn sse<R>(frames: StreamFrames, pacing: Pacing, journal: &Journal<R>) -> Response<MockBody> {
+    let guard = DropGuard::new(journal, Counter::CancelledStream);
     let mut response = Response::new(sse_body::paced(frames, pacing, guard));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));

@@ -60,8 +60,8 @@ pub(crate) struct GateState {
     pub(crate) finished: bool,
 }
 
-/// The test's side of [`Reply::gated_stream`]: nothing is sent until it says so, which lets a test prove the
-/// gateway forwards a chunk *before* the upstream has finished.
+/// The test's side of [`Reply::gated_stream`] and [`crate::AnthropicReply::gated`]: nothing is sent until it says
+/// so, which lets a test prove the gateway forwards a chunk *before* the upstream has finished.
 ///
 /// Chunks are counted by position, so every stream served from the same reply moves in lockstep. Dropping the
 /// gate without [`finish`](StreamGate::finish) leaves open streams hanging until the client or the mock goes away.
@@ -119,12 +119,12 @@ impl Reply {
     /// returned [`StreamGate`] releases it. Words after the first get a leading space, as [`Reply::chat`] does.
     /// The final chunk, the usage chunk and `[DONE]` wait for [`StreamGate::finish`].
     pub fn gated_stream(words: &[&str]) -> (Self, StreamGate) {
-        let (tx, rx) = watch::channel(GateState::default());
+        let (gate, pacing) = StreamGate::new();
         let reply = Self::new(Kind::Stream {
             words: words.iter().map(|w| (*w).to_string()).collect(),
-            pacing: Pacing::Gate(rx),
+            pacing,
         });
-        (reply, StreamGate { tx })
+        (reply, gate)
     }
 
     /// A stream (always SSE) of the words of `text`, sleeping `per_chunk` before each content chunk: a slow model.
@@ -155,11 +155,13 @@ impl Reply {
     }
 }
 
-fn status_code(status: u16) -> StatusCode {
+/// `status` as a [`StatusCode`]; panics on an invalid one, a bug in the test.
+pub(crate) fn status_code(status: u16) -> StatusCode {
     StatusCode::from_u16(status).unwrap_or_else(|e| panic!("invalid status {status}: {e}"))
 }
 
-fn header_value(value: &str) -> HeaderValue {
+/// `value` as a [`HeaderValue`]; panics on an invalid one, a bug in the test.
+pub(crate) fn header_value(value: &str) -> HeaderValue {
     HeaderValue::try_from(value).unwrap_or_else(|e| panic!("invalid header value {value:?}: {e}"))
 }
 
@@ -193,6 +195,12 @@ async fn wait_gate(rx: &mut watch::Receiver<GateState>, open: impl FnMut(&GateSt
 // === impl StreamGate ===
 
 impl StreamGate {
+    /// A closed gate and the pacing that obeys it.
+    pub(crate) fn new() -> (Self, Pacing) {
+        let (tx, rx) = watch::channel(GateState::default());
+        (Self { tx }, Pacing::Gate(rx))
+    }
+
     /// Lets `n` more content chunks out.
     pub fn release(&self, n: usize) {
         self.tx.send_modify(|s| s.released = s.released.saturating_add(n));

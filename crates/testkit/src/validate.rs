@@ -189,7 +189,8 @@ fn check_key(headers: &http::HeaderMap, key: &str) -> Result<(), Rejection> {
     }
 }
 
-fn is_json_content_type(headers: &http::HeaderMap) -> bool {
+/// Whether `content-type` is `application/json`, parameters (e.g. `charset`) allowed: what both APIs require.
+pub(crate) fn is_json_content_type(headers: &http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -59,3 +59,79 @@ async fn openai_python_sdk() {
     assert_eq!(log["model"], "llama");
     assert!(log["output_tokens"].as_u64().expect("usage logged") > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_sdk_to_anthropic() {
+    use testkit::{AnthropicReply, MockAnthropic};
+    let Some(python) = python() else { return };
+    // Replies in the order of the script's calls (tests/interop/openai_sdk_anthropic.py).
+    let mock = MockAnthropic::builder()
+        .api_key("sk-ant-interop")
+        .enqueue(
+            AnthropicReply::message("Hello from Claude")
+                .with_input_tokens(10)
+                .with_cache_tokens(3, 5)
+                .with_output_tokens(7),
+        )
+        .enqueue(AnthropicReply::message("Streaming hello from Claude"))
+        .enqueue(AnthropicReply::message("Again here"))
+        .enqueue(AnthropicReply::tool_use(
+            "get_weather",
+            serde_json::json!({"city": "Paris"}),
+        ))
+        .enqueue(AnthropicReply::message("It is 18C and sunny in Paris."))
+        .enqueue(AnthropicReply::message("A single pixel."))
+        .enqueue(AnthropicReply::message(r#"{"answer": "yes"}"#))
+        .enqueue(AnthropicReply::rate_limited(1))
+        .enqueue(AnthropicReply::overloaded())
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  claude: {{ kind: anthropic, base_url: \"{}\", api_key: {{ value: sk-ant-interop }} }}\nmodels:\n  - {{ name: claude-haiku, targets: [{{ provider: claude, model: claude-haiku-4-5 }}] }}\n",
+        mock.base_url()
+    ))
+    .await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/interop/openai_sdk_anthropic.py"
+    );
+    let base = format!("http://{}", gw.gw.data_addr);
+    let out =
+        tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(base).arg("claude-haiku").output())
+            .await
+            .expect("join")
+            .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "SDK interop failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("ok"));
+
+    // What the strict mock received: all accepted, in the shapes Anthropic documents.
+    let sent = mock.requests();
+    assert_eq!(sent.len(), 9, "the n=2 request never reached Anthropic");
+    for r in &sent {
+        assert!(
+            r.rejection.is_none(),
+            "mock rejected {:?}: {}",
+            r.rejection,
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("x-api-key"), Some("sk-ant-interop"));
+        assert_eq!(r.header("authorization"), None);
+    }
+    let tool_turn = sent[4].json();
+    assert_eq!(tool_turn["messages"][1]["content"][0]["type"], "tool_use");
+    assert_eq!(tool_turn["messages"][2]["content"][0]["type"], "tool_result");
+    assert_eq!(tool_turn["messages"][2]["content"][0]["content"], "18C and sunny");
+    let image = sent[5].json();
+    let block = &image["messages"][0]["content"][1];
+    assert_eq!(block["type"], "image");
+    assert_eq!(block["source"]["type"], "base64");
+    assert_eq!(block["source"]["media_type"], "image/png");
+    let structured = sent[6].json();
+    assert_eq!(structured["output_config"]["format"]["type"], "json_schema");
+    assert_eq!(
+        structured["output_config"]["format"]["schema"]["required"],
+        serde_json::json!(["answer"])
+    );
+}

@@ -1,6 +1,8 @@
 //! The one integration-test binary: the real gateway against strict mock upstreams.
 
 mod admin;
+mod anthropic;
+mod anthropic_stream;
 mod cli;
 mod interop;
 mod limits;

@@ -195,3 +195,35 @@ async fn sighup_reloads_the_binary_config() {
     );
     assert!(child.stderr.lock().expect("lock").iter().any(|l| l.contains("SIGHUP")));
 }
+
+#[tokio::test]
+async fn anthropic_key_rotates_through_the_secret_file() {
+    let mock = testkit::MockAnthropic::builder()
+        .reply(testkit::AnthropicReply::message("ok"))
+        .start()
+        .await;
+    let secrets = tempfile::tempdir().expect("tempdir");
+    testkit::swap_k8s_secret_dir(secrets.path(), "api-key", b"ant-key-one\n");
+    let key_path = secrets.path().join("api-key");
+    let gw = TestGateway::start(&format!(
+        "providers:\n  claude: {{ kind: anthropic, base_url: \"{}\", api_key: {{ file: \"{}\" }} }}\nmodels:\n  - {{ name: m, targets: [{{ provider: claude, model: claude-haiku-4-5 }}] }}\n",
+        mock.base_url(),
+        key_path.display()
+    ))
+    .await;
+    let mut gen_rx = gw.gw.state.generation.subscribe();
+    let send = || {
+        gw.chat(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+    };
+    assert_eq!(send().await.expect("send").status(), 200);
+    testkit::swap_k8s_secret_dir(secrets.path(), "api-key", b"ant-key-two\n");
+    next_generation(&gw, &mut gen_rx).await;
+    assert_eq!(send().await.expect("send").status(), 200);
+    let keys: Vec<String> = mock
+        .requests()
+        .iter()
+        .map(|r| r.header("x-api-key").unwrap_or("").to_string())
+        .collect();
+    assert_eq!(keys, ["ant-key-one", "ant-key-two"]);
+}

@@ -1,4 +1,4 @@
-//! `mock-upstream`: a fast, canned OpenAI-compatible upstream for gateway load benchmarks.
+//! `mock-upstream`: a fast, canned OpenAI-compatible and Anthropic Messages upstream for gateway load benchmarks.
 //!
 //! Prints `mock-upstream listening on http://HOST:PORT` once bound (so scripts can use `--port 0` and read the
 //! port), then serves until killed. See `testkit::bench_upstream` for what it answers.
@@ -14,7 +14,10 @@ use tokio::net::TcpListener;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(version, about = "A fast canned OpenAI-compatible upstream for benchmarks")]
+#[command(
+    version,
+    about = "A fast canned OpenAI-compatible (/v1/chat/completions) and Anthropic (/v1/messages) upstream for benchmarks"
+)]
 struct Args {
     /// Port to listen on; 0 lets the OS pick (the chosen one is printed).
     #[arg(long, default_value_t = 0)]
@@ -22,7 +25,7 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// Content chunks in a streamed reply.
+    /// Content chunks (OpenAI) or `text_delta` events (Anthropic) in a streamed reply.
     #[arg(long, default_value_t = 100)]
     chunks: usize,
     /// Runtime worker threads; few, so the upstream leaves the cores to the gateway under test.
