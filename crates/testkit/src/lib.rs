@@ -3,6 +3,8 @@
 //!
 //! - [`MockOpenAi`] — an OpenAI-compatible upstream that refuses what the real API refuses, answers with a
 //!   [`Reply`] chosen by the test, and records every request ([`Recorded`]) so tests assert what the gateway *sent*.
+//! - [`MockAnthropic`] — the same for Anthropic's Messages API: strict validation with the API's own error JSON,
+//!   streamed replies with the full event grammar, gates, mid-stream errors, cut connections, 429/529.
 //! - [`SseCollector`] / [`sse_data`] — read an SSE body back into its `data:` payloads.
 //! - [`write_file_atomically`] and [`swap_k8s_secret_dir`] — change files the way editors and the kubelet do, for
 //!   reload tests.

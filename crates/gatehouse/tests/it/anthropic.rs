@@ -398,3 +398,48 @@ async fn anthropic_key_never_reaches_logs_clients_or_config() {
     assert!(!logs.contains("TOPSECRET"), "key leaked into logs");
     assert!(!bodies.contains("TOPSECRET"), "key leaked to a client: {bodies}");
 }
+
+#[tokio::test]
+async fn thinking_becomes_reasoning_content_and_effort_becomes_a_budget() {
+    let (mock, gw) = setup(AnthropicReply::thinking("Let me think step by step.", "42")).await;
+    let v: Value = gw
+        .chat(
+            json!({"model": "haiku", "reasoning_effort": "low", "max_completion_tokens": 4000,
+            "messages": [{"role": "user", "content": "Answer?"}]}),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["choices"][0]["message"]["content"], "42");
+    assert_eq!(
+        v["choices"][0]["message"]["reasoning_content"],
+        "Let me think step by step."
+    );
+    let sent = &mock.requests()[0];
+    assert!(sent.rejection.is_none(), "{:?}", sent.rejection);
+    let body = sent.json();
+    assert_eq!(body["thinking"], json!({"type": "enabled", "budget_tokens": 1024}));
+    assert_eq!(body["max_tokens"], 4000);
+}
+
+#[tokio::test]
+async fn anthropic_that_never_answers_is_504() {
+    let mock = MockAnthropic::builder()
+        .api_key(KEY)
+        .reply(AnthropicReply::hang())
+        .start()
+        .await;
+    let gw = TestGateway::start(&config(&mock, "    timeouts: { first_byte: 300ms }", "")).await;
+    let r = gw
+        .chat(json!({"model": "haiku", "messages": [{"role": "user", "content": "x"}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 504);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "upstream_timeout");
+    assert_eq!(gw.next_log().await["error_code"], "upstream_timeout");
+}

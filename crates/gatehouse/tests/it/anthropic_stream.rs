@@ -230,3 +230,27 @@ async fn client_disconnect_cancels_anthropic_and_meters_what_was_seen() {
         "message_start usage is metered even though the client left"
     );
 }
+
+#[tokio::test]
+async fn streamed_thinking_arrives_as_reasoning_content() {
+    let (_mock, gw) = setup(AnthropicReply::thinking("First, consider.", "Done.")).await;
+    let body = gw
+        .chat(
+            json!({"model": "haiku", "stream": true, "reasoning_effort": "medium", "max_tokens": 5000,
+            "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .expect("send")
+        .bytes()
+        .await
+        .expect("body");
+    let (chunks, done) = chunks(&body);
+    assert!(done);
+    let reasoning: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["reasoning_content"].as_str())
+        .collect();
+    assert_eq!(reasoning, "First, consider.");
+    assert_eq!(text_of(&chunks), "Done.");
+}
