@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
@@ -224,6 +224,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
     });
     match verdict {
         Err(rejection) => render::rejection(&rejection, seq),
+        Ok(accepted) if accepted.count_only => {
+            let body = serde_json::json!({ "input_tokens": accepted.input_tokens }).to_string();
+            let response = crate::render::full(StatusCode::OK, HeaderValue::from_static("application/json"), body.into());
+            render::with_request_id(response, seq)
+        }
         Ok(accepted) => {
             let reply = state.next_reply();
             let mut guard = DropGuard::new(&state.journal, Counter::AbandonedRequest);

@@ -1,13 +1,14 @@
 //! The HTTP surface of a replica: vLLM's OpenAI-compatible routes, `/health` and `/metrics`.
 //!
-//! Handlers parse and validate the body ([`request`]), submit to the [`Engine`], and answer either with one JSON
-//! body once the last token is out or with an SSE stream ([`stream`]). Errors become vLLM's error JSON in one place
-//! ([`ApiError`]'s `IntoResponse`).
+//! Handlers parse and validate the body ([`request`]), decide on a tool call ([`tools`]), submit to the [`Engine`],
+//! and answer either with one JSON body once the last token is out or with an SSE stream ([`stream`]). Errors
+//! become vLLM's error JSON in one place ([`ApiError`]'s `IntoResponse`).
 
 mod embeddings;
 mod request;
 mod response;
 mod stream;
+mod tools;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,7 +28,7 @@ use crate::hash;
 use crate::options::SimOptions;
 use crate::prng::SplitMix64;
 use request::{ChatRequest, CompletionRequest, Prepared};
-use response::{Kind, Meta};
+use response::{Kind, Meta, ToolCallRef};
 
 /// Shared by all handlers of one replica.
 #[derive(Debug)]
@@ -136,6 +137,7 @@ impl App {
             submission,
             stream,
             include_usage,
+            tool_call,
         } = prepared;
         let mut handle = self.engine.submit(submission).map_err(|e| match e {
             SubmitError::QueueFull => ApiError::QueueFull(self.opts.max_waiting),
@@ -151,16 +153,34 @@ impl App {
             created: unix_now(),
             model,
         };
+        let tool_call = tool_call.map(|plan| (format!("chatcmpl-tool-{}", self.new_id_suffix()), plan));
         if stream {
-            return Ok(stream::response(handle, meta, include_usage));
+            return Ok(stream::response(handle, meta, include_usage, tool_call));
         }
+        // A tool call's leading name tokens are not part of the text: what follows them is the arguments.
+        let mut skip = tool_call.as_ref().map_or(0, |(_, plan)| plan.name_tokens);
         let mut text = String::new();
         while let Some(event) = handle.recv().await {
-            text.push_str(event.text);
-            if let Some(finish) = event.finish {
-                let body = meta.full_response(&text, finish.reason, finish.usage);
-                return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+            match skip.checked_sub(1) {
+                Some(rest) => skip = rest,
+                None => text.push_str(&event.text),
             }
+            let Some(finish) = event.finish else {
+                continue;
+            };
+            let body = match &tool_call {
+                None => meta.full_response(&text, finish.reason, finish.usage),
+                Some((id, plan)) => {
+                    let call = ToolCallRef {
+                        id,
+                        name: &plan.name,
+                        arguments: &text,
+                    };
+                    let reason = plan.kind.finish_reason(finish.reason);
+                    meta.tool_call_response(&call, plan.kind.content(), reason, finish.usage)
+                }
+            };
+            return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
         }
         Err(ApiError::EngineStopped)
     }

@@ -1,11 +1,17 @@
 //! Deterministic reply text, one token at a time.
 //!
-//! Every generated token is a word of at most 4 bytes (or a punctuation mark), so each is exactly one token for
+//! A reply is either *sampled* ([`ReplyGen`], a text answer) or *scripted* (a fixed token sequence the API layer
+//! decided before submission, such as a tool call's name and arguments). Both go through the same engine steps,
+//! so scripted tokens are scheduled, cached and timed exactly like sampled ones.
+//!
+//! Every sampled token is a word of at most 4 bytes (or a punctuation mark), so each is exactly one token for
 //! [`crate::tokenizer`]; words after the first carry a leading space. The sequence is fully determined by the
 //! seed, which the engine derives from `--seed`, the model and the prompt: the same request gets the same reply.
 
+use std::borrow::Cow;
+
 use crate::prng::SplitMix64;
-use crate::tokenizer;
+use crate::tokenizer::{self, Piece};
 
 /// Words a reply is made of; each is at most 4 bytes so it is one token.
 const WORDS: [&str; 64] = [
@@ -15,6 +21,15 @@ const WORDS: [&str; 64] = [
     "such", "its", "over", "most", "much", "very", "just", "node", "load", "path", "fast", "slow", "hint", "user",
     "list", "what", "rust",
 ];
+
+/// Where the tokens of one sequence come from.
+#[derive(Clone, Debug)]
+pub(crate) enum Reply {
+    /// Sampled words: a text answer.
+    Sampled(ReplyGen),
+    /// Fixed tokens, emitted in order. The engine never asks for more tokens than the script holds.
+    Scripted(std::vec::IntoIter<Piece>),
+}
 
 /// Generates the tokens of one reply.
 #[derive(Clone, Debug)]
@@ -31,6 +46,26 @@ pub(crate) struct Token {
     pub(crate) text: &'static str,
     /// Token id, as [`tokenizer::token_id`] gives it for the text without the space.
     pub(crate) id: u32,
+}
+
+// === impl Reply ===
+
+impl Reply {
+    /// The next token's text (as it appears in the reply) and id.
+    ///
+    /// An exhausted script yields an empty end-of-turn token; the engine clamps `max_tokens` so this never happens.
+    pub(crate) fn next_token(&mut self) -> (Cow<'static, str>, u32) {
+        match self {
+            Self::Sampled(generator) => {
+                let token = generator.next_token();
+                (Cow::Borrowed(token.text), token.id)
+            }
+            Self::Scripted(pieces) => match pieces.next() {
+                Some(piece) => (Cow::Owned(piece.text), piece.id),
+                None => (Cow::Borrowed(""), tokenizer::EOT),
+            },
+        }
+    }
 }
 
 // === impl ReplyGen ===
@@ -105,5 +140,13 @@ mod tests {
         let ids: Vec<u32> = a.iter().map(|t| t.id).collect();
         assert_eq!(tokenizer::encode(&text), ids);
         assert!(!text.starts_with(' '));
+    }
+
+    #[test]
+    fn scripted_reply_emits_its_pieces_then_end_of_turn() {
+        let mut reply = Reply::Scripted(tokenizer::pieces("{\"a\":1}").into_iter());
+        let texts: Vec<String> = (0..7).map(|_| reply.next_token().0.into_owned()).collect();
+        assert_eq!(texts.concat(), "{\"a\":1}");
+        assert_eq!(reply.next_token(), (Cow::Borrowed(""), tokenizer::EOT));
     }
 }

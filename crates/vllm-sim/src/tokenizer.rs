@@ -7,7 +7,8 @@
 //! prefix-cache block hashes (which are computed over ids) behave as with a real tokenizer. Special tokens of the
 //! chat template use ids at and above `VOCAB_SIZE` and can never collide with text tokens.
 //!
-//! Invariant: re-tokenizing a reply produced by [`crate::reply`] gives exactly as many tokens as were generated.
+//! Invariant: re-tokenizing a reply produced by [`crate::reply`] gives exactly as many tokens as were generated,
+//! and the texts of [`pieces`] concatenate back to their input.
 
 use crate::hash;
 
@@ -32,6 +33,15 @@ pub(crate) struct ChatTurn<'a> {
     pub(crate) role: &'a str,
     /// Concatenated text parts.
     pub(crate) content: &'a str,
+}
+
+/// One token of a text, as a scripted reply emits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Piece {
+    /// The token's text with the whitespace before it (the last piece also takes any trailing whitespace).
+    pub(crate) text: String,
+    /// Token id of the text without that whitespace.
+    pub(crate) id: u32,
 }
 
 /// Appends the token ids of `text` to `out`.
@@ -72,6 +82,24 @@ pub(crate) fn encode_chat(turns: &[ChatTurn<'_>]) -> Vec<u32> {
     out
 }
 
+/// The tokens of `text` as pieces that concatenate back to `text` (empty if `text` has no token).
+pub(crate) fn pieces(text: &str) -> Vec<Piece> {
+    let mut spans = Vec::new();
+    for_each_span(text, |start, end| spans.push((start, end)));
+    let last = spans.len().saturating_sub(1);
+    let mut cursor = 0;
+    let mut out = Vec::with_capacity(spans.len());
+    for (i, (start, end)) in spans.into_iter().enumerate() {
+        let covered = if i == last { text.len() } else { end };
+        out.push(Piece {
+            text: text[cursor..covered].to_owned(),
+            id: token_id(&text[start..end]),
+        });
+        cursor = covered;
+    }
+    out
+}
+
 /// The id of one token's text.
 pub(crate) fn token_id(token: &str) -> u32 {
     (hash::bytes(token.as_bytes()) % u64::from(VOCAB_SIZE)) as u32
@@ -79,6 +107,11 @@ pub(crate) fn token_id(token: &str) -> u32 {
 
 /// Calls `f` with the text of every token of `text`, in order.
 fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
+    for_each_span(text, |start, end| f(&text[start..end]));
+}
+
+/// Calls `f` with the byte range of every token of `text`, in order.
+fn for_each_span(text: &str, mut f: impl FnMut(usize, usize)) {
     let mut word_start: Option<usize> = None;
     for (i, c) in text.char_indices() {
         let is_word = c.is_alphanumeric() || c == '_';
@@ -87,31 +120,31 @@ fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
             continue;
         }
         if let Some(start) = word_start.take() {
-            split_word(&text[start..i], &mut f);
+            split_word(text, start, i, &mut f);
         }
         if !c.is_whitespace() {
-            f(&text[i..i + c.len_utf8()]);
+            f(i, i + c.len_utf8());
         }
     }
     if let Some(start) = word_start {
-        split_word(&text[start..], &mut f);
+        split_word(text, start, text.len(), &mut f);
     }
 }
 
-/// Cuts a word into chunks of at most [`MAX_TOKEN_BYTES`] bytes on character boundaries.
-fn split_word(word: &str, f: &mut impl FnMut(&str)) {
-    let mut start = 0;
-    let mut end = 0;
-    for (i, c) in word.char_indices() {
-        let next = i + c.len_utf8();
+/// Cuts the word `text[from..to]` into chunks of at most [`MAX_TOKEN_BYTES`] bytes on character boundaries.
+fn split_word(text: &str, from: usize, to: usize, f: &mut impl FnMut(usize, usize)) {
+    let mut start = from;
+    let mut end = from;
+    for (i, c) in text[from..to].char_indices() {
+        let next = from + i + c.len_utf8();
         if next - start > MAX_TOKEN_BYTES && end > start {
-            f(&word[start..end]);
+            f(start, end);
             start = end;
         }
         end = next;
     }
     if end > start {
-        f(&word[start..end]);
+        f(start, end);
     }
 }
 

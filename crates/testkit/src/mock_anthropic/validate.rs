@@ -1,6 +1,7 @@
 //! The mock's strictness at the edge: route, headers, body shape and top-level fields, in a fixed order where the
 //! first failure wins.
 //!
+//! Routes: `POST /v1/messages` and `POST /v1/messages/count_tokens` (its own field list, no `max_tokens`).
 //! Order: route (404) → `x-api-key` (401) → `anthropic-version` (400) → `content-type` (400) → body is a JSON
 //! object (400) → no unknown top-level field → `model` → `max_tokens` → `messages` (see [`super::messages`]) →
 //! `system` → `stream` → the options in [`super::options`] (sampling, stop sequences, metadata, tools,
@@ -70,6 +71,8 @@ pub(super) struct Accepted {
     /// Echoed in every response, as the real API does.
     pub(super) model: String,
     pub(super) stream: bool,
+    /// `POST /v1/messages/count_tokens`: answered with `{"input_tokens": n}`, no reply consumed.
+    pub(super) count_only: bool,
     /// Whitespace-separated words in `system` and the messages' text: the mock's deterministic token count.
     pub(super) input_tokens: u64,
 }
@@ -82,9 +85,11 @@ pub(super) fn check(
     body: &[u8],
     policy: &Policy,
 ) -> Result<Accepted, AnthropicRejection> {
-    if method != Method::POST || path != "/v1/messages" {
-        return Err(AnthropicRejection::NotFound);
-    }
+    let count_only = match (method, path) {
+        (&Method::POST, "/v1/messages") => false,
+        (&Method::POST, "/v1/messages/count_tokens") => true,
+        _ => return Err(AnthropicRejection::NotFound),
+    };
     if let Some(key) = &policy.api_key {
         check_key(headers, key)?;
     }
@@ -95,7 +100,44 @@ pub(super) fn check(
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
         return Err(AnthropicRejection::InvalidJson);
     };
+    if count_only {
+        return accept_count(&obj);
+    }
     accept(&obj, policy)
+}
+
+/// The fields `count_tokens` documents: the message shape without generation controls (`max_tokens`, `stream`,
+/// sampling) — sending those is `Extra inputs are not permitted`, as on the real endpoint.
+const COUNT_FIELDS: &[&str] = &[
+    "model",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "mcp_servers",
+    "context_management",
+    "output_config",
+    "output_format",
+    "cache_control",
+];
+
+fn accept_count(obj: &Map<String, Value>) -> Result<Accepted, AnthropicRejection> {
+    only_fields("", obj, COUNT_FIELDS)?;
+    let model = match required("", obj, "model")? {
+        Value::String(m) if !m.is_empty() => m.clone(),
+        _ => return Err(invalid("model", STRING)),
+    };
+    let mut input_tokens = messages::check_messages(obj.get("messages"))?;
+    if let Some(system) = obj.get("system") {
+        input_tokens += messages::check_system(system)?;
+    }
+    Ok(Accepted {
+        model,
+        stream: false,
+        count_only: true,
+        input_tokens,
+    })
 }
 
 fn check_key(headers: &HeaderMap, key: &str) -> Result<(), AnthropicRejection> {
@@ -145,6 +187,7 @@ fn accept(obj: &Map<String, Value>, policy: &Policy) -> Result<Accepted, Anthrop
     Ok(Accepted {
         model,
         stream,
+        count_only: false,
         input_tokens,
     })
 }

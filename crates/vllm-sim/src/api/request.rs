@@ -1,12 +1,20 @@
 //! OpenAI request bodies and their conversion into an engine [`Submission`].
 //!
 //! Only the fields the simulator acts on are declared; unknown fields are ignored, as vLLM ignores (most of)
-//! them. Conversion checks, in vLLM's order: the model exists, then `n`, the token limit and the context length.
+//! them. Conversion checks, in vLLM's order: `tools` and `tool_choice` (request validation), the model exists,
+//! then `n`, the token limit and the context length.
+//!
+//! The chat prompt follows Llama 3.1's template where tools are involved: the tool definitions are rendered
+//! (compact JSON, one per line, then a blank line) in front of the first `user` message, or as a `user` message of
+//! their own at the end if there is none; an assistant message's `tool_calls` are rendered after its content as
+//! `{"name":…,"parameters":…}`, one per line; `tool` messages are ordinary turns with role `tool`.
 
 use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_json::Value;
 
+use super::tools::{self, ToolCallPlan, ToolSpec};
 use crate::engine::{FinishReason, Submission};
 use crate::error::ApiError;
 use crate::options::SimOptions;
@@ -20,6 +28,12 @@ pub(crate) struct ChatRequest {
     #[serde(flatten)]
     common: Common,
     max_completion_tokens: Option<usize>,
+    tools: Option<Vec<ToolSpec>>,
+    /// Kept as JSON: its shape is validated by [`tools::validate`], with vLLM's messages.
+    tool_choice: Option<Value>,
+    /// Type-checked, otherwise ignored: the simulated model makes at most one call per turn.
+    #[serde(rename = "parallel_tool_calls")]
+    _parallel_tool_calls: Option<bool>,
 }
 
 /// `POST /v1/completions` body.
@@ -51,6 +65,22 @@ struct Message {
     role: String,
     #[serde(default)]
     content: Option<Content>,
+    /// Calls an earlier assistant turn made.
+    #[serde(default)]
+    tool_calls: Option<Vec<MessageToolCall>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageToolCall {
+    function: CalledFunction,
+}
+
+#[derive(Debug, Deserialize)]
+struct CalledFunction {
+    name: String,
+    /// A JSON string as OpenAI sends it; an object is accepted too.
+    #[serde(default)]
+    arguments: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +118,8 @@ pub(crate) struct Prepared {
     pub(crate) stream: bool,
     /// Send the final usage chunk (and `"usage": null` on every other chunk).
     pub(crate) include_usage: bool,
+    /// Set when the submission generates a tool call rather than text.
+    pub(crate) tool_call: Option<ToolCallPlan>,
 }
 
 /// Parses a JSON body into `T`, answering 400 in vLLM's shape on failure.
@@ -98,26 +130,42 @@ pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiErro
 // === impl ChatRequest ===
 
 impl ChatRequest {
-    /// Validates against the replica's options and renders the chat template.
+    /// Validates against the replica's options, renders the chat template and decides on a tool call.
     pub(crate) fn prepare(self, opts: &SimOptions) -> Result<Prepared, ApiError> {
+        let choice = tools::validate(self.tools.as_deref(), self.tool_choice.as_ref())?;
         let model = check_model(self.model, opts)?;
-        let texts: Vec<String> = self
-            .messages
-            .iter()
-            .map(|m| m.content.as_ref().map(Content::text).unwrap_or_default())
-            .collect();
-        let turns: Vec<ChatTurn<'_>> = self
-            .messages
+        let tools = self.tools.unwrap_or_default();
+        let mut texts: Vec<String> = self.messages.iter().map(Message::prompt_text).collect();
+        let mut roles: Vec<&str> = self.messages.iter().map(|m| m.role.as_str()).collect();
+        if !tools.is_empty() {
+            let rendered = tools::render(&tools);
+            match roles.iter().position(|r| *r == "user") {
+                Some(first_user) => texts[first_user] = format!("{rendered}\n\n{}", texts[first_user]),
+                None => {
+                    texts.push(rendered);
+                    roles.push("user");
+                }
+            }
+        }
+        let turns: Vec<ChatTurn<'_>> = roles
             .iter()
             .zip(&texts)
-            .map(|(m, text)| ChatTurn {
-                role: &m.role,
-                content: text,
-            })
+            .map(|(role, text)| ChatTurn { role, content: text })
             .collect();
         let prompt = tokenizer::encode_chat(&turns);
+        let last = self.messages.last();
+        let last_text = last
+            .and_then(|m| m.content.as_ref())
+            .map(Content::text)
+            .unwrap_or_default();
+        let plan = tools::decide(&choice, &tools, last.map(|m| m.role.as_str()), &last_text);
         let limit = self.max_completion_tokens.or(self.common.max_tokens);
-        self.common.prepare(model, prompt, limit, opts)
+        let mut prepared = self.common.prepare(model, prompt, limit, opts)?;
+        if let Some(plan) = &plan {
+            plan.apply(&mut prepared.submission, limit);
+        }
+        prepared.tool_call = plan;
+        Ok(prepared)
     }
 }
 
@@ -188,13 +236,37 @@ impl Common {
             max_tokens,
             finish_reason,
             request_seed: self.seed.map(i64::cast_unsigned),
+            script: None,
         };
         Ok(Prepared {
             model,
             submission,
             stream,
             include_usage,
+            tool_call: None,
         })
+    }
+}
+
+// === impl Message ===
+
+impl Message {
+    /// What the chat template puts between the header and `EOT`: the text, then any tool calls.
+    fn prompt_text(&self) -> String {
+        let mut text = self.content.as_ref().map(Content::text).unwrap_or_default();
+        for call in self.tool_calls.iter().flatten() {
+            let arguments = match &call.function.arguments {
+                Some(Value::String(raw)) => raw.clone(),
+                Some(value) => value.to_string(),
+                None => "{}".to_owned(),
+            };
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            let name = Value::from(call.function.name.as_str());
+            text.push_str(&format!(r#"{{"name":{name},"parameters":{arguments}}}"#));
+        }
+        text
     }
 }
 

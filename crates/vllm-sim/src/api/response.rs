@@ -1,7 +1,13 @@
 //! OpenAI response bodies and SSE chunks, field for field as vLLM serializes them.
 //!
-//! Ids are `chatcmpl-`/`cmpl-` plus 32 hex digits, unique per replica and request. Streaming chunks carry `"usage": null` only when the client
-//! asked for `stream_options.include_usage`, in which case a last chunk with `"choices": []` carries the usage.
+//! Ids are `chatcmpl-`/`cmpl-` plus 32 hex digits, unique per replica and request. Streaming chunks carry
+//! `"usage": null` only when the client asked for `stream_options.include_usage`, in which case a last chunk with
+//! `"choices": []` carries the usage.
+//!
+//! A tool call is `message.tool_calls: [{id, type: "function", function: {name, arguments}}]` (arguments a JSON
+//! string). Streamed, it is a header delta `tool_calls: [{index: 0, id, type, function: {name, arguments: ""}}]`,
+//! argument deltas `tool_calls: [{index: 0, function: {arguments}}]`, and a finish chunk with `delta: {}`; like
+//! vLLM (pydantic's `exclude_unset`), unset delta fields are absent rather than `null`.
 
 use serde::Serialize;
 
@@ -14,6 +20,17 @@ pub(crate) enum Kind {
     Chat,
     /// `/v1/completions`
     Completion,
+}
+
+/// A tool call as a response renders it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ToolCallRef<'a> {
+    /// `chatcmpl-tool-…`.
+    pub(crate) id: &'a str,
+    /// Function name.
+    pub(crate) name: &'a str,
+    /// Arguments JSON as generated.
+    pub(crate) arguments: &'a str,
 }
 
 /// What every response and chunk of one request repeats.
@@ -55,26 +72,41 @@ struct PromptDetails {
 }
 
 #[derive(Serialize)]
-struct ChatChoice<'a> {
+struct ChatChoice<'a, T> {
     index: u32,
-    message: ChatMessage<'a>,
+    message: ChatMessage<'a, T>,
     logprobs: Option<()>,
     finish_reason: &'static str,
     stop_reason: Option<()>,
 }
 
 #[derive(Serialize)]
-struct ChatMessage<'a> {
+struct ChatMessage<'a, T> {
     role: &'static str,
-    content: &'a str,
+    content: Option<&'a str>,
     reasoning_content: Option<()>,
-    tool_calls: [(); 0],
+    tool_calls: T,
+}
+
+/// A complete call in a non-streaming message.
+#[derive(Serialize)]
+struct ToolCallBody<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionBody<'a>,
 }
 
 #[derive(Serialize)]
-struct ChatChunkChoice<'a> {
+struct FunctionBody<'a> {
+    name: &'a str,
+    arguments: &'a str,
+}
+
+#[derive(Serialize)]
+struct ChatChunkChoice<D> {
     index: u32,
-    delta: Delta<'a>,
+    delta: D,
     logprobs: Option<()>,
     finish_reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,6 +119,33 @@ struct Delta<'a> {
     role: Option<&'static str>,
     content: &'a str,
 }
+
+/// A streamed piece of a call: the header (id, type, name, empty arguments) or an arguments fragment.
+#[derive(Serialize)]
+struct ToolDelta<'a> {
+    tool_calls: [ToolCallDelta<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct ToolCallDelta<'a> {
+    index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionDelta<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
+}
+
+/// `delta: {}` of a finish chunk that adds nothing.
+#[derive(Serialize)]
+struct EmptyDelta {}
 
 #[derive(Serialize)]
 struct TextChoice<'a> {
@@ -107,9 +166,9 @@ impl Meta {
             Kind::Chat => {
                 let message = ChatMessage {
                     role: "assistant",
-                    content: text,
+                    content: Some(text),
                     reasoning_content: None,
-                    tool_calls: [],
+                    tool_calls: [(); 0],
                 };
                 let choice = ChatChoice {
                     index: 0,
@@ -133,6 +192,71 @@ impl Meta {
         }
     }
 
+    /// The complete chat response carrying a tool call; `content` and `finish_reason` as [`super::tools::CallKind`]
+    /// says.
+    pub(crate) fn tool_call_response(
+        &self,
+        call: &ToolCallRef<'_>,
+        content: Option<&str>,
+        finish_reason: &'static str,
+        usage: Usage,
+    ) -> Vec<u8> {
+        let message = ChatMessage {
+            role: "assistant",
+            content,
+            reasoning_content: None,
+            tool_calls: [ToolCallBody {
+                id: call.id,
+                kind: "function",
+                function: FunctionBody {
+                    name: call.name,
+                    arguments: call.arguments,
+                },
+            }],
+        };
+        let choice = ChatChoice {
+            index: 0,
+            message,
+            logprobs: None,
+            finish_reason,
+            stop_reason: None,
+        };
+        self.to_json("chat.completion", [choice], Some(Some(usage_body(usage))))
+    }
+
+    /// The chunk that opens a streamed call: id, type, name and empty arguments.
+    pub(crate) fn tool_header_event(&self, id: &str, name: &str, include_usage: bool) -> Vec<u8> {
+        let delta = ToolCallDelta {
+            index: 0,
+            id: Some(id),
+            kind: Some("function"),
+            function: FunctionDelta {
+                name: Some(name),
+                arguments: "",
+            },
+        };
+        self.chat_chunk(ToolDelta { tool_calls: [delta] }, None, include_usage)
+    }
+
+    /// A chunk with the next fragment of a streamed call's arguments.
+    pub(crate) fn tool_arguments_event(&self, fragment: &str, include_usage: bool) -> Vec<u8> {
+        let delta = ToolCallDelta {
+            index: 0,
+            id: None,
+            kind: None,
+            function: FunctionDelta {
+                name: None,
+                arguments: fragment,
+            },
+        };
+        self.chat_chunk(ToolDelta { tool_calls: [delta] }, None, include_usage)
+    }
+
+    /// The chunk that ends a streamed call: `delta: {}` and the finish reason.
+    pub(crate) fn finish_event(&self, finish_reason: &'static str, include_usage: bool) -> Vec<u8> {
+        self.chat_chunk(EmptyDelta {}, Some(finish_reason), include_usage)
+    }
+
     /// One SSE event for one token. `role` is set on the chat role announcement (`content: ""`).
     pub(crate) fn token_event(
         &self,
@@ -141,23 +265,14 @@ impl Meta {
         finish: Option<FinishReason>,
         include_usage: bool,
     ) -> Vec<u8> {
-        let usage = include_usage.then_some(None);
         let finish_reason = finish.map(FinishReason::as_str);
-        let json = match self.kind {
+        match self.kind {
             Kind::Chat => {
                 let delta = Delta {
                     role: role.then_some("assistant"),
                     content: text,
                 };
-                let stop_reason = finish.map(|_| None);
-                let choice = ChatChunkChoice {
-                    index: 0,
-                    delta,
-                    logprobs: None,
-                    finish_reason,
-                    stop_reason,
-                };
-                self.to_json("chat.completion.chunk", [choice], usage)
+                self.chat_chunk(delta, finish_reason, include_usage)
             }
             Kind::Completion => {
                 let choice = TextChoice {
@@ -167,10 +282,21 @@ impl Meta {
                     finish_reason,
                     stop_reason: None,
                 };
-                self.to_json("text_completion", [choice], usage)
+                sse(&self.to_json("text_completion", [choice], include_usage.then_some(None)))
             }
+        }
+    }
+
+    /// One chat SSE event; `stop_reason: null` is present only on the finish chunk, as in vLLM.
+    fn chat_chunk<D: Serialize>(&self, delta: D, finish_reason: Option<&'static str>, include_usage: bool) -> Vec<u8> {
+        let choice = ChatChunkChoice {
+            index: 0,
+            delta,
+            logprobs: None,
+            finish_reason,
+            stop_reason: finish_reason.map(|_| None),
         };
-        sse(&json)
+        sse(&self.to_json("chat.completion.chunk", [choice], include_usage.then_some(None)))
     }
 
     /// The extra last event of `include_usage` streams: no choices, the usage.

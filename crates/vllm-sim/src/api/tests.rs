@@ -335,3 +335,4 @@ async fn health_and_metrics() {
 }
 
 mod lifecycle;
+mod tools;

@@ -94,7 +94,8 @@ impl Scheduler {
         if self.waiting.len() >= self.limits.max_waiting {
             return Err(SubmitError::QueueFull);
         }
-        let max_tokens = sub.max_tokens.max(1);
+        let scripted = sub.script.as_ref().map_or(usize::MAX, Vec::len);
+        let max_tokens = sub.max_tokens.min(scripted).max(1);
         let total = sub.prompt.len() + max_tokens;
         if sub.prompt.is_empty() || self.kv.blocks_for(total) > self.kv.capacity() {
             return Err(SubmitError::Unschedulable);
@@ -169,20 +170,14 @@ impl Scheduler {
             }
             seq.last_token_at = Some(now);
             seq.prefilling = false;
-            let token = seq.reply.next_token();
-            seq.push_token(token.id, block_size);
+            let (text, id) = seq.reply.next_token();
+            seq.push_token(id, block_size);
             self.stats.generation_tokens += 1;
             let finish = (seq.num_generated() >= seq.max_tokens).then(|| Finish {
                 reason: seq.finish_reason,
                 usage: seq.usage(),
             });
-            let delivered = seq
-                .tx
-                .send(TokenEvent {
-                    text: token.text,
-                    finish,
-                })
-                .is_ok();
+            let delivered = seq.tx.send(TokenEvent { text, finish }).is_ok();
             if !delivered {
                 self.abort(s.id);
             } else if let Some(finish) = finish {

@@ -1,5 +1,6 @@
 //! One request inside the engine: its tokens, KV blocks, progress and the channel its tokens go out on.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -7,7 +8,8 @@ use tokio::time::Instant;
 
 use crate::hash;
 use crate::kv_cache::{self, BlockHash, BlockId};
-use crate::reply::ReplyGen;
+use crate::reply::{Reply, ReplyGen};
+use crate::tokenizer::Piece;
 
 /// Engine-wide request number.
 pub(crate) type SeqId = u64;
@@ -25,6 +27,8 @@ pub(crate) struct Submission {
     pub(crate) finish_reason: FinishReason,
     /// Mixed into the reply seed (the request's `seed` field).
     pub(crate) request_seed: Option<u64>,
+    /// Emit these tokens instead of sampled words (a tool call); at most this many are generated.
+    pub(crate) script: Option<Vec<Piece>>,
 }
 
 /// Why a request stopped generating.
@@ -57,10 +61,10 @@ pub(crate) struct Finish {
 }
 
 /// One generated token, sent to the request's client as soon as its step completes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TokenEvent {
-    /// Text to append, including any leading space.
-    pub(crate) text: &'static str,
+    /// Text to append, including any leading space (borrowed for sampled words, owned for scripted tokens).
+    pub(crate) text: Cow<'static, str>,
     /// Set on the last token.
     pub(crate) finish: Option<Finish>,
 }
@@ -86,7 +90,7 @@ pub(crate) struct Sequence {
     pub(crate) num_registered: usize,
     /// True until the step that completes the (re)computation of all tokens.
     pub(crate) prefilling: bool,
-    pub(crate) reply: ReplyGen,
+    pub(crate) reply: Reply,
     pub(crate) tx: mpsc::UnboundedSender<TokenEvent>,
     pub(crate) arrival: Instant,
     /// When the request was first admitted to the running batch.
@@ -98,7 +102,7 @@ pub(crate) struct Sequence {
 // === impl Sequence ===
 
 impl Sequence {
-    /// A waiting sequence for `sub`; `max_tokens` is already clamped to at least 1.
+    /// A waiting sequence for `sub`; `max_tokens` is already clamped to at least 1 and to the script's length.
     ///
     /// The block-hash chain starts from the served name (adapter or base model); the reply seed mixes that,
     /// the prompt, the replica's `--seed` and the request's `seed`.
@@ -130,7 +134,10 @@ impl Sequence {
             num_computed: 0,
             num_registered: 0,
             prefilling: true,
-            reply: ReplyGen::new(reply_seed),
+            reply: match sub.script {
+                Some(script) => Reply::Scripted(script.into_iter()),
+                None => Reply::Sampled(ReplyGen::new(reply_seed)),
+            },
             tx,
             arrival: now,
             first_scheduled: None,

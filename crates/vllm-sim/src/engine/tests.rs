@@ -18,6 +18,7 @@ fn submission(prompt: Vec<u32>, max_tokens: usize) -> Submission {
         max_tokens,
         finish_reason: FinishReason::Length,
         request_seed: None,
+        script: None,
     }
 }
 
@@ -38,7 +39,7 @@ async fn run_one(engine: &Engine, prompt: Vec<u32>, max_tokens: usize) -> (Durat
     let mut text = String::new();
     while let Some(event) = handle.recv().await {
         ttft.get_or_insert_with(|| start.elapsed());
-        text.push_str(event.text);
+        text.push_str(&event.text);
     }
     (ttft.unwrap_or_default(), text)
 }
@@ -71,6 +72,35 @@ async fn decode_steps_follow_the_cost_model() {
     // 4 more tokens, one per 12 ms + 0.1 ms × 1 sequence.
     assert_close(started.elapsed(), 31.0 + 4.0 * 12.1);
     assert_eq!(text.split_whitespace().count() + text.matches('.').count(), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn scripted_tokens_are_timed_like_sampled_ones() {
+    let engine = start(&opts());
+    let started = Instant::now();
+    let script = crate::tokenizer::pieces(r#"{"a":"sim"}"#);
+    assert_eq!(script.len(), 9);
+    let sub = Submission {
+        script: Some(script),
+        finish_reason: FinishReason::Stop,
+        ..submission(vec![1, 2, 3, 4], 64)
+    };
+    let mut handle = engine.submit(sub).unwrap_or_else(|e| panic!("submit: {e:?}"));
+    let mut text = String::new();
+    let mut ttft = None;
+    let mut last = None;
+    while let Some(event) = handle.recv().await {
+        ttft.get_or_insert_with(|| started.elapsed());
+        text.push_str(&event.text);
+        last = event.finish;
+    }
+    assert_eq!(text, r#"{"a":"sim"}"#);
+    // Same cost model as sampled text: prefill 30 + 4 × 0.25 ms, then 8 decode steps of 12 + 0.1 ms.
+    assert_close(ttft.unwrap_or_default(), 31.0);
+    assert_close(started.elapsed(), 31.0 + 8.0 * 12.1);
+    let finish = last.unwrap_or_else(|| panic!("no finish"));
+    assert_eq!((finish.reason, finish.usage.completion_tokens), (FinishReason::Stop, 9));
+    assert_eq!(engine.with_scheduler(|s| s.stats().generation_tokens), 9);
 }
 
 #[tokio::test(start_paused = true)]

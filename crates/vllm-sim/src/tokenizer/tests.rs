@@ -63,3 +63,24 @@ fn chat_template_shape() {
     ]);
     assert_eq!(ids[..9], other[..9]);
 }
+
+#[test]
+fn pieces_cover_the_text_and_count_like_encode() {
+    for text in [
+        r#"{"location":"sim","unit":"celsius"}"#,
+        "get_current_weather",
+        "  leading and trailing  ",
+        "a\tb\n日本語 café",
+        "",
+        "   ",
+    ] {
+        let got = super::pieces(text);
+        let ids: Vec<u32> = got.iter().map(|p| p.id).collect();
+        assert_eq!(ids, encode(text), "{text:?}");
+        if !got.is_empty() {
+            assert_eq!(got.iter().map(|p| p.text.as_str()).collect::<String>(), text);
+        }
+    }
+    let texts: Vec<String> = super::pieces(r#"{"a b":1}"#).into_iter().map(|p| p.text).collect();
+    assert_eq!(texts, ["{", "\"", "a", " b", "\"", ":", "1", "}"]);
+}

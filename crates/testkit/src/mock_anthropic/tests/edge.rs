@@ -168,3 +168,40 @@ async fn records_what_it_received_byte_for_byte() {
     );
     assert_eq!(refused.try_json().map(|b| b["max_tokens"].clone()), Some(json!(256)));
 }
+
+#[tokio::test]
+async fn count_tokens_answers_without_consuming_a_reply_and_is_strict() {
+    let mock = mock_with(AnthropicReply::message("unused")).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/messages/count_tokens", mock.base_url()))
+        .header("x-api-key", KEY)
+        .header("anthropic-version", "2023-06-01")
+        .json(&json!({"model": "claude-haiku-4-5", "system": "be brief",
+            "messages": [{"role": "user", "content": "count these four words"}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v, json!({"input_tokens": 6}));
+    // Generation controls are not part of count_tokens.
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/messages/count_tokens", mock.base_url()))
+        .header("x-api-key", KEY)
+        .header("anthropic-version", "2023-06-01")
+        .json(&json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    let reqs = mock.requests();
+    assert!(reqs[0].rejection.is_none());
+    assert!(matches!(reqs[1].rejection, Some(AnthropicRejection::UnknownField(ref f)) if f == "max_tokens"));
+    // The default reply was not consumed: /v1/messages still answers with it.
+    let v: Value = send(&mock, &json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["content"][0]["text"], "unused");
+}

@@ -20,6 +20,7 @@ fn submission(prompt: Vec<u32>, max_tokens: usize) -> Submission {
         max_tokens,
         finish_reason: FinishReason::Length,
         request_seed: None,
+        script: None,
     }
 }
 
@@ -259,7 +260,7 @@ fn same_request_same_reply_and_adapters_do_not_share_cache() {
     let text = |c: &mut Client| {
         let mut out = String::new();
         while let Ok(e) = c.rx.try_recv() {
-            out.push_str(e.text);
+            out.push_str(&e.text);
         }
         out
     };
