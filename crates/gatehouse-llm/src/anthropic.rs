@@ -20,13 +20,15 @@
 //!
 //! The mapping, row by row, and every deliberate choice are documented in `docs/providers/anthropic.md`.
 
-mod json;
+pub(crate) mod json;
+mod metering;
 mod request;
 mod response;
 mod stream;
 mod tokens;
 mod upstream_error;
 
+pub use metering::{MessageStreamUsage, usage_from_message};
 pub use request::translate_request;
 pub use response::{TranslatedResponse, translate_response, translate_response_full};
 pub use stream::{StreamContext, StreamTranslator};

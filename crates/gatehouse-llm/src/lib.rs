@@ -13,12 +13,15 @@
 //! - [`usage`]: extraction of token usage from OpenAI responses and stream chunks.
 //! - [`anthropic`]: OpenAI chat completions ⇄ Anthropic Messages translation (requests, responses, event streams,
 //!   errors).
+//! - [`anthropic_ingress`]: the reverse direction — Anthropic Messages clients served by OpenAI-style backends
+//!   (requests, responses, event streams, errors, a local token estimate for `count_tokens`).
 //! - [`error`]: the crate's one error type, [`LlmError`], which knows where each failure came from.
 //!
 //! Every buffer has a bound ([`SseLimits`]); no function panics on any input (each parser has a fuzz target in
 //! `fuzz/`).
 
 pub mod anthropic;
+pub mod anthropic_ingress;
 pub mod error;
 pub mod splice;
 pub mod sse;

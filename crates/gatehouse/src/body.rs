@@ -2,11 +2,15 @@
 //!
 //! [`MeteredBody`] owns the request's context and the stream deadlines (idle between chunks, total). What happens
 //! to each upstream chunk is a [`StreamHandler`]'s business: [`Passthrough`] forwards the bytes unchanged and only
-//! observes usage; [`AnthropicToOpenAi`] translates Anthropic events into OpenAI chunks. When the body ends, fails
+//! observes usage; [`AnthropicToOpenAi`] translates Anthropic events into OpenAI chunks; [`AnthropicNative`]
+//! relays Anthropic events to an Anthropic-dialect client and meters them; [`OpenAiToAnthropic`] translates OpenAI
+//! chunks into Anthropic events. When the body ends, fails
 //! or is dropped because the client went away, the context is finished with what was seen: dropping the upstream
 //! body also closes the upstream connection, which cancels the upstream request.
 
 mod anthropic;
+mod anthropic_native;
+mod messages;
 mod passthrough;
 
 use std::future::Future;
@@ -20,6 +24,8 @@ use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 pub use anthropic::AnthropicToOpenAi;
+pub use anthropic_native::AnthropicNative;
+pub use messages::OpenAiToAnthropic;
 pub use passthrough::Passthrough;
 
 use crate::context::RequestContext;

@@ -25,6 +25,19 @@ pub enum Route {
     Embeddings,
     /// `GET /v1/models`.
     Models,
+    /// `POST /v1/messages` (Anthropic dialect).
+    Messages,
+    /// `POST /v1/messages/count_tokens` (Anthropic dialect).
+    CountTokens,
+}
+
+/// The API dialect a client speaks, which decides the shape of every error it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAI error JSON.
+    OpenAi,
+    /// Anthropic error JSON.
+    Anthropic,
 }
 
 /// How the request ended, for the log.
@@ -99,10 +112,21 @@ impl Route {
             Self::Completions => "completions",
             Self::Embeddings => "embeddings",
             Self::Models => "models",
+            Self::Messages => "messages",
+            Self::CountTokens => "count_tokens",
         }
     }
 
-    /// Upstream path for OpenAI-compatible targets.
+    /// The dialect of the route's clients.
+    #[must_use]
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Self::Messages | Self::CountTokens => Dialect::Anthropic,
+            Self::ChatCompletions | Self::Completions | Self::Embeddings | Self::Models => Dialect::OpenAi,
+        }
+    }
+
+    /// Upstream path for targets that speak the route's own dialect.
     #[must_use]
     pub fn upstream_path(self) -> &'static str {
         match self {
@@ -110,6 +134,8 @@ impl Route {
             Self::Completions => "/v1/completions",
             Self::Embeddings => "/v1/embeddings",
             Self::Models => "/v1/models",
+            Self::Messages => "/v1/messages",
+            Self::CountTokens => "/v1/messages/count_tokens",
         }
     }
 
@@ -121,6 +147,8 @@ impl Route {
             Self::Completions => "text_completion",
             Self::Embeddings => "embeddings",
             Self::Models => "models",
+            Self::Messages => "chat",
+            Self::CountTokens => "count_tokens",
         }
     }
 }

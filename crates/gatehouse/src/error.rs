@@ -192,6 +192,22 @@ impl GatewayError {
         }
     }
 
+    /// The Anthropic error `type` for this error (by status, as Anthropic's own API assigns them).
+    #[must_use]
+    pub fn anthropic_type(&self) -> &'static str {
+        match self.status().as_u16() {
+            400 | 405 | 408 | 431 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            413 => "request_too_large",
+            429 => "rate_limit_error",
+            504 => "timeout_error",
+            503 => "overloaded_error",
+            _ => "api_error",
+        }
+    }
+
     /// The OpenAI error `type` for this error.
     #[must_use]
     pub fn openai_type(&self) -> &'static str {

@@ -6,10 +6,15 @@
 //! timeout) → relay (stream frame by frame, or buffer a non-streamed reply to read its usage; translate back
 //! where needed) → meter and log (when the context drops).
 //!
-//! Input that fails any check is answered here and never reaches an upstream. What differs per provider kind
-//! lives in [`passthrough`] and [`anthropic`]; this module holds what every kind shares.
+//! Input that fails any check is answered here and never reaches an upstream. What differs per client dialect and
+//! provider kind lives in one module each — [`passthrough`] (OpenAI in, OpenAI-compatible out), [`anthropic`]
+//! (OpenAI in, Anthropic out), [`anthropic_native`] (Anthropic in and out), [`messages`] (Anthropic in,
+//! OpenAI-compatible out) — and this module holds what every pair shares. Errors reach the client in the dialect
+//! of its route.
 
 mod anthropic;
+mod anthropic_native;
+mod messages;
 mod passthrough;
 
 use std::sync::Arc;
@@ -25,9 +30,9 @@ use tokio::time::Instant;
 
 use crate::body::{MeteredBody, StreamHandler};
 use crate::config::spec::ProviderKind;
-use crate::context::{RequestContext, Route};
+use crate::context::{Dialect, RequestContext, Route};
 use crate::error::{ErrorSource, GatewayError};
-use crate::respond::openai_error;
+use crate::respond::error_response;
 use crate::snapshot::{Model, Provider, Snapshot, Target, TargetState};
 use crate::state::AppState;
 use crate::upstream::UpstreamBody;
@@ -57,6 +62,16 @@ enum Mode {
     Passthrough,
     /// Anthropic reply translated back to OpenAI.
     Anthropic(anthropic::Reply),
+    /// Anthropic bytes relayed to an Anthropic-dialect client, usage observed.
+    AnthropicNative,
+    /// OpenAI-style reply translated to Anthropic for an Anthropic-dialect client.
+    Messages(messages::Reply),
+}
+
+/// What `forward` produced: an upstream response to relay, or an answer made here (no upstream call).
+enum Forwarded {
+    Relay(Relay, Vec<(http::HeaderName, HeaderValue)>),
+    Local(Response),
 }
 
 /// Everything a provider-specific `prepare` needs to know about the request.
@@ -86,16 +101,21 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     let mut ctx = RequestContext::new(state.telemetry.clone(), route, id.clone());
     let snap = state.snapshot();
     let mut resp = match forward(&snap, route, req, &mut ctx).await {
-        Ok((relay, extra)) => {
-            let mut resp = relay_response(relay, ctx).await;
+        Ok(Forwarded::Relay(relay, extra)) => {
+            let mut resp = relay_response(relay, route.dialect(), ctx).await;
             for (name, value) in extra {
                 resp.headers_mut().insert(name, value);
             }
             resp
         }
+        Ok(Forwarded::Local(resp)) => {
+            ctx.status = resp.status().as_u16();
+            ctx.completed = true;
+            resp
+        }
         Err(e) => {
             ctx.fail(e.status().as_u16(), e.code(), e.source_kind() == ErrorSource::Upstream);
-            openai_error(&e)
+            error_response(route.dialect(), &e)
         }
     };
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -110,7 +130,7 @@ async fn forward(
     route: Route,
     req: Request<Body>,
     ctx: &mut RequestContext,
-) -> Result<(Relay, Vec<(http::HeaderName, HeaderValue)>), GatewayError> {
+) -> Result<Forwarded, GatewayError> {
     let (parts, body) = req.into_parts();
     let bytes = read_body(body, snap.server.max_body_bytes, snap.server.body_read_timeout).await?;
     let parsed = RequestBody::parse(&bytes)?;
@@ -157,9 +177,19 @@ async fn forward(
         target,
     };
     let mut extra = Vec::new();
-    let prepared = match provider.kind {
-        ProviderKind::OpenaiCompatible | ProviderKind::VllmPool => passthrough::prepare(&incoming, endpoint, ctx)?,
-        ProviderKind::Anthropic => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,
+    let prepared = match (route.dialect(), provider.kind) {
+        (Dialect::OpenAi, ProviderKind::OpenaiCompatible | ProviderKind::VllmPool) => {
+            passthrough::prepare(&incoming, endpoint, ctx)?
+        }
+        (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,
+        (Dialect::Anthropic, ProviderKind::Anthropic) => anthropic_native::prepare(&incoming, endpoint, ctx)?,
+        (Dialect::Anthropic, ProviderKind::OpenaiCompatible | ProviderKind::VllmPool) => {
+            if route == Route::CountTokens {
+                // No OpenAI-style API counts tokens: answered here with an estimate (docs/providers/anthropic.md).
+                return messages::count_tokens(&incoming).map(Forwarded::Local);
+            }
+            messages::prepare(&incoming, endpoint, ctx, &mut extra)?
+        }
     };
 
     let t = provider.timeouts;
@@ -186,7 +216,7 @@ async fn forward(
         target: provider.name.clone(),
         mode: prepared.mode,
     };
-    Ok((relay, extra))
+    Ok(Forwarded::Relay(relay, extra))
 }
 
 /// The first enabled target, or the reasons none is.
@@ -260,7 +290,7 @@ fn classify_send_error(target: &str, e: &hyper_util::client::legacy::Error) -> G
 }
 
 /// Turns the upstream response into the client's, per mode.
-async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
+async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext) -> Response {
     let status = relay.resp.status();
     if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN {
         // The upstream refused *our* key: an operator problem. The client gets our message, never the upstream's
@@ -276,13 +306,19 @@ async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
             status: status.as_u16(),
         };
         ctx.fail(e.status().as_u16(), e.code(), true);
-        return openai_error(&e);
+        return error_response(dialect, &e);
     }
     ctx.status = status.as_u16();
     match relay.mode {
         Mode::Passthrough => passthrough::relay(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await,
         Mode::Anthropic(reply) => {
             anthropic::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await
+        }
+        Mode::AnthropicNative => {
+            anthropic_native::relay(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await
+        }
+        Mode::Messages(reply) => {
+            messages::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await
         }
     }
 }

@@ -1,12 +1,39 @@
 //! Errors become responses here, once per dialect.
 //!
-//! OpenAI routes answer with `{"error":{"message","type","param","code"}}`. The body never contains a
-//! credential: error messages are built from our own strings, never from upstream request headers.
+//! OpenAI routes answer with `{"error":{"message","type","param","code"}}`; Anthropic routes (`/v1/messages`)
+//! with `{"type":"error","error":{"type","message"}}` plus our stable `code` beside them (Anthropic's SDKs ignore
+//! unknown keys). The body never contains a credential: error messages are built from our own strings, never from
+//! upstream request headers.
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 
+use crate::context::Dialect;
 use crate::error::GatewayError;
+
+/// Renders an error in the client's dialect.
+pub fn error_response(dialect: Dialect, err: &GatewayError) -> Response {
+    match dialect {
+        Dialect::OpenAi => openai_error(err),
+        Dialect::Anthropic => anthropic_error(err),
+    }
+}
+
+/// Renders an error as Anthropic error JSON with the right status.
+pub fn anthropic_error(err: &GatewayError) -> Response {
+    let body = serde_json::json!({
+        "type": "error",
+        "error": {
+            "type": err.anthropic_type(),
+            "message": err.to_string(),
+            "code": err.code(),
+        }
+    });
+    let mut resp = (err.status(), body.to_string()).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
 
 /// Renders an error as OpenAI error JSON with the right status.
 pub fn openai_error(err: &GatewayError) -> Response {

@@ -10,10 +10,10 @@ use axum::routing::{get, post};
 use http::{HeaderValue, Request, header};
 use serde::Serialize;
 
-use crate::context::{RequestContext, Route};
+use crate::context::{Dialect, RequestContext, Route};
 use crate::error::GatewayError;
 use crate::proxy;
-use crate::respond::openai_error;
+use crate::respond::error_response;
 use crate::snapshot::TargetState;
 use crate::state::AppState;
 
@@ -31,6 +31,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/v1/embeddings",
             post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::Embeddings, r)),
+        )
+        .route(
+            "/v1/messages",
+            post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::Messages, r)),
+        )
+        .route(
+            "/v1/messages/count_tokens",
+            post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::CountTokens, r)),
         )
         .route("/v1/models", get(models))
         .fallback(not_found)
@@ -118,17 +126,20 @@ async fn models(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
 }
 
 async fn not_found(req: Request<Body>) -> Response {
-    openai_error(&GatewayError::RouteNotFound(format!(
-        "{} {}",
-        req.method(),
-        req.uri().path()
-    )))
+    let err = GatewayError::RouteNotFound(format!("{} {}", req.method(), req.uri().path()));
+    error_response(path_dialect(req.uri().path()), &err)
 }
 
 async fn method_not_allowed(req: Request<Body>) -> Response {
-    openai_error(&GatewayError::MethodNotAllowed(format!(
-        "{} {}",
-        req.method(),
-        req.uri().path()
-    )))
+    let err = GatewayError::MethodNotAllowed(format!("{} {}", req.method(), req.uri().path()));
+    error_response(path_dialect(req.uri().path()), &err)
+}
+
+/// Anthropic clients get Anthropic errors even on paths that do not exist under their prefix.
+fn path_dialect(path: &str) -> Dialect {
+    if path.starts_with("/v1/messages") {
+        Dialect::Anthropic
+    } else {
+        Dialect::OpenAi
+    }
 }

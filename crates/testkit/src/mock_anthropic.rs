@@ -226,7 +226,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
         Err(rejection) => render::rejection(&rejection, seq),
         Ok(accepted) if accepted.count_only => {
             let body = serde_json::json!({ "input_tokens": accepted.input_tokens }).to_string();
-            let response = crate::render::full(StatusCode::OK, HeaderValue::from_static("application/json"), body.into());
+            let response = crate::render::full(
+                StatusCode::OK,
+                HeaderValue::from_static("application/json"),
+                body.into(),
+            );
             render::with_request_id(response, seq)
         }
         Ok(accepted) => {

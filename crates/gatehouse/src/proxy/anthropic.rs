@@ -31,9 +31,9 @@ pub(super) struct Reply {
     created: u64,
 }
 
-const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
-const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
-const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+pub(super) const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
+pub(super) const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
+pub(super) const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// Translates the request and builds the upstream call. Parameters the target did not receive are logged and
 /// listed for the client in [`DROPPED_HEADER`].
@@ -116,7 +116,7 @@ pub(super) fn prepare(
 }
 
 /// The client's `anthropic-beta` values that the provider allows, joined; the rest are dropped and logged.
-fn allowed_betas(
+pub(super) fn allowed_betas(
     values: http::header::GetAll<'_, HeaderValue>,
     allowed: &[String],
     ctx: &RequestContext,

@@ -135,3 +135,81 @@ async fn openai_python_sdk_to_anthropic() {
         serde_json::json!(["answer"])
     );
 }
+
+/// Runs `tests/interop/anthropic_sdk.py` against a gateway serving `model`.
+async fn run_anthropic_sdk(python: String, gw: &TestGateway, model: &'static str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop/anthropic_sdk.py");
+    let base = format!("http://{}", gw.gw.data_addr);
+    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(base).arg(model).output())
+        .await
+        .expect("join")
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "Anthropic SDK interop failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_python_sdk_native() {
+    use testkit::{AnthropicReply, MockAnthropic};
+    let Some(python) = python() else { return };
+    // Replies in the order of the script's calls; count_tokens and the unknown model consume none.
+    let mock = MockAnthropic::builder()
+        .api_key("sk-ant-native")
+        .enqueue(AnthropicReply::message("Hello from Claude"))
+        .enqueue(AnthropicReply::message("Streaming hello from Claude"))
+        .enqueue(AnthropicReply::tool_use(
+            "get_weather",
+            serde_json::json!({"city": "Paris"}),
+        ))
+        .enqueue(AnthropicReply::message("It is 18C and sunny."))
+        .enqueue(AnthropicReply::tool_use(
+            "get_weather",
+            serde_json::json!({"city": "Paris"}),
+        ))
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  claude: {{ kind: anthropic, base_url: \"{}\", api_key: {{ value: sk-ant-native }} }}\nmodels:\n  - {{ name: claude-haiku, targets: [{{ provider: claude, model: claude-haiku-4-5 }}] }}\n",
+        mock.base_url()
+    ))
+    .await;
+    run_anthropic_sdk(python, &gw, "claude-haiku").await;
+    let sent = mock.requests();
+    assert_eq!(sent.len(), 6, "five messages calls and one count_tokens");
+    for r in &sent {
+        assert!(
+            r.rejection.is_none(),
+            "mock rejected {:?}: {}",
+            r.rejection,
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("x-api-key"), Some("sk-ant-native"));
+        assert_eq!(
+            r.header("authorization"),
+            None,
+            "the SDK's bearer token is not forwarded"
+        );
+        assert_eq!(r.json()["model"], "claude-haiku-4-5");
+    }
+    let round_trip = sent[3].json();
+    assert_eq!(round_trip["messages"][2]["content"][0]["type"], "tool_result");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_python_sdk_translated() {
+    let Some(python) = python() else { return };
+    let a = start_sim(3).await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  pool: {{ kind: vllm_pool, endpoints: [\"{a}\"] }}\nmodels:\n  - {{ name: llama, targets: [{{ provider: pool, model: meta-llama/Llama-3.1-8B-Instruct }}] }}\n"
+    ))
+    .await;
+    run_anthropic_sdk(python, &gw, "llama").await;
+    let log = gw.next_log().await;
+    assert_eq!(log["route"], "messages");
+    assert!(log["output_tokens"].as_u64().expect("usage logged") > 0);
+}

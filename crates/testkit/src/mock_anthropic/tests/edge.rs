@@ -198,10 +198,13 @@ async fn count_tokens_answers_without_consuming_a_reply_and_is_strict() {
     assert!(reqs[0].rejection.is_none());
     assert!(matches!(reqs[1].rejection, Some(AnthropicRejection::UnknownField(ref f)) if f == "max_tokens"));
     // The default reply was not consumed: /v1/messages still answers with it.
-    let v: Value = send(&mock, &json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let v: Value = send(
+        &mock,
+        &json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
     assert_eq!(v["content"][0]["text"], "unused");
 }
