@@ -143,6 +143,10 @@ impl SseDecoder {
     }
 
     fn push_inner(&mut self, mut chunk: &[u8]) -> Result<(), LlmError> {
+        if chunk.is_empty() {
+            // An empty chunk must not settle a pending CR: the LF of a CRLF split around it may come next.
+            return Ok(());
+        }
         if self.pending_cr {
             self.pending_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {

@@ -193,3 +193,16 @@ fn encoder_splits_lines_and_sanitises_event() {
         ]
     );
 }
+
+#[test]
+fn empty_chunk_between_cr_and_lf_is_not_a_blank_line() {
+    // Found by `prop::splitting_does_not_change_events`: an empty chunk used to settle the pending CR, so the LF
+    // that followed read as a blank line and dispatched the event early.
+    let whole = decode_chunks(SseLimits::default(), [&b"data: a\r\ndata: b\r\n\r\n"[..]]);
+    let split = decode_chunks(
+        SseLimits::default(),
+        [&b"data: a\r"[..], &b""[..], &b"\ndata: b\r\n\r\n"[..]],
+    );
+    assert_eq!(split, whole);
+    assert_eq!(whole, Ok(vec![ev(None, "a\nb", None)]));
+}
