@@ -82,16 +82,42 @@ pub fn from_openai_response(body: &[u8]) -> Option<Usage> {
 
 /// Usage from one SSE `data:` payload of a streamed response.
 ///
-/// `None` for `[DONE]` and for the (many) chunks whose `usage` is absent or `null`. Chunks that cannot contain a
-/// `usage` key are rejected by a substring scan before any parsing, since this runs on every chunk.
+/// `None` for `[DONE]` and for the (many) chunks whose `usage` is absent or `null`. This runs on every chunk, and
+/// with `include_usage` every chunk carries `"usage":null`, so chunks are screened by [`may_carry_usage`] before
+/// any parsing.
 #[must_use]
 pub fn from_openai_chunk(data: &str) -> Option<Usage> {
-    let bytes = data.as_bytes();
-    // A key spelled with escapes (`"\u0075sage"`) would hide from the first scan; the second keeps it correct.
-    if memchr::memmem::find(bytes, b"usage").is_none() && memchr::memmem::find(bytes, b"\\u").is_none() {
+    if !may_carry_usage(data.as_bytes()) {
         return None;
     }
-    from_openai_response(bytes)
+    from_openai_response(data.as_bytes())
+}
+
+/// Whether a chunk might carry a non-null `usage` object: `false` only when every `"usage"` key in it is followed
+/// by `null`. A key spelled with escapes (`"\u0075sage"`) would hide from the scan, so any `\u` means "maybe".
+/// Inside JSON string values quotes are escaped, so an unescaped `"usage"` followed by `:` is always a key.
+fn may_carry_usage(bytes: &[u8]) -> bool {
+    if memchr::memmem::find(bytes, b"\\u").is_some() {
+        return true;
+    }
+    for at in memchr::memmem::find_iter(bytes, b"\"usage\"") {
+        let rest = skip_ws(bytes.get(at + 7..).unwrap_or_default());
+        let Some(rest) = rest.strip_prefix(b":") else {
+            continue; // a string value `"usage"`, not a key
+        };
+        if !skip_ws(rest).starts_with(b"null") {
+            return true;
+        }
+    }
+    false
+}
+
+fn skip_ws(bytes: &[u8]) -> &[u8] {
+    let n = bytes
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count();
+    bytes.get(n..).unwrap_or_default()
 }
 
 // === impl Usage ===

@@ -55,6 +55,25 @@ pub struct MeteredBody<H> {
     handler: H,
     ctx: RequestContext,
     done: bool,
+    /// What the upstream did after the frames last sent, to act on at the next poll.
+    deferred: Option<Deferred>,
+}
+
+/// An upstream end or failure seen while coalescing frames, handled after those frames are sent.
+#[derive(Debug, Clone, Copy)]
+enum Deferred {
+    End,
+    Failed,
+}
+
+/// Most bytes gathered into one client frame from upstream frames that are already available.
+const COALESCE_MAX_BYTES: usize = 64 * 1024;
+
+/// Client bytes gathered during one poll: the first chunk is kept as is (no copy), later ones are appended.
+#[derive(Default)]
+struct Coalesced {
+    first: Bytes,
+    rest: Option<bytes::BytesMut>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +94,17 @@ impl<H: StreamHandler> MeteredBody<H> {
             handler,
             ctx,
             done: false,
+            deferred: None,
+        }
+    }
+
+    fn end(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.done = true;
+        let out = self.handler.on_end(&mut self.ctx);
+        if out.is_empty() {
+            Poll::Ready(None)
+        } else {
+            Poll::Ready(Some(Ok(Frame::data(out))))
         }
     }
 
@@ -90,16 +120,60 @@ impl<H: StreamHandler> MeteredBody<H> {
     }
 }
 
+// === impl Coalesced ===
+
+impl Coalesced {
+    fn push(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.first.is_empty() {
+            self.first = bytes;
+            return;
+        }
+        let rest = self.rest.get_or_insert_with(|| {
+            let mut buf = bytes::BytesMut::with_capacity(self.first.len() + bytes.len() * 4);
+            buf.extend_from_slice(&self.first);
+            buf
+        });
+        rest.extend_from_slice(&bytes);
+    }
+
+    fn len(&self) -> usize {
+        self.rest.as_ref().map_or(self.first.len(), bytes::BytesMut::len)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self.rest {
+            Some(buf) => buf.freeze(),
+            None => self.first,
+        }
+    }
+}
+
 impl<H: StreamHandler> Body for MeteredBody<H> {
     type Data = Bytes;
     type Error = BoxError;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.deferred.take() {
+            Some(Deferred::End) => return this.end(),
+            Some(Deferred::Failed) => return this.fail("upstream_stream_error"),
+            None => {}
+        }
+        // Every upstream frame that is already here is handled now and sent as one client frame: nothing waits
+        // for more data (a token still reaches the client as soon as it arrives), but a burst of frames that
+        // arrived together costs one write instead of one per frame.
+        let mut out = Coalesced::default();
         loop {
-            if this.done {
-                return Poll::Ready(None);
-            }
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     let next = Instant::now() + this.idle_after;
@@ -108,22 +182,29 @@ impl<H: StreamHandler> Body for MeteredBody<H> {
                         continue; // trailers: nothing for the client
                     };
                     this.ctx.first_byte();
-                    let out = this.handler.on_data(data, &mut this.ctx);
-                    if out.is_empty() {
-                        continue;
+                    out.push(this.handler.on_data(data, &mut this.ctx));
+                    if out.len() >= COALESCE_MAX_BYTES {
+                        break;
                     }
-                    return Poll::Ready(Some(Ok(Frame::data(out))));
                 }
-                Poll::Ready(Some(Err(_))) => return this.fail("upstream_stream_error"),
-                Poll::Ready(None) => {
-                    this.done = true;
-                    let out = this.handler.on_end(&mut this.ctx);
+                Poll::Ready(Some(Err(_))) => {
                     if out.is_empty() {
-                        return Poll::Ready(None);
+                        return this.fail("upstream_stream_error");
                     }
-                    return Poll::Ready(Some(Ok(Frame::data(out))));
+                    this.deferred = Some(Deferred::Failed);
+                    break;
+                }
+                Poll::Ready(None) => {
+                    if out.is_empty() {
+                        return this.end();
+                    }
+                    this.deferred = Some(Deferred::End);
+                    break;
                 }
                 Poll::Pending => {
+                    if !out.is_empty() {
+                        break;
+                    }
                     if this.total.as_mut().poll(cx).is_ready() {
                         return this.fail("upstream_timeout");
                     }
@@ -134,6 +215,7 @@ impl<H: StreamHandler> Body for MeteredBody<H> {
                 }
             }
         }
+        Poll::Ready(Some(Ok(Frame::data(out.into_bytes()))))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -102,3 +102,20 @@ fn stream_usage_without_done() {
     assert_eq!(stream.usage(), Some(usage(1, 5, 0, 6)));
     assert!(!stream.saw_done());
 }
+
+#[test]
+fn chunk_prefilter_skips_null_usage_but_never_hides_a_real_one() {
+    let null = r#"{"id":"c","choices":[{"delta":{"content":"hi"}}],"usage":null}"#;
+    assert_eq!(from_openai_chunk(null), None);
+    let spaced = r#"{"choices":[],"usage" : {"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#;
+    assert_eq!(from_openai_chunk(spaced).map(|u| u.total_tokens), Some(5));
+    // Text that talks about usage (escaped quotes inside a string) does not make a null usage real.
+    let text = r#"{"choices":[{"delta":{"content":"\"usage\": {\"x\":1}"}}],"usage":null}"#;
+    assert_eq!(from_openai_chunk(text), None);
+    // The string value "usage" before the real key is not mistaken for the key.
+    let value_first = r#"{"object":"usage","usage":{"prompt_tokens":1,"completion_tokens":1}}"#;
+    assert_eq!(from_openai_chunk(value_first).map(|u| u.total_tokens), Some(2));
+    // An escaped key spelling is still found.
+    let escaped = r#"{"\u0075sage":{"prompt_tokens":4,"completion_tokens":0}}"#;
+    assert_eq!(from_openai_chunk(escaped).map(|u| u.input_tokens), Some(4));
+}
