@@ -143,9 +143,10 @@ async fn forward(
     })?;
     let provider = &target.provider;
     ctx.target = Some(provider.name.clone());
-    let endpoint = provider.next_endpoint();
-    ctx.endpoint = Some(endpoint.to_string());
     ctx.stream = parsed.stream()?;
+    let mut extra = Vec::new();
+    let endpoint = provider.pick_endpoint(&parts.headers, &parsed, &target.upstream_model, ctx, &mut extra)?;
+    ctx.endpoint = Some(endpoint.to_string());
 
     let incoming = ClientRequest {
         route,
@@ -156,7 +157,6 @@ async fn forward(
         model,
         target,
     };
-    let mut extra = Vec::new();
     let prepared = match provider.kind {
         ProviderKind::OpenaiCompatible | ProviderKind::VllmPool => passthrough::prepare(&incoming, endpoint, ctx)?,
         ProviderKind::Anthropic => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,

@@ -21,5 +21,10 @@ pub fn openai_error(err: &GatewayError) -> Response {
     let mut resp = (err.status(), body.to_string()).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(d) = err.retry_after() {
+        let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    }
     resp
 }
