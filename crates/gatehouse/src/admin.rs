@@ -60,6 +60,8 @@ struct Status {
     draining: bool,
     last_reload: Option<ReloadReport>,
     models: Vec<ModelStatus>,
+    /// vLLM pools: replicas with their last signals, age and health.
+    pools: Vec<crate::pool::PoolStatus>,
 }
 
 #[derive(Serialize)]
@@ -128,6 +130,7 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         draining: state.is_draining(),
         last_reload: state.last_reload.lock().ok().and_then(|g| g.clone()),
         models,
+        pools: crate::pool::status(&snap),
     };
     let wants_json = q.format.as_deref() == Some("json")
         || headers
@@ -188,6 +191,8 @@ fn render_html(s: &Status) -> String {
             );
         }
     }
-    h.push_str("</table></body></html>");
+    h.push_str("</table>");
+    crate::pool::render_html(&mut h, &s.pools);
+    h.push_str("</body></html>");
     h
 }

@@ -79,6 +79,8 @@ pub struct RequestContext {
     /// Set when the response was delivered to the end.
     pub completed: bool,
     upstream_error: bool,
+    /// The vLLM pool replica this request holds (released, with its outcome, when the context drops).
+    pub pool_lease: Option<crate::pool::Lease>,
 }
 
 #[derive(Serialize)]
@@ -175,6 +177,7 @@ impl RequestContext {
             usage: None,
             completed: false,
             upstream_error: false,
+            pool_lease: None,
         }
     }
 
@@ -207,6 +210,9 @@ impl RequestContext {
 
 impl Drop for RequestContext {
     fn drop(&mut self) {
+        if let Some(lease) = self.pool_lease.take() {
+            lease.finish(self.error_code);
+        }
         let elapsed = self.start.elapsed();
         let outcome = self.outcome();
         let m = &self.telemetry.metrics;

@@ -112,6 +112,14 @@ pub enum GatewayError {
     /// The gateway is draining and accepts no new work.
     #[error("the gateway is shutting down")]
     ShuttingDown,
+    /// A saturated vLLM pool shed a request with a negative-priority objective.
+    #[error("inference pool `{pool}` is saturated; sheddable request dropped")]
+    Shed {
+        /// Provider name.
+        pool: String,
+        /// Sent as `Retry-After`.
+        retry_after: std::time::Duration,
+    },
 }
 
 // === impl GatewayError ===
@@ -137,6 +145,7 @@ impl GatewayError {
             Self::RouteNotSupported { .. } => "route_not_supported",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::ShuttingDown => "shutting_down",
+            Self::Shed { .. } => "pool_saturated",
         }
     }
 
@@ -158,6 +167,7 @@ impl GatewayError {
                 StatusCode::BAD_GATEWAY
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::Shed { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -179,7 +189,7 @@ impl GatewayError {
             | Self::UpstreamTimeout { .. }
             | Self::UpstreamInvalid { .. }
             | Self::UpstreamAuth { .. } => ErrorSource::Upstream,
-            Self::NoTargetAvailable { .. } | Self::ShuttingDown => ErrorSource::Internal,
+            Self::NoTargetAvailable { .. } | Self::ShuttingDown | Self::Shed { .. } => ErrorSource::Internal,
         }
     }
 
@@ -205,6 +215,15 @@ impl GatewayError {
             504 => "timeout_error",
             503 => "overloaded_error",
             _ => "api_error",
+        }
+    }
+
+    /// How long the client should wait before retrying, sent as `Retry-After` (whole seconds, at least 1).
+    #[must_use]
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Shed { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 

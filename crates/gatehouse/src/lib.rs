@@ -12,6 +12,7 @@ pub mod context;
 pub mod error;
 pub mod gateway;
 pub mod metrics;
+pub mod pool;
 pub mod proxy;
 pub mod reload;
 pub mod request_id;

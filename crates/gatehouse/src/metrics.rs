@@ -95,6 +95,8 @@ pub struct Metrics {
     pub reloads: Family<ReloadLabels, Counter>,
     /// Requests in flight.
     pub in_flight: Gauge,
+    /// vLLM pool routing (`gatehouse_pool_*`).
+    pub pool: crate::pool::PoolMetrics,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -160,7 +162,9 @@ impl Metrics {
         // Make both reload series visible from the start, so alerts can use rate() on them.
         drop(reloads.get_or_create(&ReloadLabels { result: "success" }));
         drop(reloads.get_or_create(&ReloadLabels { result: "error" }));
+        let pool = crate::pool::PoolMetrics::register(&mut registry);
         Self {
+            pool,
             registry,
             requests,
             duration,

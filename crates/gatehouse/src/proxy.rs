@@ -163,9 +163,10 @@ async fn forward(
     })?;
     let provider = &target.provider;
     ctx.target = Some(provider.name.clone());
-    let endpoint = provider.next_endpoint();
-    ctx.endpoint = Some(endpoint.to_string());
     ctx.stream = parsed.stream()?;
+    let mut extra = Vec::new();
+    let endpoint = provider.pick_endpoint(&parts.headers, &parsed, &target.upstream_model, ctx, &mut extra)?;
+    ctx.endpoint = Some(endpoint.to_string());
 
     let incoming = ClientRequest {
         route,
@@ -176,7 +177,6 @@ async fn forward(
         model,
         target,
     };
-    let mut extra = Vec::new();
     let prepared = match (route.dialect(), provider.kind) {
         (Dialect::OpenAi, ProviderKind::OpenaiCompatible | ProviderKind::VllmPool) => {
             passthrough::prepare(&incoming, endpoint, ctx)?

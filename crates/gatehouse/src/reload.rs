@@ -115,6 +115,7 @@ pub async fn reload(state: &AppState, path: &std::path::Path) -> bool {
                 tracing::warn!("listen/admin address changes take effect only after a restart");
             }
             state.telemetry.access_log.set_target(snap.access_log);
+            crate::pool::activate(&snap, Some(&old), &state.telemetry);
             state.config.store(Arc::new(snap));
             metrics.reload(true);
             set_report(

@@ -29,10 +29,7 @@ pub fn anthropic_error(err: &GatewayError) -> Response {
             "code": err.code(),
         }
     });
-    let mut resp = (err.status(), body.to_string()).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
+    finish(err, body)
 }
 
 /// Renders an error as OpenAI error JSON with the right status.
@@ -45,8 +42,18 @@ pub fn openai_error(err: &GatewayError) -> Response {
             "code": err.code(),
         }
     });
+    finish(err, body)
+}
+
+/// The response for `err` with `body`: its status, JSON content type and `Retry-After` when the error has one.
+fn finish(err: &GatewayError, body: serde_json::Value) -> Response {
     let mut resp = (err.status(), body.to_string()).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(d) = err.retry_after() {
+        let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    }
     resp
 }

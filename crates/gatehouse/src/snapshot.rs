@@ -102,6 +102,8 @@ pub struct Provider {
     pub client: UpstreamClient,
     /// Anthropic-only settings (present exactly when `kind` is `anthropic`).
     pub anthropic: Option<AnthropicSettings>,
+    /// The replica picker and its live signals (present exactly when `kind` is `vllm_pool`).
+    pub pool: Option<Arc<crate::pool::Pool>>,
 }
 
 /// Headers an Anthropic provider sends, fixed at load time.
@@ -154,6 +156,7 @@ impl Provider {
             timeouts,
             client,
             anthropic: None,
+            pool: None,
         }
     }
 

@@ -53,8 +53,14 @@ pub enum ProviderKind {
 #[serde(rename_all = "snake_case")]
 pub enum PickerKind {
     /// In turn.
-    #[default]
     RoundRobin,
+    /// Uniformly at random.
+    Random,
+    /// Fewest requests in flight from this gateway.
+    LeastRequest,
+    /// Scraped queue depth, KV-cache use, prefix affinity and LoRA affinity (docs/routing.md).
+    #[default]
+    Inference,
 }
 
 /// A named upstream.
@@ -70,9 +76,12 @@ pub struct ProviderSpec {
     /// `vllm_pool`: replica base URLs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Vec<String>>,
-    /// `vllm_pool`: replica picking policy.
+    /// `vllm_pool`: replica picking policy (default `inference`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picker: Option<PickerKind>,
+    /// `vllm_pool`: metrics scraping, scorer weights, prefix table, objectives and shedding (docs/routing.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<super::routing_spec::RoutingSpec>,
     /// Credential sent as `Authorization: Bearer` (`x-api-key` for `anthropic`); missing credential disables
     /// the provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+mod routing;
+
 use super::node::Node;
 use gatehouse_llm::anthropic::{ModelRules, Sampling};
 
@@ -284,10 +286,15 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
         }
     };
     let anthropic = anthropic_settings(errs, name, p);
+    let pool = routing::pool_settings(errs, name, p);
     if errs.list.len() > before {
         return None;
     }
     let provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client);
+    let provider = match pool {
+        Some(settings) => crate::pool::attach(provider, settings),
+        None => provider,
+    };
     Some(match anthropic {
         Some(a) => provider.with_anthropic(a),
         None => provider,

@@ -7,6 +7,7 @@ mod cli;
 mod interop;
 mod limits;
 mod messages;
+mod pool_routing;
 mod reload;
 mod routing;
 mod secrets;

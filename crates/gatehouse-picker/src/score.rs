@@ -1,0 +1,195 @@
+//! Filters and scorers, with GIE's formulas (`docs/routing.md` has the derivations).
+//!
+//! Every scorer returns a value in [0, 1] per candidate; the total is `Σ weight × score` (not normalised by the
+//! weights' sum, as in GIE). Unknown signals (stale or missing metrics) score 0 — the worst — so a replica whose
+//! metrics stopped arriving never looks idle.
+//!
+//! | scorer | formula |
+//! |---|---|
+//! | queue | min-max over candidates: `(maxQ − q) / (maxQ − minQ)`; all equal → 1 |
+//! | KV cache | `1 − kv_usage` |
+//! | prefix | leading blocks expected cached / prompt blocks |
+//! | LoRA | adapter running 1.0, room to load 0.8, only waiting 0.6, else 0; base model 1.0 |
+
+use std::time::Duration;
+
+use crate::prefix::PrefixTable;
+use crate::signals::ReplicaState;
+use crate::strategy::PickRequest;
+
+/// Scorer weights (defaults as GIE ≥ v1.2: queue 2, KV 2, prefix 3; LoRA 1 is ours — it is constant on pools
+/// without adapters, so it changes nothing there).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// Queue-depth scorer weight.
+    pub queue: f64,
+    /// KV-cache utilisation scorer weight.
+    pub kv_cache: f64,
+    /// Prefix-affinity scorer weight.
+    pub prefix: f64,
+    /// LoRA-affinity scorer weight.
+    pub lora: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            queue: 2.0,
+            kv_cache: 2.0,
+            prefix: 3.0,
+            lora: 1.0,
+        }
+    }
+}
+
+/// Load thresholds shared by the overload filter and saturation detection (GIE's utilization detector).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Waiting requests at which a replica counts as full (default 5).
+    pub queue: f64,
+    /// KV-cache utilisation at which a replica counts as full (default 0.8).
+    pub kv: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self { queue: 5.0, kv: 0.8 }
+    }
+}
+
+/// The per-scorer values of one candidate, kept for `/status`, tests and the decision's reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Scores {
+    /// Queue scorer.
+    pub queue: f64,
+    /// KV-cache scorer.
+    pub kv_cache: f64,
+    /// Prefix scorer.
+    pub prefix: f64,
+    /// LoRA scorer.
+    pub lora: f64,
+    /// Weighted total.
+    pub total: f64,
+}
+
+/// Queue-scorer values for candidates with queue depths `queues` (`None` = unknown) and gateway in-flight counts.
+///
+/// Known depths are min-max normalised; unknown ones score 0. When **no** candidate has a known depth the gateway's
+/// own in-flight counts (never stale) are normalised instead, so load still spreads.
+#[must_use]
+pub fn queue_scores(queues: &[Option<f64>], in_flight: &[u32]) -> Vec<f64> {
+    if queues.iter().all(Option::is_none) {
+        let q: Vec<Option<f64>> = in_flight.iter().map(|n| Some(f64::from(*n))).collect();
+        return min_max(&q);
+    }
+    min_max(queues)
+}
+
+fn min_max(values: &[Option<f64>]) -> Vec<f64> {
+    let known = values.iter().flatten();
+    let (min, max) = known.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(*v), hi.max(*v))
+    });
+    values
+        .iter()
+        .map(|v| match v {
+            None => 0.0,
+            Some(_) if max - min <= f64::EPSILON => 1.0,
+            Some(q) => ((max - q) / (max - min)).clamp(0.0, 1.0),
+        })
+        .collect()
+}
+
+/// KV-cache scorer: `1 − usage`, 0 when unknown.
+#[must_use]
+pub fn kv_score(usage: Option<f64>) -> f64 {
+    usage.map_or(0.0, |u| 1.0 - u.clamp(0.0, 1.0))
+}
+
+/// LoRA scorer for a replica: 1.0 for the base model or a replica without LoRA, GIE's affinity for an adapter,
+/// 0 when the metrics are unknown.
+#[must_use]
+pub fn lora_score(state: &ReplicaState, model: &str, now: Duration, staleness: Duration) -> f64 {
+    let Some(s) = state.fresh(now, staleness) else {
+        return 0.0;
+    };
+    if s.is_base_model(model) {
+        return 1.0;
+    }
+    s.lora.as_ref().map_or(1.0, |l| l.affinity(model))
+}
+
+/// Scores every candidate (indexes into `replicas`).
+#[must_use]
+pub fn score_all(
+    replicas: &[ReplicaState],
+    candidates: &[usize],
+    table: &PrefixTable,
+    req: &PickRequest<'_>,
+    weights: &Weights,
+    now: Duration,
+    staleness: Duration,
+) -> Vec<Scores> {
+    let queues: Vec<Option<f64>> = candidates.iter().map(|&i| replicas[i].queue(now, staleness)).collect();
+    let in_flight: Vec<u32> = candidates.iter().map(|&i| replicas[i].in_flight).collect();
+    let q = queue_scores(&queues, &in_flight);
+    candidates
+        .iter()
+        .zip(q)
+        .map(|(&i, queue)| {
+            let r = &replicas[i];
+            let kv_cache = kv_score(r.kv(now, staleness));
+            let prefix = table.score(i, req.hashes);
+            let lora = lora_score(r, req.model, now, staleness);
+            let total =
+                weights.queue * queue + weights.kv_cache * kv_cache + weights.prefix * prefix + weights.lora * lora;
+            Scores {
+                queue,
+                kv_cache,
+                prefix,
+                lora,
+                total,
+            }
+        })
+        .collect()
+}
+
+/// Drops unhealthy replicas; when that would leave none, keeps them all (fail open: a pool whose health checks
+/// all fail may still serve, and refusing would turn a metrics outage into a full outage).
+#[must_use]
+pub fn healthy_filter(replicas: &[ReplicaState], candidates: Vec<usize>) -> (Vec<usize>, bool) {
+    let kept: Vec<usize> = candidates.iter().copied().filter(|&i| replicas[i].healthy).collect();
+    if kept.is_empty() {
+        (candidates, false)
+    } else {
+        (kept, true)
+    }
+}
+
+/// GIE's utilization detector used as a filter: drops replicas with unknown metrics, `queue ≥ thresholds.queue` or
+/// `kv ≥ thresholds.kv`; when that would leave none, keeps them all. This is what stops a hot prefix from piling
+/// every request on one replica: once its queue is full, affinity no longer counts.
+#[must_use]
+pub fn overload_filter(
+    replicas: &[ReplicaState],
+    candidates: Vec<usize>,
+    thresholds: &Thresholds,
+    now: Duration,
+    staleness: Duration,
+) -> Vec<usize> {
+    let kept: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let r = &replicas[i];
+            match (r.queue(now, staleness), r.kv(now, staleness)) {
+                (Some(q), kv) => q < thresholds.queue && kv.is_none_or(|kv| kv < thresholds.kv),
+                (None, _) => false,
+            }
+        })
+        .collect();
+    if kept.is_empty() { candidates } else { kept }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,157 @@
+use std::time::Duration;
+
+use super::*;
+use crate::signals::{LoraInfo, Signals};
+
+const NOW: Duration = Duration::from_secs(10);
+const STALE: Duration = Duration::from_millis(200);
+
+fn replica(waiting: f64, running: f64, kv: f64) -> ReplicaState {
+    ReplicaState {
+        signals: Some(Signals {
+            waiting: Some(waiting),
+            running: Some(running),
+            kv_usage: Some(kv),
+            model_name: Some("base".into()),
+            ..Signals::default()
+        }),
+        scraped_at: Some(NOW - Duration::from_millis(10)),
+        healthy: true,
+        in_flight: 0,
+    }
+}
+
+#[test]
+fn queue_scorer_is_min_max() {
+    let s = queue_scores(&[Some(0.0), Some(4.0), Some(2.0)], &[0, 0, 0]);
+    assert_eq!(s, [1.0, 0.0, 0.5]);
+    assert_eq!(
+        queue_scores(&[Some(3.0), Some(3.0)], &[0, 0]),
+        [1.0, 1.0],
+        "all equal → 1"
+    );
+    assert_eq!(
+        queue_scores(&[Some(1.0), None], &[0, 0]),
+        [1.0, 0.0],
+        "unknown scores worst"
+    );
+    assert_eq!(
+        queue_scores(&[None, None, None], &[3, 1, 2]),
+        [0.0, 1.0, 0.5],
+        "all unknown → the gateway's own in-flight counts"
+    );
+}
+
+#[test]
+fn kv_scorer_is_one_minus_usage() {
+    assert!((kv_score(Some(0.2)) - 0.8).abs() < 1e-12);
+    assert_eq!(kv_score(None), 0.0);
+    assert_eq!(kv_score(Some(1.5)), 0.0);
+}
+
+/// The worked vector from the reference (weights 2/2/3): A(q0, kv .5, 8/10 blocks) = 5.4, B(q4, kv .2, 0/10) = 1.6,
+/// C(q2, kv .9, 10/10) = 4.2.
+#[test]
+fn weighted_sum_matches_the_gie_worked_example() {
+    let replicas = [replica(0.0, 0.0, 0.5), replica(4.0, 0.0, 0.2), replica(2.0, 0.0, 0.9)];
+    let hashes: Vec<u64> = (0..10).collect();
+    let mut table = PrefixTable::new(3, 100);
+    table.record(0, &hashes[..8]);
+    table.record(2, &hashes);
+    let w = Weights {
+        lora: 0.0,
+        ..Weights::default()
+    };
+    let s = score_all(
+        &replicas,
+        &[0, 1, 2],
+        &table,
+        &PickRequest {
+            model: "base",
+            hashes: &hashes,
+        },
+        &w,
+        NOW,
+        STALE,
+    );
+    let totals: Vec<f64> = s.iter().map(|s| (s.total * 10.0).round() / 10.0).collect();
+    assert_eq!(totals, [5.4, 1.6, 4.2]);
+}
+
+#[test]
+fn lora_scorer_follows_gie() {
+    let mut r = replica(0.0, 0.0, 0.0);
+    let lora = |running: &[&str], waiting: &[&str], max| LoraInfo {
+        running: running.iter().map(|s| (*s).to_string()).collect(),
+        waiting: waiting.iter().map(|s| (*s).to_string()).collect(),
+        max,
+    };
+    let set = |r: &mut ReplicaState, l| r.signals.as_mut().expect("signals").lora = Some(l);
+    set(&mut r, lora(&["sql"], &[], 2));
+    assert_eq!(lora_score(&r, "sql", NOW, STALE), 1.0, "loaded");
+    assert_eq!(lora_score(&r, "tweet", NOW, STALE), 0.8, "room to load");
+    assert_eq!(lora_score(&r, "base", NOW, STALE), 1.0, "base model");
+    set(&mut r, lora(&["a"], &["tweet"], 2));
+    assert_eq!(lora_score(&r, "tweet", NOW, STALE), 0.6, "only waiting, no room");
+    assert_eq!(lora_score(&r, "other", NOW, STALE), 0.0, "no room");
+    r.scraped_at = Some(NOW - Duration::from_secs(1));
+    assert_eq!(lora_score(&r, "base", NOW, STALE), 0.0, "stale → unknown");
+}
+
+#[test]
+fn stale_metrics_are_unknown_not_idle() {
+    let mut idle_but_stale = replica(0.0, 0.0, 0.0);
+    idle_but_stale.scraped_at = Some(NOW - Duration::from_millis(500));
+    let busy = replica(3.0, 8.0, 0.6);
+    let replicas = [idle_but_stale, busy];
+    assert_eq!(replicas[0].queue(NOW, STALE), None);
+    let s = score_all(
+        &replicas,
+        &[0, 1],
+        &PrefixTable::new(2, 10),
+        &PickRequest {
+            model: "base",
+            hashes: &[],
+        },
+        &Weights::default(),
+        NOW,
+        STALE,
+    );
+    assert!(s[1].total > s[0].total, "{s:?}");
+    // The overload filter drops it while a fresh replica remains.
+    let kept = overload_filter(&replicas, vec![0, 1], &Thresholds::default(), NOW, STALE);
+    assert_eq!(kept, [1]);
+}
+
+#[test]
+fn in_flight_raises_the_scraped_queue() {
+    let mut r = replica(1.0, 4.0, 0.1);
+    assert_eq!(r.queue(NOW, STALE), Some(1.0));
+    r.in_flight = 9; // 5 more than the scrape saw running
+    assert_eq!(r.queue(NOW, STALE), Some(5.0));
+}
+
+#[test]
+fn filters_keep_everyone_rather_than_nobody() {
+    let mut a = replica(9.0, 0.0, 0.1);
+    let b = replica(0.0, 0.0, 0.95);
+    let c = replica(1.0, 0.0, 0.3);
+    let t = Thresholds::default();
+    let all = [a.clone(), b.clone(), c];
+    assert_eq!(overload_filter(&all, vec![0, 1, 2], &t, NOW, STALE), [2]);
+    assert_eq!(
+        overload_filter(&all, vec![0, 1], &t, NOW, STALE),
+        [0, 1],
+        "all overloaded → keep all"
+    );
+    a.healthy = false;
+    let two = [a.clone(), b];
+    assert_eq!(healthy_filter(&two, vec![0, 1]), (vec![1], true));
+    let mut b2 = two[1].clone();
+    b2.healthy = false;
+    assert_eq!(
+        healthy_filter(&[a, b2], vec![0, 1]),
+        (vec![0, 1], false),
+        "none healthy → fail open"
+    );
+}

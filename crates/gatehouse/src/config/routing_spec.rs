@@ -1,0 +1,102 @@
+//! The `routing` block of a `vllm_pool` provider: how replicas are scraped, scored, and when traffic is shed.
+//!
+//! Every field is optional; the defaults are GIE's (`docs/routing.md`). Checked in `validate/routing.rs`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::units::HumanDuration;
+
+/// Inference-aware routing settings of a vLLM pool.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSpec {
+    /// Path of each replica's Prometheus metrics, appended to its endpoint URL (default `/metrics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_path: Option<String>,
+    /// How often each replica's metrics are scraped (default 50ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_interval: Option<HumanDuration>,
+    /// Time allowed for one scrape (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_timeout: Option<HumanDuration>,
+    /// Metrics older than this are unknown, never zero (default 200ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staleness: Option<HumanDuration>,
+    /// Consecutive failed scrapes after which a replica is unhealthy (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_after: Option<u32>,
+    /// How long a replica stays unhealthy after a request to it failed to connect or timed out (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ejection_time: Option<HumanDuration>,
+    /// Scorer weights (`picker: inference`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<WeightsSpec>,
+    /// Drop replicas at or above the saturation thresholds (or with stale metrics) before scoring, unless that
+    /// drops all of them (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overload_filter: Option<bool>,
+    /// Thresholds of the overload filter and of saturation detection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturation: Option<SaturationSpec>,
+    /// Prefix-affinity table settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<PrefixSpec>,
+    /// Objective name (header `x-gateway-inference-objective`) → priority. Negative priorities are shed with 429
+    /// when the pool is saturated; unknown or absent objectives have priority 0.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub objectives: BTreeMap<String, i32>,
+    /// `Retry-After` sent with a shed request (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shed_retry_after: Option<HumanDuration>,
+    /// Response header naming the replica that served the request (`host:port`); off when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_header: Option<String>,
+}
+
+/// Scorer weights; the total score is `Σ weight × score`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsSpec {
+    /// Queue depth (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<f64>,
+    /// KV-cache utilisation (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache: Option<f64>,
+    /// Prefix-cache affinity (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<f64>,
+    /// LoRA adapter affinity (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora: Option<f64>,
+}
+
+/// When a replica counts as full.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaturationSpec {
+    /// Waiting requests (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_threshold: Option<f64>,
+    /// KV-cache utilisation, 0–1 (default 0.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_threshold: Option<f64>,
+}
+
+/// How prompts are hashed into blocks and how many blocks are remembered per replica.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixSpec {
+    /// Characters per block (default 64 = 16 tokens × 4 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_chars: Option<usize>,
+    /// Most blocks hashed per prompt (default 256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_blocks: Option<usize>,
+    /// Blocks remembered per replica, least recently routed evicted first (default 31250, about 2 MB per replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lru_blocks_per_replica: Option<usize>,
+}

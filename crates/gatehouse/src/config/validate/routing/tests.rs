@@ -1,0 +1,73 @@
+use std::path::Path;
+
+use crate::config::{ConfigErrors, parse, validate};
+use crate::snapshot::Snapshot;
+
+fn load(text: &str) -> Result<Snapshot, ConfigErrors> {
+    let env = |_: &str| None;
+    let (spec, root) = parse(text, Path::new("gw.yaml"), &env)?;
+    validate::build(spec, &root, Path::new("gw.yaml"), &env)
+}
+
+#[test]
+fn pool_defaults_are_gie_and_inference() {
+    let snap = load("providers:\n  p: { kind: vllm_pool, endpoints: [\"http://127.0.0.1:1\"] }\n").expect("valid");
+    let pool = snap.providers["p"].pool.as_ref().expect("pool");
+    let s = &pool.settings;
+    assert_eq!(s.picker.strategy, gatehouse_picker::Strategy::Inference);
+    assert_eq!(
+        (
+            s.picker.weights.queue,
+            s.picker.weights.kv_cache,
+            s.picker.weights.prefix
+        ),
+        (2.0, 2.0, 3.0)
+    );
+    assert_eq!((s.picker.thresholds.queue, s.picker.thresholds.kv), (5.0, 0.8));
+    assert_eq!(s.scrape_interval.as_millis(), 50);
+    assert_eq!(s.picker.staleness.as_millis(), 200);
+    assert_eq!(s.metrics_path, "/metrics");
+    assert!(s.replica_header.is_none(), "the replica header is off by default");
+    assert_eq!(pool.labels, ["127.0.0.1:1"]);
+}
+
+#[test]
+fn every_bad_routing_value_is_reported_with_its_location() {
+    let text = r#"providers:
+  p:
+    kind: vllm_pool
+    endpoints: ["http://127.0.0.1:1"]
+    picker: least_request
+    routing:
+      scrape_interval: 500ms
+      staleness: 100ms
+      unhealthy_after: 0
+      metrics_path: metrics
+      weights: { queue: -1 }
+      saturation: { kv_threshold: 1.5, queue_threshold: 0 }
+      prefix: { block_chars: 0 }
+      replica_header: "bad header"
+  o:
+    kind: openai_compatible
+    base_url: http://127.0.0.1:2
+    routing: { staleness: 1s }
+"#;
+    let errs = load(text).expect_err("invalid").to_string();
+    for needle in [
+        "gw.yaml:8:18: providers.p.routing.staleness: must be at least `scrape_interval` (500ms)",
+        "gw.yaml:9:24: providers.p.routing.unhealthy_after: must be at least 1",
+        "providers.p.routing.metrics_path: `metrics` is not an absolute path",
+        "providers.p.routing.weights.queue: must be a finite number >= 0",
+        "providers.p.routing.saturation.kv_threshold: must be in (0, 1]",
+        "providers.p.routing.saturation.queue_threshold: must be a number > 0",
+        "providers.p.routing.prefix.block_chars: must be between 1 and",
+        "providers.p.routing.replica_header: `bad header` is not a valid header name",
+        "providers.o.routing: `routing` is only valid for `kind: vllm_pool`",
+    ] {
+        assert!(errs.contains(needle), "missing `{needle}` in:\n{errs}");
+    }
+    let unknown = load("providers:\n  p: { kind: vllm_pool, endpoints: [\"http://h:1\"], picker: fastest }\n")
+        .expect_err("unknown picker")
+        .to_string();
+    assert!(unknown.contains("picker"), "{unknown}");
+}
