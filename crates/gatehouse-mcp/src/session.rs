@@ -42,6 +42,9 @@ pub struct UpstreamSession {
     /// Its `Mcp-Session-Id`, when it issued one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The protocol version it negotiated (sent as `MCP-Protocol-Version`), when it initialised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 // === impl SessionClaims ===
@@ -93,10 +96,12 @@ mod tests {
                 UpstreamSession {
                     target: "everything".into(),
                     session: Some("7f1c".into()),
+                    protocol: Some("2025-11-25".into()),
                 },
                 UpstreamSession {
                     target: "local".into(),
                     session: None,
+                    protocol: None,
                 },
             ],
         }

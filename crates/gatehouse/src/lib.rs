@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod gateway;
+pub mod mcp;
 pub mod metrics;
 pub mod proxy;
 pub mod reload;

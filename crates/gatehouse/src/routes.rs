@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use http::{HeaderValue, Request, header};
 use serde::Serialize;
 
@@ -33,6 +33,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::Embeddings, r)),
         )
         .route("/v1/models", get(models))
+        .route(
+            "/mcp",
+            any(|s: State<Arc<AppState>>, r: Request<Body>| crate::mcp::handle(s.0, r)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

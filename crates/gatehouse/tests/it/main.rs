@@ -6,6 +6,8 @@ mod anthropic_stream;
 mod cli;
 mod interop;
 mod limits;
+mod mcp;
+mod mcp_support;
 mod reload;
 mod routing;
 mod secrets;

@@ -1,0 +1,71 @@
+//! The `mcp:` section: the MCP gateway at `/mcp` (a fixed path, like the LLM routes) in front of several upstream
+//! MCP servers.
+//!
+//! Kept in its own file so the LLM sections and this one evolve independently. Validation (names, URLs, commands,
+//! key) is in `validate/mcp.rs`; the runtime form is `crate::mcp::McpSettings`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::SecretSpec;
+use crate::config::units::{ByteSize, HumanDuration};
+
+/// The MCP gateway.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpSpec {
+    /// Key sealing session tokens (AES-256-GCM): 32 bytes written as 64 hex characters. Replicas sharing it serve each
+    /// other's sessions. Unset: a random key per process (sessions then do not survive a restart or another replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<SecretSpec>,
+    /// How tool and prompt names and resource URIs are exposed (default `prefix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<NamesSpec>,
+    /// Largest accepted client message (default 4MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<ByteSize>,
+    /// Browser `Origin` values allowed besides loopback ones (`http://localhost:*`, `http://127.0.0.1:*`). A request
+    /// with any other `Origin` is refused with 403 (DNS-rebinding protection). Requests without `Origin` are allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+    /// When set, the `Host` header must be one of these (`host` or `host:port`); otherwise any host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+    /// Longest wait for one upstream answer (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<HumanDuration>,
+    /// The upstream MCP servers, by name (`[a-zA-Z0-9-]{1,32}`: the name is the prefix of their tools).
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, McpUpstreamSpec>,
+}
+
+/// Name exposure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NamesSpec {
+    /// `{upstream}_{name}` for tools and prompts, `{upstream}+{uri}` for resources.
+    Prefix,
+    /// Unchanged; only with exactly one upstream.
+    Passthrough,
+}
+
+/// One upstream MCP server: exactly one of `url` (Streamable HTTP) or `command` (stdio child process).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpUpstreamSpec {
+    /// Streamable HTTP endpoint, e.g. `http://127.0.0.1:3001/mcp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Static headers sent to an HTTP upstream (e.g. its own `Authorization`); values are secrets. The client's own
+    /// credential is never forwarded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, SecretSpec>,
+    /// stdio child process: program and arguments. Only the config chooses what runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Environment of the child (the gateway's own environment is not inherited, except `PATH` and `HOME`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
