@@ -21,7 +21,8 @@ pub mod token;
 mod upstream;
 
 pub use handler::handle;
-pub use settings::{McpSettings, Transport, UpstreamDef};
+pub use handler::metadata;
+pub use settings::{McpAuth, McpSettings, Transport, UpstreamDef};
 
 /// The protocol versions served to clients, newest first.
 pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18"];

@@ -37,6 +37,15 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/mcp",
             any(|s: State<Arc<AppState>>, r: Request<Body>| crate::mcp::handle(s.0, r)),
         )
+        // RFC 9728 protected-resource metadata of `/mcp`, at the path-inserted and the root well-known URLs.
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(|s: State<Arc<AppState>>| crate::mcp::metadata(s.0)),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(|s: State<Arc<AppState>>| crate::mcp::metadata(s.0)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

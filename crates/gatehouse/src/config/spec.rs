@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::units::{ByteSize, HumanDuration};
 
+pub mod auth;
 pub mod mcp;
 
 /// The whole config file.

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+mod auth;
 mod mcp;
 
 use super::node::Node;

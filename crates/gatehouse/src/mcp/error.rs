@@ -56,6 +56,9 @@ pub enum McpFailure {
     /// An upstream took longer than `mcp.request_timeout`.
     #[error("upstream `{0}` timed out")]
     UpstreamTimeout(String),
+    /// The caller is not authenticated.
+    #[error("{0}")]
+    Unauthenticated(crate::auth::AuthError),
     /// The caller's claims do not allow this tool, prompt or resource.
     #[error("{kind} `{name}` is not allowed for this caller")]
     Denied {
@@ -101,6 +104,8 @@ impl McpFailure {
             | Self::NoSession => StatusCode::BAD_REQUEST,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadOrigin | Self::BadHost | Self::ForeignSession => StatusCode::FORBIDDEN,
+            Self::Unauthenticated(crate::auth::AuthError::KeysUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::BadHeaders("Content-Type must be application/json") => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadHeaders(_) => StatusCode::NOT_ACCEPTABLE,
             Self::UnknownSession => StatusCode::NOT_FOUND,
@@ -144,6 +149,7 @@ impl McpFailure {
             Self::Upstream { .. } => "mcp_upstream_unavailable",
             Self::UpstreamTimeout(_) => "mcp_upstream_timeout",
             Self::Denied { .. } => "mcp_denied",
+            Self::Unauthenticated(e) => e.code(),
             Self::SessionTooLarge => "mcp_session_too_large",
         }
     }

@@ -51,7 +51,12 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
         Ok(Reply::Stream { rx, mapper, id }) => return sse(settings, rx, mapper, id, log),
         Err((id, e)) => {
             log.error_code = Some(e.code());
-            jsonrpc_error(id.as_deref(), &e)
+            let mut r = jsonrpc_error(id.as_deref(), &e);
+            if let (McpFailure::Unauthenticated(a), Some(auth)) = (&e, &settings.auth) {
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge(&auth.metadata_url, a));
+            }
+            r
         }
     };
     log.status = resp.status().as_u16();
@@ -73,8 +78,16 @@ type Failed = (Option<Box<RawValue>>, McpFailure);
 async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog) -> Result<Reply, Failed> {
     let no_id = |e: McpFailure| (None, e);
     check_origin_and_host(settings, req.headers()).map_err(no_id)?;
-    let principal = "anonymous".to_string();
-    log.principal = Some(principal.clone());
+    let principal = match &settings.auth {
+        None => crate::auth::Principal::anonymous(),
+        Some(auth) => auth
+            .jwt
+            .authenticate(req.headers())
+            .await
+            .map_err(|e| no_id(McpFailure::Unauthenticated(e)))?,
+    };
+    log.principal = Some(principal.subject.clone());
+    let principal = principal.subject;
     log.method = Some(req.method().as_str().to_string());
     match *req.method() {
         Method::POST => {}
@@ -174,6 +187,32 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
             Ok(Reply::Response(StatusCode::ACCEPTED.into_response()))
         }
     }
+}
+
+/// `GET /.well-known/oauth-protected-resource[/mcp]`: the RFC 9728 metadata, when `/mcp` authenticates.
+pub async fn metadata(state: Arc<AppState>) -> Response {
+    let snap = state.snapshot();
+    match snap.mcp.as_ref().and_then(|m| m.auth.as_ref()) {
+        Some(auth) => {
+            let mut r = (StatusCode::OK, auth.metadata.clone()).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `WWW-Authenticate` for a 401 (RFC 6750 + RFC 9728): where the metadata is, and why the token was refused.
+fn challenge(metadata_url: &str, e: &crate::auth::AuthError) -> HeaderValue {
+    let v = match e {
+        crate::auth::AuthError::Missing => format!("Bearer resource_metadata=\"{metadata_url}\""),
+        crate::auth::AuthError::Invalid(reason) => format!(
+            "Bearer resource_metadata=\"{metadata_url}\", error=\"invalid_token\", error_description=\"{reason}\""
+        ),
+        crate::auth::AuthError::KeysUnavailable => format!("Bearer resource_metadata=\"{metadata_url}\""),
+    };
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
 fn json_answer(answer: Answer) -> Response {

@@ -34,8 +34,21 @@ pub struct McpSettings {
     pub allowed_hosts: Vec<String>,
     /// Longest wait for an upstream.
     pub request_timeout: Duration,
+    /// Caller authentication; `None` = everyone is `anonymous`.
+    pub auth: Option<McpAuth>,
     /// Per-replica caches.
     pub runtime: McpRuntime,
+}
+
+/// Authentication of `/mcp` and its protected-resource metadata.
+#[derive(Debug)]
+pub struct McpAuth {
+    /// The validator.
+    pub jwt: crate::auth::JwtAuthenticator,
+    /// The metadata URL announced in `WWW-Authenticate` (path-inserted form).
+    pub metadata_url: String,
+    /// The RFC 9728 metadata document, serialized once.
+    pub metadata: String,
 }
 
 /// One upstream.

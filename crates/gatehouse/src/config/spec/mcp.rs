@@ -36,6 +36,9 @@ pub struct McpSpec {
     /// Longest wait for one upstream answer (default 60s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_timeout: Option<HumanDuration>,
+    /// Caller authentication (absent: no authentication, every caller is `anonymous`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<McpAuthSpec>,
     /// The upstream MCP servers, by name (`[a-zA-Z0-9-]{1,32}`: the name is the prefix of their tools).
     #[serde(default)]
     pub upstreams: BTreeMap<String, McpUpstreamSpec>,
@@ -68,4 +71,21 @@ pub struct McpUpstreamSpec {
     /// Environment of the child (the gateway's own environment is not inherited, except `PATH` and `HOME`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+}
+
+/// How `/mcp` authenticates callers, and the OAuth protected-resource metadata (RFC 9728) it publishes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpAuthSpec {
+    /// JWT bearer validation.
+    pub jwt: super::auth::JwtSpec,
+    /// This endpoint's public URL as clients reach it, e.g. `https://gateway.example/mcp`: the `resource` of the
+    /// metadata, and the base of the metadata URL in `WWW-Authenticate`.
+    pub resource: String,
+    /// Authorization servers listed in the metadata (default: the JWT issuer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_servers: Vec<String>,
+    /// Scopes listed in the metadata.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
 }

@@ -9,10 +9,10 @@ use gatehouse_mcp::name::{Mode, Namespace, valid_target};
 use super::Errors;
 use crate::config::EnvLookup;
 use crate::config::spec::SecretSpec;
-use crate::config::spec::mcp::{McpSpec, NamesSpec};
+use crate::config::spec::mcp::{McpAuthSpec, McpSpec, NamesSpec};
 use crate::mcp::settings::McpRuntime;
 use crate::mcp::token::SessionKey;
-use crate::mcp::{McpSettings, Transport, UpstreamDef};
+use crate::mcp::{McpAuth, McpSettings, Transport, UpstreamDef};
 use crate::secret::{Secret, SecretSource};
 use crate::upstream::UpstreamClient;
 
@@ -100,6 +100,7 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
         errs.push(&["mcp", "request_timeout"], "must be greater than zero");
     }
     let key = session_key(errs, spec.session_key.as_ref(), env);
+    let auth = spec.auth.as_ref().and_then(|a| auth(errs, a));
     if errs.list.len() > before {
         return None;
     }
@@ -114,6 +115,7 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
         allowed_origins: spec.allowed_origins.clone(),
         allowed_hosts: spec.allowed_hosts.clone(),
         request_timeout,
+        auth,
         runtime: McpRuntime::default(),
     })
 }
@@ -199,4 +201,51 @@ fn session_key(errs: &mut Errors<'_>, spec: Option<&SecretSpec>, env: EnvLookup<
             None
         }
     }
+}
+
+fn auth(errs: &mut Errors<'_>, spec: &McpAuthSpec) -> Option<McpAuth> {
+    let before = errs.list.len();
+    let jwt = super::auth::jwt(errs, &["mcp", "auth", "jwt"], &spec.jwt);
+    let resource = spec.resource.trim_end_matches('/');
+    let metadata_url = match resource.parse::<http::Uri>() {
+        Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.authority().is_some() && u.query().is_none() => {
+            let path = u.path().trim_end_matches('/');
+            format!(
+                "{}://{}/.well-known/oauth-protected-resource{path}",
+                u.scheme_str().unwrap_or("https"),
+                u.authority().map(http::uri::Authority::as_str).unwrap_or_default()
+            )
+        }
+        _ => {
+            errs.push(
+                &["mcp", "auth", "resource"],
+                format!(
+                    "`{}` is not this endpoint's public URL (e.g. https://gateway.example/mcp)",
+                    spec.resource
+                ),
+            );
+            String::new()
+        }
+    };
+    let servers = if spec.authorization_servers.is_empty() {
+        vec![spec.jwt.issuer.clone()]
+    } else {
+        spec.authorization_servers.clone()
+    };
+    let mut doc = serde_json::json!({
+        "resource": resource,
+        "authorization_servers": servers,
+        "bearer_methods_supported": ["header"],
+    });
+    if !spec.scopes_supported.is_empty() {
+        doc["scopes_supported"] = serde_json::json!(spec.scopes_supported);
+    }
+    if errs.list.len() > before {
+        return None;
+    }
+    Some(McpAuth {
+        jwt: jwt?,
+        metadata_url,
+        metadata: doc.to_string(),
+    })
 }
