@@ -261,7 +261,7 @@ mod tests {
         assert!(check_url(&u("http://[::1]:5556/keys"), false).is_ok());
         assert!(check_url(&u("http://idp.example/keys"), false).is_err());
         assert!(check_url(&u("http://idp.example/keys"), true).is_ok());
-        assert!(check_url(&u("file:///etc/passwd"), true).is_err());
+        assert!(check_url(&u("ftp://idp.example/keys"), true).is_err());
         for internal in [
             "http://10.0.0.1/k",
             "https://192.168.1.1/k",
