@@ -15,6 +15,7 @@ mod handler;
 mod http;
 mod log;
 mod methods;
+pub mod policy;
 pub mod settings;
 mod stdio;
 pub mod token;

@@ -56,6 +56,12 @@ pub enum McpFailure {
     /// An upstream took longer than `mcp.request_timeout`.
     #[error("upstream `{0}` timed out")]
     UpstreamTimeout(String),
+    /// The caller's rate limit is exhausted.
+    #[error("rate limit exceeded; retry in {} ms", retry_after.as_millis())]
+    RateLimited {
+        /// When the next request would be allowed.
+        retry_after: std::time::Duration,
+    },
     /// The caller is not authenticated.
     #[error("{0}")]
     Unauthenticated(crate::auth::AuthError),
@@ -90,7 +96,7 @@ impl McpFailure {
     #[must_use]
     pub fn retry(&self) -> Retry {
         match self {
-            Self::Upstream { .. } | Self::UpstreamTimeout(_) => Retry::BeforeFirstByte,
+            Self::Upstream { .. } | Self::UpstreamTimeout(_) | Self::RateLimited { .. } => Retry::BeforeFirstByte,
             _ => Retry::Never,
         }
     }
@@ -106,6 +112,7 @@ impl McpFailure {
             Self::BadOrigin | Self::BadHost | Self::ForeignSession => StatusCode::FORBIDDEN,
             Self::Unauthenticated(crate::auth::AuthError::KeysUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadHeaders("Content-Type must be application/json") => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BadHeaders(_) => StatusCode::NOT_ACCEPTABLE,
             Self::UnknownSession => StatusCode::NOT_FOUND,
@@ -150,6 +157,7 @@ impl McpFailure {
             Self::UpstreamTimeout(_) => "mcp_upstream_timeout",
             Self::Denied { .. } => "mcp_denied",
             Self::Unauthenticated(e) => e.code(),
+            Self::RateLimited { .. } => "mcp_rate_limited",
             Self::SessionTooLarge => "mcp_session_too_large",
         }
     }

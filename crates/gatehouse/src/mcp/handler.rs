@@ -56,6 +56,11 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
                 r.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, challenge(&auth.metadata_url, a));
             }
+            if let McpFailure::RateLimited { retry_after } = &e {
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            }
             r
         }
     };
@@ -78,7 +83,9 @@ type Failed = (Option<Box<RawValue>>, McpFailure);
 async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog) -> Result<Reply, Failed> {
     let no_id = |e: McpFailure| (None, e);
     check_origin_and_host(settings, req.headers()).map_err(no_id)?;
-    let principal = match &settings.auth {
+    let peer = crate::peer::of(&req);
+    // Policies in order: authenticate → (parse) → rate limit → authorize per item.
+    let caller = match &settings.auth {
         None => crate::auth::Principal::anonymous(),
         Some(auth) => auth
             .jwt
@@ -86,8 +93,8 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
             .await
             .map_err(|e| no_id(McpFailure::Unauthenticated(e)))?,
     };
-    log.principal = Some(principal.subject.clone());
-    let principal = principal.subject;
+    log.principal = Some(caller.subject.clone());
+    let principal = caller.subject.clone();
     log.method = Some(req.method().as_str().to_string());
     match *req.method() {
         Method::POST => {}
@@ -118,7 +125,37 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
     log.method = msg.method().map(str::to_string);
     let id = msg.id().map(ToOwned::to_owned);
     let with_id = |e: McpFailure| (id.clone(), e);
-    let allow: Allow<'_> = &|_kind, _target, _name| true;
+    if let Some(limit) = &settings.rate_limit {
+        // Per caller: the JWT subject when authenticated, else the client address.
+        let mut key = match (&settings.auth, peer) {
+            (Some(_), _) => format!("sub:{}", caller.subject),
+            (None, Some(p)) => format!("ip:{}", p.ip()),
+            (None, None) => "ip:unknown".to_string(),
+        };
+        if limit.per_tool
+            && msg.method() == Some("tools/call")
+            && let Ok(p) = envelope::Params::read(msg.params())
+            && let Some(name) = p.name
+        {
+            key.push('\0');
+            key.push_str(&name);
+        }
+        if let crate::limit::Decision::Deny { retry_after } = limit.limiter.check(&key) {
+            return Err(with_id(McpFailure::RateLimited { retry_after }));
+        }
+    }
+    let allow_fn = |noun: &'static str, target: &str, name: &str| -> bool {
+        let Some(idx) = settings.ns.target_index(target) else {
+            return false;
+        };
+        let exposed = if noun == "resource" {
+            gatehouse_mcp::uri::expose(&settings.ns, idx, name)
+        } else {
+            settings.ns.expose(idx, name)
+        };
+        exposed.is_some_and(|e| settings.policy.allows(&caller.claims, noun, &e))
+    };
+    let allow: Allow<'_> = &allow_fn;
 
     if let Message::Request {
         id,

@@ -36,6 +36,10 @@ pub struct McpSettings {
     pub request_timeout: Duration,
     /// Caller authentication; `None` = everyone is `anonymous`.
     pub auth: Option<McpAuth>,
+    /// Authorization rules.
+    pub policy: super::policy::Policy,
+    /// Per-caller rate limit.
+    pub rate_limit: Option<super::policy::RateLimit>,
     /// Per-replica caches.
     pub runtime: McpRuntime,
 }

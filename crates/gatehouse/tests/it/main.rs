@@ -9,6 +9,7 @@ mod jwt_support;
 mod limits;
 mod mcp;
 mod mcp_auth;
+mod mcp_policy;
 mod mcp_support;
 mod reload;
 mod routing;

@@ -39,6 +39,16 @@ pub struct McpSpec {
     /// Caller authentication (absent: no authentication, every caller is `anonymous`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<McpAuthSpec>,
+    /// Who may see and use which tools, prompts and resources, from token claims. Denied items are left out of lists
+    /// and calls to them get a JSON-RPC error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization: Vec<AuthzRuleSpec>,
+    /// Access to items no rule names (default `allow`; `deny` makes the rules a strict allow-list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_default: Option<AccessSpec>,
+    /// Per-caller rate limit (caller = JWT `sub`, else the client address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<McpRateLimitSpec>,
     /// The upstream MCP servers, by name (`[a-zA-Z0-9-]{1,32}`: the name is the prefix of their tools).
     #[serde(default)]
     pub upstreams: BTreeMap<String, McpUpstreamSpec>,
@@ -88,4 +98,78 @@ pub struct McpAuthSpec {
     /// Scopes listed in the metadata.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
+}
+
+/// One authorization rule: the items it covers are allowed when its condition holds.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthzRuleSpec {
+    /// The items, by the names clients see (`everything_echo`, `everything_*`, `everything+demo://*`).
+    pub allow: AuthzItemsSpec,
+    /// The condition on the caller's claims (absent: always).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<ClaimConditionSpec>,
+}
+
+/// Items a rule covers; `*` at the end (or start) of a pattern matches any suffix (or prefix).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthzItemsSpec {
+    /// Tool names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// Prompt names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<String>,
+    /// Resource URIs (and URI templates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+}
+
+/// A test on one claim (dotted path for nested claims, e.g. `realm_access.roles`). Exactly one of `equals` or
+/// `contains`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimConditionSpec {
+    /// The claim.
+    pub claim: String,
+    /// The claim is this string (or number written as a string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// The claim is an array holding this string, or a space-separated string (like `scope`) holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessSpec {
+    /// Allowed.
+    Allow,
+    /// Denied.
+    Deny,
+}
+
+/// A GCRA (token bucket) limit on `/mcp` requests.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpRateLimitSpec {
+    /// What one bucket counts (default `caller`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<RateKeySpec>,
+    /// Sustained rate.
+    pub requests_per_second: f64,
+    /// Requests allowed at once.
+    pub burst: u32,
+}
+
+/// The bucket key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RateKeySpec {
+    /// One bucket per caller.
+    Caller,
+    /// One bucket per caller and tool (`tools/call`; other methods count per caller).
+    CallerAndTool,
 }

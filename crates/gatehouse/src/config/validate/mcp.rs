@@ -9,7 +9,10 @@ use gatehouse_mcp::name::{Mode, Namespace, valid_target};
 use super::Errors;
 use crate::config::EnvLookup;
 use crate::config::spec::SecretSpec;
-use crate::config::spec::mcp::{McpAuthSpec, McpSpec, NamesSpec};
+use crate::config::spec::mcp::{AccessSpec, McpAuthSpec, McpRateLimitSpec, McpSpec, NamesSpec, RateKeySpec};
+use crate::limit::keyed::DEFAULT_MAX_KEYS;
+use crate::limit::{Gcra, KeyedLimiter, TokioClock};
+use crate::mcp::policy::{Condition, Pattern, Policy, RateLimit, Rule, Test};
 use crate::mcp::settings::McpRuntime;
 use crate::mcp::token::SessionKey;
 use crate::mcp::{McpAuth, McpSettings, Transport, UpstreamDef};
@@ -101,6 +104,8 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
     }
     let key = session_key(errs, spec.session_key.as_ref(), env);
     let auth = spec.auth.as_ref().and_then(|a| auth(errs, a));
+    let policy = policy(errs, spec);
+    let rate_limit = spec.rate_limit.as_ref().and_then(|r| rate_limit(errs, r));
     if errs.list.len() > before {
         return None;
     }
@@ -116,6 +121,8 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
         allowed_hosts: spec.allowed_hosts.clone(),
         request_timeout,
         auth,
+        policy,
+        rate_limit,
         runtime: McpRuntime::default(),
     })
 }
@@ -247,5 +254,66 @@ fn auth(errs: &mut Errors<'_>, spec: &McpAuthSpec) -> Option<McpAuth> {
         jwt: jwt?,
         metadata_url,
         metadata: doc.to_string(),
+    })
+}
+
+fn policy(errs: &mut Errors<'_>, spec: &McpSpec) -> Policy {
+    let mut rules = Vec::new();
+    for (i, r) in spec.authorization.iter().enumerate() {
+        let idx = i.to_string();
+        let pats = |v: &[String]| v.iter().map(|s| Pattern::new(s)).collect::<Vec<_>>();
+        if r.allow.tools.is_empty() && r.allow.prompts.is_empty() && r.allow.resources.is_empty() {
+            errs.push(
+                &["mcp", "authorization", &idx, "allow"],
+                "a rule must name at least one tool, prompt or resource",
+            );
+        }
+        let when = r.when.as_ref().and_then(|c| {
+            let test = match (&c.equals, &c.contains) {
+                (Some(v), None) => Test::Equals(v.clone()),
+                (None, Some(v)) => Test::Contains(v.clone()),
+                _ => {
+                    errs.push(
+                        &["mcp", "authorization", &idx, "when"],
+                        "set exactly one of `equals` or `contains`",
+                    );
+                    return None;
+                }
+            };
+            if c.claim.trim().is_empty() {
+                errs.push(
+                    &["mcp", "authorization", &idx, "when", "claim"],
+                    "the claim name must not be empty",
+                );
+            }
+            Some(Condition {
+                path: c.claim.split('.').map(str::to_string).collect(),
+                test,
+            })
+        });
+        rules.push(Rule {
+            tools: pats(&r.allow.tools),
+            prompts: pats(&r.allow.prompts),
+            resources: pats(&r.allow.resources),
+            when,
+        });
+    }
+    Policy {
+        rules,
+        default_allow: spec.authorization_default != Some(AccessSpec::Deny),
+    }
+}
+
+fn rate_limit(errs: &mut Errors<'_>, spec: &McpRateLimitSpec) -> Option<RateLimit> {
+    let Some(gcra) = Gcra::new(spec.requests_per_second, spec.burst) else {
+        errs.push(
+            &["mcp", "rate_limit"],
+            "`requests_per_second` must be a positive number (at most 1e9) and `burst` at least 1",
+        );
+        return None;
+    };
+    Some(RateLimit {
+        limiter: KeyedLimiter::new(gcra, Arc::new(TokioClock::new()), DEFAULT_MAX_KEYS),
+        per_tool: spec.per == Some(RateKeySpec::CallerAndTool),
     })
 }
