@@ -10,7 +10,7 @@ import asyncio
 import sys
 
 import httpx2
-from mcp import Client
+from mcp import Client, types
 from mcp.client.streamable_http import streamable_http_client
 
 
@@ -23,8 +23,20 @@ async def main(url_a: str, url_b: str) -> None:
             request.url = request.url.copy_with(host=other.host, port=other.port)
             switched["requests_to_b"] += 1
 
+    sampled = []
+
+    async def sampling(context, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        sampled.append(params.messages[0].content.text)
+        return types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text=f"sampled-{len(sampled)}"),
+            model="test-model",
+            stop_reason="endTurn",
+        )
+
     http = httpx2.AsyncClient(event_hooks={"request": [to_replica_b]}, timeout=60)
-    async with Client(streamable_http_client(url_a, http_client=http), mode="legacy") as c:
+    client = Client(streamable_http_client(url_a, http_client=http), mode="legacy", sampling_callback=sampling)
+    async with client as c:
         tools = (await c.list_tools()).tools
         names = {t.name for t in tools}
         for expected in ("everything_echo", "everything_get-sum", "local_echo", "local_get-sum"):
@@ -56,6 +68,14 @@ async def main(url_a: str, url_b: str) -> None:
             assert len(updates) == 3, (tool, updates)
             assert [u[0] for u in updates] == sorted(u[0] for u in updates), updates
             assert "completed" in r.content[0].text, r
+
+        # Server→client requests: each upstream's sampling request reaches our callback through the gateway (ids
+        # rewritten so both upstreams' `id: 0` cannot collide) and our answer goes back to the right upstream.
+        for i, tool in enumerate(("everything_trigger-sampling-request", "local_trigger-sampling-request"), 1):
+            assert tool in names, f"{tool} missing: the client's sampling capability must reach the upstream"
+            r = await c.call_tool(tool, {"prompt": f"question {i}", "maxTokens": 5})
+            assert f"sampled-{i}" in r.content[0].text, r
+            assert f"question {i}" in sampled[-1], sampled
 
         # Same session, another replica.
         switched["on"] = True

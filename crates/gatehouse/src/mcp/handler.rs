@@ -218,9 +218,8 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
             }
             Ok(Reply::Response(StatusCode::ACCEPTED.into_response()))
         }
-        Message::Response { .. } => {
-            // Server→client requests are not routed yet (their capabilities are not offered upstream).
-            tracing::debug!("MCP client response with no routed request; dropped");
+        Message::Response { id, outcome } => {
+            methods::route_response(settings, &claims, id, outcome).await;
             Ok(Reply::Response(StatusCode::ACCEPTED.into_response()))
         }
     }

@@ -19,9 +19,10 @@ use super::error::McpFailure;
 use super::settings::McpSettings;
 use super::upstream;
 
-/// Client capabilities not offered upstream: the requests they allow (sampling, elicitation, roots, tasks) are not
-/// routed back to the client by this gateway yet, and an upstream waiting for an answer would hang.
-const STRIPPED_CLIENT_CAPABILITIES: &[&str] = &["sampling", "elicitation", "roots", "tasks"];
+/// Client capabilities not offered upstream. `roots` lets an upstream ask for roots at any time, unrelated to a call —
+/// that needs the standalone GET stream, not served yet; `tasks` needs `tasks/*` routing. Requests tied to a call
+/// (`sampling`, `elicitation`) are routed, so those capabilities are kept.
+const STRIPPED_CLIENT_CAPABILITIES: &[&str] = &["roots", "tasks"];
 
 /// The policy: may this principal see/use item `name` (the upstream's own name or URI) of upstream `target`?
 pub type Allow<'a> = &'a (dyn Fn(&'static str, &str, &str) -> bool + Sync);
@@ -287,6 +288,29 @@ pub async fn fan_out_request(
     })
 }
 
+/// A client's response to a server→client request: sent to the upstream named in its (rewritten) id, with the
+/// upstream's original id restored. Responses whose id we did not issue are dropped (logged).
+pub async fn route_response(
+    settings: &McpSettings,
+    claims: &SessionClaims,
+    id: Option<&RawValue>,
+    outcome: Result<&RawValue, &RawValue>,
+) {
+    let Some((target, original)) = id.and_then(gatehouse_mcp::idmap::decode) else {
+        tracing::debug!("MCP client response with an id the gateway did not issue; dropped");
+        return;
+    };
+    let Some(idx) = settings.ns.target_index(&target) else {
+        tracing::debug!(target, "MCP client response for an unknown upstream; dropped");
+        return;
+    };
+    let body = match outcome {
+        Ok(r) => envelope::result(&original, r),
+        Err(e) => format!(r#"{{"jsonrpc":"2.0","id":{},"error":{}}}"#, original.get(), e.get()),
+    };
+    upstream::respond(settings, claims, idx, body).await;
+}
+
 // === impl Mapper ===
 
 impl Mapper {
@@ -305,6 +329,15 @@ impl Mapper {
                 }
             }
             Ok(Message::Response { .. }) => (msg, true),
+            Ok(Message::Request { id, method, params }) => {
+                // A server→client request (sampling, elicitation) on the call's stream: its id is rewritten to name
+                // the upstream, so ids of different upstreams never collide and the answer finds its way back.
+                let target = settings.upstreams.get(self.target).map_or("", |u| u.name.as_str());
+                match envelope::to_raw(&gatehouse_mcp::idmap::encode(target, id)) {
+                    Ok(new_id) => (Bytes::from(envelope::request(&new_id, method, params)), false),
+                    Err(_) => (msg, false),
+                }
+            }
             Ok(Message::Notification {
                 method: "notifications/resources/updated",
                 params: Some(p),

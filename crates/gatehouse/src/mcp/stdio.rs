@@ -5,8 +5,8 @@
 //! do not leak into it. stderr lines are logged (bounded). Ids on the pipe are the gateway's own (a counter), so the
 //! gateway's internal `initialize` can never collide with a client id; each response is given back the id the client
 //! used. Progress notifications go to the request that asked for them (matched by progress token); server→client
-//! requests are answered by the gateway (`ping` with `{}`, anything else with method-not-found, as the capabilities
-//! that would allow them are not offered upstream). A child that exits drops every pending request, and the next
+//! requests (sampling, elicitation) go to the most recent call in progress (stdio cannot say which call they belong
+//! to), `ping` is answered by the gateway, and a request with no call in progress gets method-not-found. A child that exits drops every pending request, and the next
 //! request of the session starts a new child (with restart backoff, see `McpRuntime`).
 
 use std::collections::HashMap;
@@ -184,6 +184,11 @@ impl StdioSession {
         self.write(envelope::notification(method, params)).await
     }
 
+    /// Writes one complete message (a response to the child's own request).
+    pub async fn send_line(&self, line: String) -> Result<(), McpFailure> {
+        self.write(line).await
+    }
+
     /// Closes stdin and stops the child.
     pub fn stop(&self) {
         self.alive.store(false, Ordering::SeqCst);
@@ -267,12 +272,31 @@ impl StdioSession {
                 }
             }
             Message::Request { id, method, .. } => {
-                let answer = if method == "ping" {
-                    envelope::result(id, &empty())
-                } else {
-                    envelope::error(Some(id), codes::METHOD_NOT_FOUND, "not routed by the gateway", None)
-                };
-                let _ = self.write(answer).await;
+                if method == "ping" {
+                    let _ = self.write(envelope::result(id, &empty())).await;
+                    return;
+                }
+                // A server→client request (sampling, elicitation) belongs to a call in progress; stdio cannot say
+                // which, so it goes to the most recent one (the only one, for a client that calls one tool at a time).
+                let tx = self
+                    .pending
+                    .lock()
+                    .ok()
+                    .and_then(|p| p.iter().max_by_key(|(k, _)| **k).map(|(_, v)| v.tx.clone()));
+                match tx {
+                    Some(tx) => {
+                        let _ = tx.send(Bytes::copy_from_slice(line.trim_ascii_end())).await;
+                    }
+                    None => {
+                        let answer = envelope::error(
+                            Some(id),
+                            codes::METHOD_NOT_FOUND,
+                            "no call in progress to relate it to",
+                            None,
+                        );
+                        let _ = self.write(answer).await;
+                    }
+                }
             }
         }
     }

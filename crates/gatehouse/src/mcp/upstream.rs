@@ -214,6 +214,42 @@ pub async fn notify(
     }
 }
 
+/// Delivers a client's response to a server→client request (best effort; the upstream's call fails on its own
+/// timeout if this is lost).
+pub async fn respond(settings: &McpSettings, claims: &SessionClaims, idx: usize, body: String) {
+    let Ok(up) = def(settings, idx) else { return };
+    let result = match &up.transport {
+        Transport::Http { .. } => match http_session(settings, claims, idx).await {
+            Ok((session, protocol)) => http::post(
+                &up.name,
+                &up.transport,
+                session.as_deref(),
+                Some(&protocol),
+                body,
+                settings.request_timeout,
+            )
+            .await
+            .map(|_| ()),
+            Err(e) => Err(e),
+        },
+        Transport::Stdio { .. } => {
+            let child = settings
+                .runtime
+                .children
+                .lock()
+                .ok()
+                .and_then(|c| c.get(&(claims.sid.clone(), up.name.clone())).cloned());
+            match child {
+                Some(c) => c.send_line(body).await,
+                None => Ok(()),
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(upstream = %up.name, error = %e, "response to a server request not delivered");
+    }
+}
+
 /// Ends the client session upstream: DELETE on HTTP upstreams, stop stdio children.
 pub async fn close(settings: &McpSettings, claims: &SessionClaims) {
     for (idx, up) in settings.upstreams.iter().enumerate() {
