@@ -14,6 +14,9 @@ need=()
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# node + npm run @modelcontextprotocol/server-everything, the real MCP upstream of the MCP tests.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   sudo_cmd=""
@@ -28,7 +31,7 @@ if [ ! -x "$venv/bin/python" ]; then
   log "creating Python venv at .venv"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import openai' >/dev/null 2>&1 || \
+if ! "$venv/bin/python" -c 'import openai, mcp' >/dev/null 2>&1 || \
    ! cmp -s tests/interop/requirements.txt "$venv/.requirements.installed"; then
   log "installing Python test requirements"
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/interop/requirements.txt
@@ -36,6 +39,16 @@ if ! "$venv/bin/python" -c 'import openai' >/dev/null 2>&1 || \
 fi
 export GATEHOUSE_TEST_PYTHON="$venv/bin/python"
 export GATEHOUSE_REQUIRE_INTEROP=1
+
+# --- MCP test upstreams (npm, pinned by tests/mcp/package-lock.json) -----------------------------------
+mcp_dir="$root/tests/mcp"
+if ! cmp -s "$mcp_dir/package-lock.json" "$mcp_dir/node_modules/.package-lock.installed"; then
+  log "installing MCP test upstreams (npm ci in tests/mcp)"
+  (cd "$mcp_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$mcp_dir/package-lock.json" "$mcp_dir/node_modules/.package-lock.installed"
+fi
+export GATEHOUSE_TEST_NODE="$(command -v node)"
+export GATEHOUSE_MCP_EVERYTHING="$mcp_dir/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 
 # --- Rust ----------------------------------------------------------------------------------------------
 log "cargo fmt --check"

@@ -88,6 +88,7 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
             "admin" => section(value, &mut spec.admin),
             "server" => section(value, &mut spec.server),
             "telemetry" => section(value, &mut spec.telemetry),
+            "mcp" => section(value, &mut spec.mcp),
             "providers" => {
                 items_map("providers", value, &mut spec.providers, &mut errors);
                 Ok(())

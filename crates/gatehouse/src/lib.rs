@@ -6,12 +6,16 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod auth;
 pub mod body;
 pub mod config;
 pub mod context;
 pub mod error;
 pub mod gateway;
+pub mod limit;
+pub mod mcp;
 pub mod metrics;
+pub mod peer;
 pub mod pool;
 pub mod proxy;
 pub mod reload;

@@ -57,3 +57,14 @@ fn finish(err: &GatewayError, body: serde_json::Value) -> Response {
     }
     resp
 }
+
+/// Renders an MCP failure as a JSON-RPC error: the status the failure calls for (200 for failures of one call, so the
+/// session goes on; 4xx for transport-level refusals) and `{"jsonrpc":"2.0","id":…,"error":{"code","message","data":{"code"}}}`.
+pub fn jsonrpc_error(id: Option<&serde_json::value::RawValue>, err: &crate::mcp::error::McpFailure) -> Response {
+    let data = serde_json::value::to_raw_value(&serde_json::json!({ "code": err.code() })).ok();
+    let body = gatehouse_mcp::envelope::error(id, err.jsonrpc_code(), &err.to_string(), data.as_deref());
+    let mut resp = (err.status(), body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use http::{HeaderValue, Request, header};
 use serde::Serialize;
 
@@ -41,6 +41,19 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::CountTokens, r)),
         )
         .route("/v1/models", get(models))
+        .route(
+            "/mcp",
+            any(|s: State<Arc<AppState>>, r: Request<Body>| crate::mcp::handle(s.0, r)),
+        )
+        // RFC 9728 protected-resource metadata of `/mcp`, at the path-inserted and the root well-known URLs.
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(|s: State<Arc<AppState>>| crate::mcp::metadata(s.0)),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(|s: State<Arc<AppState>>| crate::mcp::metadata(s.0)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

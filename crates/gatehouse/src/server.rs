@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::peer::WithPeer;
 use crate::snapshot::ServerSettings;
 
 /// Serves `router` on `listener` until `stop` fires, then drains for at most `settings.drain_timeout`.
@@ -31,7 +32,6 @@ pub async fn serve(listener: TcpListener, router: Router, settings: ServerSettin
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(settings.max_connections));
-    let service = TowerToHyperService::new(router);
 
     loop {
         let accepted = tokio::select! {
@@ -54,7 +54,10 @@ pub async fn serve(listener: TcpListener, router: Router, settings: ServerSettin
         };
         let _ = stream.set_nodelay(true);
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
+            .serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                TowerToHyperService::new(WithPeer::new(router.clone(), peer)),
+            )
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

@@ -39,6 +39,8 @@ pub struct Snapshot {
     pub access_log: AccessLogTarget,
     /// The effective config with secrets redacted, for `/config`.
     pub redacted: serde_json::Value,
+    /// The MCP gateway, when `mcp:` is configured.
+    pub mcp: Option<Arc<crate::mcp::McpSettings>>,
 }
 
 /// Listener limits and shutdown settings.

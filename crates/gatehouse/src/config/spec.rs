@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::units::{ByteSize, HumanDuration};
 
+pub mod auth;
+pub mod mcp;
+
 /// The whole config file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +37,9 @@ pub struct ConfigSpec {
     /// Logs and telemetry.
     #[serde(default)]
     pub telemetry: TelemetrySpec,
+    /// The MCP gateway (absent: `/mcp` is not served).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<mcp::McpSpec>,
 }
 
 /// Which protocol a provider speaks and how it is reached.
@@ -245,4 +251,4 @@ impl Serialize for SecretSpec {
 }
 
 /// The top-level field names, for "did you mean" on unknown sections.
-pub const TOP_LEVEL_FIELDS: &[&str] = &["listen", "admin", "providers", "models", "server", "telemetry"];
+pub const TOP_LEVEL_FIELDS: &[&str] = &["listen", "admin", "providers", "models", "server", "telemetry", "mcp"];

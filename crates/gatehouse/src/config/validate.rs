@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+mod auth;
+mod mcp;
 mod routing;
 
 use super::node::Node;
@@ -122,6 +124,12 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         models.push(model);
     }
 
+    let mcp = spec
+        .mcp
+        .as_ref()
+        .and_then(|m| mcp::build(&mut errs, m, env))
+        .map(Arc::new);
+
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));
     }
@@ -136,6 +144,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         server,
         access_log: spec.telemetry.access_log.unwrap_or(AccessLogTarget::Stdout),
         redacted,
+        mcp,
     })
 }
 

@@ -1,0 +1,175 @@
+//! The `mcp:` section: the MCP gateway at `/mcp` (a fixed path, like the LLM routes) in front of several upstream
+//! MCP servers.
+//!
+//! Kept in its own file so the LLM sections and this one evolve independently. Validation (names, URLs, commands,
+//! key) is in `validate/mcp.rs`; the runtime form is `crate::mcp::McpSettings`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::SecretSpec;
+use crate::config::units::{ByteSize, HumanDuration};
+
+/// The MCP gateway.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpSpec {
+    /// Key sealing session tokens (AES-256-GCM): 32 bytes written as 64 hex characters. Replicas sharing it serve each
+    /// other's sessions. Unset: a random key per process (sessions then do not survive a restart or another replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<SecretSpec>,
+    /// How tool and prompt names and resource URIs are exposed (default `prefix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<NamesSpec>,
+    /// Largest accepted client message (default 4MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<ByteSize>,
+    /// Browser `Origin` values allowed besides loopback ones (`http://localhost:*`, `http://127.0.0.1:*`). A request
+    /// with any other `Origin` is refused with 403 (DNS-rebinding protection). Requests without `Origin` are allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+    /// When set, the `Host` header must be one of these (`host` or `host:port`); otherwise any host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+    /// Longest wait for one upstream answer (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<HumanDuration>,
+    /// Caller authentication (absent: no authentication, every caller is `anonymous`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<McpAuthSpec>,
+    /// Who may see and use which tools, prompts and resources, from token claims. Denied items are left out of lists
+    /// and calls to them get a JSON-RPC error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization: Vec<AuthzRuleSpec>,
+    /// Access to items no rule names (default `allow`; `deny` makes the rules a strict allow-list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_default: Option<AccessSpec>,
+    /// Per-caller rate limit (caller = JWT `sub`, else the client address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<McpRateLimitSpec>,
+    /// The upstream MCP servers, by name (`[a-zA-Z0-9-]{1,32}`: the name is the prefix of their tools).
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, McpUpstreamSpec>,
+}
+
+/// Name exposure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NamesSpec {
+    /// `{upstream}_{name}` for tools and prompts, `{upstream}+{uri}` for resources.
+    Prefix,
+    /// Unchanged; only with exactly one upstream.
+    Passthrough,
+}
+
+/// One upstream MCP server: exactly one of `url` (Streamable HTTP) or `command` (stdio child process).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpUpstreamSpec {
+    /// Streamable HTTP endpoint, e.g. `http://127.0.0.1:3001/mcp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Static headers sent to an HTTP upstream (e.g. its own `Authorization`); values are secrets. The client's own
+    /// credential is never forwarded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, SecretSpec>,
+    /// stdio child process: program and arguments. Only the config chooses what runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Environment of the child (the gateway's own environment is not inherited, except `PATH` and `HOME`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+/// How `/mcp` authenticates callers, and the OAuth protected-resource metadata (RFC 9728) it publishes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpAuthSpec {
+    /// JWT bearer validation.
+    pub jwt: super::auth::JwtSpec,
+    /// This endpoint's public URL as clients reach it, e.g. `https://gateway.example/mcp`: the `resource` of the
+    /// metadata, and the base of the metadata URL in `WWW-Authenticate`.
+    pub resource: String,
+    /// Authorization servers listed in the metadata (default: the JWT issuer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_servers: Vec<String>,
+    /// Scopes listed in the metadata.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+}
+
+/// One authorization rule: the items it covers are allowed when its condition holds.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthzRuleSpec {
+    /// The items, by the names clients see (`everything_echo`, `everything_*`, `everything+demo://*`).
+    pub allow: AuthzItemsSpec,
+    /// The condition on the caller's claims (absent: always).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<ClaimConditionSpec>,
+}
+
+/// Items a rule covers; `*` at the end (or start) of a pattern matches any suffix (or prefix).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthzItemsSpec {
+    /// Tool names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// Prompt names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<String>,
+    /// Resource URIs (and URI templates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+}
+
+/// A test on one claim (dotted path for nested claims, e.g. `realm_access.roles`). Exactly one of `equals` or
+/// `contains`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimConditionSpec {
+    /// The claim.
+    pub claim: String,
+    /// The claim is this string (or number written as a string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// The claim is an array holding this string, or a space-separated string (like `scope`) holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessSpec {
+    /// Allowed.
+    Allow,
+    /// Denied.
+    Deny,
+}
+
+/// A GCRA (token bucket) limit on `/mcp` requests.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpRateLimitSpec {
+    /// What one bucket counts (default `caller`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<RateKeySpec>,
+    /// Sustained rate.
+    pub requests_per_second: f64,
+    /// Requests allowed at once.
+    pub burst: u32,
+}
+
+/// The bucket key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RateKeySpec {
+    /// One bucket per caller.
+    Caller,
+    /// One bucket per caller and tool (`tools/call`; other methods count per caller).
+    CallerAndTool,
+}

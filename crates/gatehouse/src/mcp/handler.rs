@@ -1,0 +1,456 @@
+//! The `/mcp` endpoint over HTTP: transport checks, session token, dispatch, and the JSON / SSE answer.
+//!
+//! Order: Origin/Host (403) → method (GET 405, DELETE ends the session) → Content-Type (415) / Accept (406) →
+//! `MCP-Protocol-Version` (400) → body size (413) → JSON-RPC parse (400; batches refused) → `initialize`, or the
+//! session token (400 missing, 404 unknown, 403 another principal's) → method.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::stream;
+use gatehouse_mcp::envelope::{self, Message, Parsed};
+use gatehouse_mcp::merge::ListKind;
+use gatehouse_mcp::session::SessionClaims;
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+use super::error::McpFailure;
+use super::log::McpLog;
+use super::methods::{self, Allow, Answer, Mapper};
+use super::settings::McpSettings;
+use super::{SUPPORTED_VERSIONS, upstream};
+use crate::respond::jsonrpc_error;
+use crate::state::AppState;
+
+/// SSE comment sent while a relayed answer is quiet, so proxies keep the stream open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Serves `/mcp`.
+pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
+    let snap = state.snapshot();
+    let request_id = crate::request_id::from_headers(req.headers());
+    let mut log = McpLog::new(state.telemetry.clone(), request_id);
+    let Some(settings) = snap.mcp.clone() else {
+        log.status = 404;
+        log.error_code = Some("mcp_not_configured");
+        let mut r = (
+            StatusCode::NOT_FOUND,
+            envelope::error(None, envelope::codes::METHOD_NOT_FOUND, "MCP is not configured", None),
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        return r;
+    };
+    let resp = match serve(&settings, req, &mut log).await {
+        Ok(Reply::Response(r)) => r,
+        Ok(Reply::Stream { rx, mapper, id }) => return sse(settings, rx, mapper, id, log),
+        Err((id, e)) => {
+            log.error_code = Some(e.code());
+            let mut r = jsonrpc_error(id.as_deref(), &e);
+            if let (McpFailure::Unauthenticated(a), Some(auth)) = (&e, &settings.auth) {
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge(&auth.metadata_url, a));
+            }
+            if let McpFailure::RateLimited { retry_after } = &e {
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            }
+            r
+        }
+    };
+    log.status = resp.status().as_u16();
+    log.completed = true;
+    resp
+}
+
+enum Reply {
+    Response(Response),
+    Stream {
+        rx: mpsc::Receiver<Bytes>,
+        mapper: Mapper,
+        id: Box<RawValue>,
+    },
+}
+
+type Failed = (Option<Box<RawValue>>, McpFailure);
+
+async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog) -> Result<Reply, Failed> {
+    let no_id = |e: McpFailure| (None, e);
+    check_origin_and_host(settings, req.headers()).map_err(no_id)?;
+    let peer = crate::peer::of(&req);
+    // Policies in order: authenticate → (parse) → rate limit → authorize per item.
+    let caller = match &settings.auth {
+        None => crate::auth::Principal::anonymous(),
+        Some(auth) => auth
+            .jwt
+            .authenticate(req.headers())
+            .await
+            .map_err(|e| no_id(McpFailure::Unauthenticated(e)))?,
+    };
+    log.principal = Some(caller.subject.clone());
+    let principal = caller.subject.clone();
+    log.method = Some(req.method().as_str().to_string());
+    match *req.method() {
+        Method::POST => {}
+        Method::DELETE => {
+            let claims = session(settings, req.headers(), &principal).map_err(no_id)?;
+            log.session = Some(claims.sid.clone());
+            upstream::close(settings, &claims).await;
+            return Ok(Reply::Response(StatusCode::OK.into_response()));
+        }
+        _ => {
+            // No standalone server→client stream (GET) yet: the spec allows 405.
+            let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
+            return Ok(Reply::Response(r));
+        }
+    }
+    check_post_headers(req.headers()).map_err(no_id)?;
+    let headers = req.headers().clone();
+    let limit = settings.max_message_bytes;
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| no_id(McpFailure::TooLarge { limit }))?;
+    let msg = match envelope::parse(&body).map_err(|e| no_id(e.into()))? {
+        Parsed::Single(m) => m,
+        Parsed::Batch(_) => return Err(no_id(gatehouse_mcp::McpError::BatchNotAllowed.into())),
+    };
+    log.method = msg.method().map(str::to_string);
+    let id = msg.id().map(ToOwned::to_owned);
+    let with_id = |e: McpFailure| (id.clone(), e);
+    if let Some(limit) = &settings.rate_limit {
+        // Per caller: the JWT subject when authenticated, else the client address.
+        let mut key = match (&settings.auth, peer) {
+            (Some(_), _) => format!("sub:{}", caller.subject),
+            (None, Some(p)) => format!("ip:{}", p.ip()),
+            (None, None) => "ip:unknown".to_string(),
+        };
+        if limit.per_tool
+            && msg.method() == Some("tools/call")
+            && let Ok(p) = envelope::Params::read(msg.params())
+            && let Some(name) = p.name
+        {
+            key.push('\0');
+            key.push_str(&name);
+        }
+        if let crate::limit::Decision::Deny { retry_after } = limit.limiter.check(&key) {
+            return Err(with_id(McpFailure::RateLimited { retry_after }));
+        }
+    }
+    let allow_fn = |noun: &'static str, target: &str, name: &str| -> bool {
+        let Some(idx) = settings.ns.target_index(target) else {
+            return false;
+        };
+        let exposed = if noun == "resource" {
+            gatehouse_mcp::uri::expose(&settings.ns, idx, name)
+        } else {
+            settings.ns.expose(idx, name)
+        };
+        exposed.is_some_and(|e| settings.policy.allows(&caller.claims, noun, &e))
+    };
+    let allow: Allow<'_> = &allow_fn;
+
+    if let Message::Request {
+        id,
+        method: "initialize",
+        params,
+    } = msg
+    {
+        let answer = methods::initialize(settings, &principal, id, params)
+            .await
+            .map_err(with_id)?;
+        return Ok(Reply::Response(json_answer(answer)));
+    }
+    let claims = session(settings, &headers, &principal).map_err(with_id)?;
+    log.session = Some(claims.sid.clone());
+    match msg {
+        Message::Request { id, method, params } => {
+            let answer = match method {
+                "ping" => Answer::Json {
+                    body: envelope::result(
+                        id,
+                        &envelope::to_raw(&serde_json::Map::new()).map_err(|e| with_id(e.into()))?,
+                    ),
+                    session: None,
+                },
+                "tools/call" | "prompts/get" | "resources/read" => {
+                    if let Ok(p) = envelope::Params::read(params) {
+                        log.item = p.name.or(p.uri).map(|s| s.into_owned());
+                    }
+                    let (answer, target, _) = methods::routed(settings, &claims, method, id, params, allow)
+                        .await
+                        .map_err(with_id)?;
+                    log.target = Some(target);
+                    answer
+                }
+                "logging/setLevel" => methods::fan_out_request(settings, &claims, id, method, params)
+                    .await
+                    .map_err(with_id)?,
+                m => match ListKind::from_method(m) {
+                    Some(kind) => methods::list(settings, &claims, kind, id, params, allow)
+                        .await
+                        .map_err(with_id)?,
+                    None => return Err(with_id(McpFailure::MethodNotFound(m.to_string()))),
+                },
+            };
+            match answer {
+                Answer::Stream { rx, mapper } => Ok(Reply::Stream {
+                    rx,
+                    mapper,
+                    id: id.to_owned(),
+                }),
+                other => Ok(Reply::Response(json_answer(other))),
+            }
+        }
+        Message::Notification { method, params } => {
+            if method != "notifications/initialized" {
+                // Upstreams were sent `initialized` when their sessions opened; others go to every upstream.
+                for i in 0..settings.upstreams.len() {
+                    upstream::notify(settings, &claims, i, method, params).await;
+                }
+            }
+            Ok(Reply::Response(StatusCode::ACCEPTED.into_response()))
+        }
+        Message::Response { id, outcome } => {
+            methods::route_response(settings, &claims, id, outcome).await;
+            Ok(Reply::Response(StatusCode::ACCEPTED.into_response()))
+        }
+    }
+}
+
+/// `GET /.well-known/oauth-protected-resource[/mcp]`: the RFC 9728 metadata, when `/mcp` authenticates.
+pub async fn metadata(state: Arc<AppState>) -> Response {
+    let snap = state.snapshot();
+    match snap.mcp.as_ref().and_then(|m| m.auth.as_ref()) {
+        Some(auth) => {
+            let mut r = (StatusCode::OK, auth.metadata.clone()).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `WWW-Authenticate` for a 401 (RFC 6750 + RFC 9728): where the metadata is, and why the token was refused.
+fn challenge(metadata_url: &str, e: &crate::auth::AuthError) -> HeaderValue {
+    let v = match e {
+        crate::auth::AuthError::Missing => format!("Bearer resource_metadata=\"{metadata_url}\""),
+        crate::auth::AuthError::Invalid(reason) => format!(
+            "Bearer resource_metadata=\"{metadata_url}\", error=\"invalid_token\", error_description=\"{reason}\""
+        ),
+        crate::auth::AuthError::KeysUnavailable => format!("Bearer resource_metadata=\"{metadata_url}\""),
+    };
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+fn json_answer(answer: Answer) -> Response {
+    match answer {
+        Answer::Json { body, session } => {
+            let mut r = (StatusCode::OK, body).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            if let Some(v) = session.and_then(|s| HeaderValue::from_str(&s).ok()) {
+                r.headers_mut().insert("mcp-session-id", v);
+            }
+            r
+        }
+        Answer::Stream { .. } => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Relays an upstream's messages as SSE, mapped into the client's namespace, with keep-alives; ends after the
+/// response. If the upstream stream ends without one, the client gets a JSON-RPC error for its id.
+fn sse(
+    settings: Arc<McpSettings>,
+    rx: mpsc::Receiver<Bytes>,
+    mapper: Mapper,
+    id: Box<RawValue>,
+    log: McpLog,
+) -> Response {
+    struct St {
+        rx: mpsc::Receiver<Bytes>,
+        settings: Arc<McpSettings>,
+        mapper: Mapper,
+        id: Box<RawValue>,
+        log: McpLog,
+        done: bool,
+        last: tokio::time::Instant,
+    }
+    let st = St {
+        rx,
+        settings,
+        mapper,
+        id,
+        log,
+        done: false,
+        last: tokio::time::Instant::now(),
+    };
+    let body = stream::unfold(st, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        let idle = st.settings.request_timeout;
+        let left = idle.saturating_sub(st.last.elapsed());
+        let tick = tokio::time::sleep(KEEP_ALIVE.min(left));
+        tokio::select! {
+                msg = st.rx.recv() => {
+                    let Some(msg) = msg else {
+                        let e = McpFailure::Upstream { target: st.log.target.clone().unwrap_or_default(), detail: "the upstream ended the stream without an answer".into() };
+                        st.log.error_code = Some(e.code());
+                        st.done = true;
+                        let body = envelope::error(Some(&st.id), e.jsonrpc_code(), &e.to_string(), None);
+                        return Some((Ok::<_, std::convert::Infallible>(event(&body)), st));
+                    };
+                    st.last = tokio::time::Instant::now();
+                    let (mapped, last) = st.mapper.map(&st.settings, msg);
+                    if last {
+                        st.done = true;
+                        st.log.completed = true;
+                        if is_error(&mapped) {
+                            st.log.error_code = Some("mcp_upstream_error");
+                        }
+                    }
+                    Some((Ok(event(&String::from_utf8_lossy(&mapped))), st))
+                }
+                () = tick => {
+                    if st.last.elapsed() >= idle {
+                        let e = McpFailure::UpstreamTimeout(st.log.target.clone().unwrap_or_default());
+                        st.log.error_code = Some(e.code());
+                        st.done = true;
+                        let body = envelope::error(Some(&st.id), e.jsonrpc_code(), &e.to_string(), None);
+                        return Some((Ok(event(&body)), st));
+                    }
+                    Some((Ok(Bytes::from_static(b": keep-alive\n\n")), st))
+                }
+        }
+    });
+    let mut r = Response::new(Body::from_stream(body));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    r
+}
+
+fn event(data: &str) -> Bytes {
+    let mut out = Vec::with_capacity(data.len() + 24);
+    gatehouse_llm::sse::encode_event(Some("message"), data, &mut out);
+    Bytes::from(out)
+}
+
+fn is_error(msg: &[u8]) -> bool {
+    matches!(envelope::parse_one(msg), Ok(Message::Response { outcome: Err(_), .. }))
+}
+
+/// Opens the session token and checks it belongs to the caller.
+fn session(settings: &McpSettings, headers: &HeaderMap, principal: &str) -> Result<SessionClaims, McpFailure> {
+    let token = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(McpFailure::NoSession)?;
+    let claims = settings.key.open(token)?;
+    if claims.principal != principal {
+        return Err(McpFailure::ForeignSession);
+    }
+    Ok(claims)
+}
+
+fn check_origin_and_host(settings: &McpSettings, headers: &HeaderMap) -> Result<(), McpFailure> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let o = origin.to_str().map_err(|_| McpFailure::BadOrigin)?;
+        if !(loopback_origin(o) || settings.allowed_origins.iter().any(|a| a == o)) {
+            return Err(McpFailure::BadOrigin);
+        }
+    }
+    if !settings.allowed_hosts.is_empty() {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if !settings.allowed_hosts.iter().any(|a| a == host || a == bare) {
+            return Err(McpFailure::BadHost);
+        }
+    }
+    Ok(())
+}
+
+/// `http(s)://localhost`, `127.0.0.1` or `[::1]`, any port.
+fn loopback_origin(o: &str) -> bool {
+    let Some(rest) = o.strip_prefix("http://").or_else(|| o.strip_prefix("https://")) else {
+        return false;
+    };
+    let host = if rest.starts_with('[') {
+        rest.split_inclusive(']').next().unwrap_or(rest)
+    } else {
+        rest.split(':').next().unwrap_or(rest)
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+fn check_post_headers(headers: &HeaderMap) -> Result<(), McpFailure> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
+        return Err(McpFailure::BadHeaders("Content-Type must be application/json"));
+    }
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_ascii_lowercase();
+    let wildcard = accept.contains("*/*");
+    if !(wildcard || (accept.contains("application/json") && accept.contains("text/event-stream"))) {
+        return Err(McpFailure::BadHeaders(
+            "Accept must list application/json and text/event-stream",
+        ));
+    }
+    if let Some(v) = headers.get("mcp-protocol-version") {
+        let v = v.to_str().unwrap_or_default();
+        if !SUPPORTED_VERSIONS.contains(&v) {
+            return Err(McpFailure::BadVersion(v.to_string()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_origins() {
+        for ok in [
+            "http://localhost",
+            "http://localhost:6274",
+            "https://127.0.0.1:8443",
+            "http://[::1]:80",
+        ] {
+            assert!(loopback_origin(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.example",
+            "http://localhost.evil.example",
+            "null",
+            "file://",
+            "http://127.0.0.1.nip.io",
+        ] {
+            assert!(!loopback_origin(bad), "{bad}");
+        }
+    }
+}

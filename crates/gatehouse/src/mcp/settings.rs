@@ -1,0 +1,209 @@
+//! The validated runtime form of the `mcp:` section, plus the per-replica session cache it owns.
+//!
+//! Built by `config/validate/mcp.rs`; swapped with the rest of the snapshot on reload. A reload therefore starts a
+//! fresh [`McpRuntime`]: stdio children of the old config are killed when the old snapshot is dropped, and sessions
+//! continue on the new one through re-initialisation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gatehouse_mcp::name::Namespace;
+
+use super::stdio::StdioSession;
+use super::token::SessionKey;
+use crate::secret::Secret;
+use crate::upstream::UpstreamClient;
+
+/// The MCP gateway's settings.
+#[derive(Debug)]
+pub struct McpSettings {
+    /// Seals and opens session tokens.
+    pub key: SessionKey,
+    /// Whether the key was configured (false: random per process).
+    pub key_configured: bool,
+    /// How names are exposed.
+    pub ns: Namespace,
+    /// Upstreams in config order (index = namespace index).
+    pub upstreams: Vec<Arc<UpstreamDef>>,
+    /// Largest client message.
+    pub max_message_bytes: usize,
+    /// Allowed `Origin` values besides loopback ones.
+    pub allowed_origins: Vec<String>,
+    /// Allowed `Host` values; empty = any.
+    pub allowed_hosts: Vec<String>,
+    /// Longest wait for an upstream.
+    pub request_timeout: Duration,
+    /// Caller authentication; `None` = everyone is `anonymous`.
+    pub auth: Option<McpAuth>,
+    /// Authorization rules.
+    pub policy: super::policy::Policy,
+    /// Per-caller rate limit.
+    pub rate_limit: Option<super::policy::RateLimit>,
+    /// Per-replica caches.
+    pub runtime: McpRuntime,
+}
+
+/// Authentication of `/mcp` and its protected-resource metadata.
+#[derive(Debug)]
+pub struct McpAuth {
+    /// The validator.
+    pub jwt: crate::auth::JwtAuthenticator,
+    /// The metadata URL announced in `WWW-Authenticate` (path-inserted form).
+    pub metadata_url: String,
+    /// The RFC 9728 metadata document, serialized once.
+    pub metadata: String,
+}
+
+/// One upstream.
+#[derive(Debug)]
+pub struct UpstreamDef {
+    /// Its name (the prefix).
+    pub name: String,
+    /// How it is reached.
+    pub transport: Transport,
+}
+
+/// How an upstream is reached.
+#[derive(Debug)]
+pub enum Transport {
+    /// Streamable HTTP.
+    Http {
+        /// Endpoint URL.
+        url: http::Uri,
+        /// Static headers (values are secrets, resolved per request).
+        headers: Vec<(http::HeaderName, Arc<Secret>)>,
+        /// Pooled client (boxed: it is large next to the stdio variant).
+        client: Box<UpstreamClient>,
+    },
+    /// A stdio child process per client session.
+    Stdio {
+        /// Program.
+        program: String,
+        /// Arguments.
+        args: Vec<String>,
+        /// Environment (besides `PATH` and `HOME`).
+        env: Vec<(String, String)>,
+    },
+}
+
+/// What this replica remembers about sessions: only what can be rebuilt from the token.
+#[derive(Debug, Default)]
+pub struct McpRuntime {
+    /// Upstream sessions re-created on this replica, by (session id, upstream): `(upstream session, protocol)`.
+    pub overlay: Mutex<HashMap<SessionKeyPair, (Option<String>, String)>>,
+    /// stdio children, by (session id, upstream).
+    pub children: Mutex<HashMap<(String, String), Arc<StdioSession>>>,
+    /// Restart backoff per stdio upstream: consecutive failures and the earliest next attempt.
+    pub backoff: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+/// (client session id, upstream name).
+pub type SessionKeyPair = (String, String);
+
+/// Most cached overlay entries and stdio children per replica; beyond this the oldest are dropped / refused.
+pub const MAX_CACHED_SESSIONS: usize = 4096;
+/// Most stdio children per upstream on one replica.
+pub const MAX_CHILDREN_PER_UPSTREAM: usize = 64;
+
+// === impl McpRuntime ===
+
+impl McpRuntime {
+    /// Forgets everything about a session (DELETE), returning its stdio children so the caller can stop them.
+    pub fn forget(&self, sid: &str) -> Vec<Arc<StdioSession>> {
+        if let Ok(mut o) = self.overlay.lock() {
+            o.retain(|(s, _), _| s != sid);
+        }
+        let mut out = Vec::new();
+        if let Ok(mut c) = self.children.lock() {
+            let keys: Vec<_> = c.keys().filter(|(s, _)| s == sid).cloned().collect();
+            for k in keys {
+                if let Some(child) = c.remove(&k) {
+                    out.push(child);
+                }
+            }
+        }
+        out
+    }
+
+    /// The upstream session this replica re-created, if any.
+    #[must_use]
+    pub fn overlay(&self, sid: &str, target: &str) -> Option<(Option<String>, String)> {
+        self.overlay
+            .lock()
+            .ok()?
+            .get(&(sid.to_string(), target.to_string()))
+            .cloned()
+    }
+
+    /// Remembers a re-created upstream session.
+    pub fn set_overlay(&self, sid: &str, target: &str, session: Option<String>, protocol: String) {
+        if let Ok(mut o) = self.overlay.lock() {
+            if o.len() >= MAX_CACHED_SESSIONS {
+                o.clear();
+            }
+            o.insert((sid.to_string(), target.to_string()), (session, protocol));
+        }
+    }
+
+    /// Whether a new stdio child of `target` may be started now (restart backoff).
+    #[must_use]
+    pub fn may_spawn(&self, target: &str, now: Instant) -> bool {
+        self.backoff
+            .lock()
+            .ok()
+            .and_then(|b| b.get(target).map(|(_, next)| now >= *next))
+            .unwrap_or(true)
+    }
+
+    /// Records a failed start (or an early death) of a stdio child: the next attempt waits 0.5 s, 1 s, 2 s … ≤ 30 s.
+    pub fn spawn_failed(&self, target: &str, now: Instant) {
+        if let Ok(mut b) = self.backoff.lock() {
+            let e = b.entry(target.to_string()).or_insert((0, now));
+            e.0 = e.0.saturating_add(1);
+            e.1 = now + backoff_delay(e.0);
+        }
+    }
+
+    /// Records a successful start.
+    pub fn spawn_succeeded(&self, target: &str) {
+        if let Ok(mut b) = self.backoff.lock() {
+            b.remove(target);
+        }
+    }
+}
+
+/// The restart delay after `failures` consecutive failures.
+#[must_use]
+pub fn backoff_delay(failures: u32) -> Duration {
+    let ms = 500u64.saturating_mul(1u64 << failures.saturating_sub(1).min(6));
+    Duration::from_millis(ms.min(30_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff_delay(1), Duration::from_millis(500));
+        assert_eq!(backoff_delay(2), Duration::from_secs(1));
+        assert_eq!(backoff_delay(3), Duration::from_secs(2));
+        assert_eq!(backoff_delay(40), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn spawn_backoff_window() {
+        let rt = McpRuntime::default();
+        let t0 = Instant::now();
+        assert!(rt.may_spawn("a", t0));
+        rt.spawn_failed("a", t0);
+        assert!(!rt.may_spawn("a", t0 + Duration::from_millis(100)));
+        assert!(rt.may_spawn("a", t0 + Duration::from_millis(500)));
+        rt.spawn_failed("a", t0);
+        assert!(!rt.may_spawn("a", t0 + Duration::from_millis(900)));
+        assert!(rt.may_spawn("b", t0));
+        rt.spawn_succeeded("a");
+        assert!(rt.may_spawn("a", t0));
+    }
+}

@@ -1,0 +1,425 @@
+//! The MCP gateway through the real server, against real `server-everything` upstreams (one Streamable HTTP, one
+//! stdio child), driven by a raw wire-level client so statuses, headers and exact messages can be asserted.
+
+use serde_json::json;
+
+use crate::mcp_support::{RawClient, everything};
+use crate::support::TestGateway;
+
+pub const KEY: &str = "8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+pub fn config(http_url: &str, stdio_command: &str) -> String {
+    format!(
+        "mcp:\n  session_key: {{ value: \"{KEY}\" }}\n  upstreams:\n    everything: {{ url: \"{http_url}\" }}\n    local: {{ command: {stdio_command} }}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_lists_and_routes_across_http_and_stdio_upstreams() {
+    let Some(ev) = everything() else { return };
+    let up = ev.start_http(None).await;
+    let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    let init = c.initialize(json!({})).await;
+    let result = init.result();
+    assert_eq!(result["protocolVersion"], "2025-11-25");
+    assert_eq!(result["serverInfo"]["name"], "gatehouse");
+    assert!(result["capabilities"]["tools"].is_object());
+    let instructions = result["instructions"].as_str().expect("instructions");
+    assert!(instructions.contains("[everything]") && instructions.contains("[local]"));
+    // The token is a sealed blob (visible ASCII), not an upstream session id.
+    let token = c.session.clone().expect("token");
+    assert!(token.len() > 100 && token.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+
+    let names = c.tool_names().await;
+    for n in [
+        "everything_echo",
+        "everything_get-sum",
+        "local_echo",
+        "local_get-sum",
+        "local_trigger-long-running-operation",
+    ] {
+        assert!(names.contains(&n.to_string()), "{n} missing from {names:?}");
+    }
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("everything_") || n.starts_with("local_"))
+    );
+    // Stripped client capabilities: no sampling-only tools are offered upstream.
+    assert!(!names.iter().any(|n| n.ends_with("trigger-sampling-request")));
+
+    let echo = c
+        .call(
+            "tools/call",
+            json!({"name": "everything_echo", "arguments": {"message": "hi"}}),
+        )
+        .await;
+    assert_eq!(echo.status, 200);
+    assert_eq!(echo.result()["content"][0]["text"], "Echo: hi");
+    assert_eq!(echo.last()["id"], 3, "the client's own id comes back");
+    let sum = c
+        .call(
+            "tools/call",
+            json!({"name": "local_get-sum", "arguments": {"a": 2, "b": 3}}),
+        )
+        .await;
+    assert!(
+        sum.result()["content"][0]["text"].as_str().expect("text").contains('5'),
+        "{:?}",
+        sum.last()
+    );
+
+    // Prompts and resources, namespaced.
+    let prompts = c.call("prompts/list", json!({})).await;
+    let pnames: Vec<&str> = prompts.result()["prompts"]
+        .as_array()
+        .expect("prompts")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(
+        pnames.contains(&"everything_simple-prompt") && pnames.contains(&"local_args-prompt"),
+        "{pnames:?}"
+    );
+    let prompt = c
+        .call(
+            "prompts/get",
+            json!({"name": "local_args-prompt", "arguments": {"city": "Paris"}}),
+        )
+        .await;
+    assert!(
+        prompt.result()["messages"][0]["content"]["text"]
+            .as_str()
+            .expect("text")
+            .contains("Paris")
+    );
+
+    let resources = c.call("resources/list", json!({})).await;
+    let uris: Vec<&str> = resources.result()["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["uri"].as_str())
+        .collect();
+    let uri = "everything+demo://resource/static/document/architecture.md";
+    assert!(uris.contains(&uri), "{uris:?}");
+    assert!(uris.iter().any(|u| u.starts_with("local+demo://")));
+    let read = c.call("resources/read", json!({"uri": uri})).await;
+    let contents = &read.result()["contents"][0];
+    assert_eq!(contents["uri"], uri, "read result URIs are in the client's namespace");
+    assert!(!contents["text"].as_str().expect("text").is_empty());
+    let templates = c.call("resources/templates/list", json!({})).await;
+    assert!(
+        templates.result()["resourceTemplates"]
+            .as_array()
+            .expect("templates")
+            .iter()
+            .any(|t| t["uriTemplate"] == "local+demo://resource/dynamic/text/{resourceId}")
+    );
+
+    // Unknown names are JSON-RPC errors, not HTTP failures.
+    let unknown = c
+        .call("tools/call", json!({"name": "nope_echo", "arguments": {}}))
+        .await;
+    assert_eq!(unknown.status, 200);
+    assert_eq!(unknown.last()["error"]["code"], -32602);
+    let m = c.call("completion/complete", json!({})).await;
+    assert_eq!(m.last()["error"]["code"], -32601);
+
+    let del = c.request_builder().build().expect("req");
+    let resp = c
+        .http
+        .delete(del.url().clone())
+        .header("mcp-session-id", c.session.clone().expect("s"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_progress_notifications_are_relayed_on_sse() {
+    let Some(ev) = everything() else { return };
+    let up = ev.start_http(None).await;
+    let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    c.initialize(json!({})).await;
+    for tool in [
+        "everything_trigger-long-running-operation",
+        "local_trigger-long-running-operation",
+    ] {
+        let r = c
+            .call(
+                "tools/call",
+                json!({"name": tool, "arguments": {"duration": 0.3, "steps": 3}, "_meta": {"progressToken": "tok-1"}}),
+            )
+            .await;
+        assert!(r.sse, "{tool}: answered as SSE");
+        let progress: Vec<_> = r
+            .messages
+            .iter()
+            .filter(|m| m["method"] == "notifications/progress")
+            .collect();
+        assert_eq!(progress.len(), 3, "{tool}: {:?}", r.messages);
+        assert!(progress.iter().all(|p| p["params"]["progressToken"] == "tok-1"));
+        assert!(
+            r.result()["content"][0]["text"]
+                .as_str()
+                .expect("text")
+                .contains("completed"),
+            "{tool}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_sessions_are_sealed_and_checked() {
+    let Some(ev) = everything() else { return };
+    let up = ev.start_http(None).await;
+    let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    // No session: 400.
+    let r = c.call("tools/list", json!({})).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.last()["error"]["data"]["code"], "mcp_no_session");
+    c.initialize(json!({})).await;
+    let good = c.session.clone().expect("token");
+    // Tampered or foreign tokens: 404 (the client must re-initialise).
+    let mut bad = good.clone().into_bytes();
+    bad[10] = if bad[10] == b'A' { b'B' } else { b'A' };
+    c.session = Some(String::from_utf8(bad).expect("ascii"));
+    let r = c.call("tools/list", json!({})).await;
+    assert_eq!(r.status, 404);
+    c.session = Some("not-a-token".into());
+    assert_eq!(c.call("tools/list", json!({})).await.status, 404);
+    c.session = Some(good);
+    assert_eq!(c.call("tools/list", json!({})).await.status, 200);
+    // Access log: principal, method, target, item.
+    let _ = c
+        .call(
+            "tools/call",
+            json!({"name": "everything_echo", "arguments": {"message": "x"}}),
+        )
+        .await;
+    let mut found = false;
+    for _ in 0..10 {
+        let line = gw.next_log().await;
+        if line["mcp_method"] == "tools/call" {
+            assert_eq!(line["route"], "mcp");
+            assert_eq!(line["target"], "everything");
+            assert_eq!(line["item"], "everything_echo");
+            assert_eq!(line["principal"], "anonymous");
+            assert_eq!(line["outcome"], "complete");
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "tools/call was logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_transport_checks() {
+    let Some(ev) = everything() else { return };
+    let up = ev.start_http(None).await;
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  max_message_bytes: 2KiB\n  allowed_origins: [\"https://app.example\"]\n  upstreams:\n    everything: {{ url: \"{}\" }}\n",
+        up.url()
+    ))
+    .await;
+    let c = RawClient::new(gw.url("/mcp"));
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}).to_string();
+    // Bad Origin → 403; loopback and allowed origins pass.
+    let r = c
+        .request_builder()
+        .header("origin", "http://evil.example")
+        .body(init.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403);
+    for ok in ["http://localhost:6274", "https://app.example"] {
+        let r = c
+            .request_builder()
+            .header("origin", ok)
+            .body(init.clone())
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200, "{ok}");
+    }
+    // Oversized message → 413 before parsing.
+    let big = json!({"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"x".repeat(4096)}}).to_string();
+    assert_eq!(c.send_raw(big).await.status, 413);
+    // Batches are refused (removed in 2025-06-18).
+    let batch = format!("[{init}]");
+    let r = c.send_raw(batch).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.last()["error"]["code"], -32600);
+    // Wrong Accept / Content-Type / version.
+    let r = c
+        .http
+        .post(&c.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .body(init.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 406);
+    let r = c
+        .http
+        .post(&c.url)
+        .header("content-type", "text/plain")
+        .header("accept", "application/json, text/event-stream")
+        .body(init.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 415);
+    let r = c
+        .request_builder()
+        .header("mcp-protocol-version", "1999-01-01")
+        .body(init.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    // Not JSON → 400 with an id-less JSON-RPC error.
+    let r = c.send_raw("{nope".into()).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.last()["id"], serde_json::Value::Null);
+    // GET stream is not offered.
+    assert_eq!(
+        c.http
+            .get(&c.url)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        405
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_failing_upstream_degrades_only_its_tools() {
+    let Some(ev) = everything() else { return };
+    // An HTTP upstream nobody listens on, next to a working stdio child.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let gw = TestGateway::start(&config(&format!("http://127.0.0.1:{dead}/mcp"), &ev.stdio_command())).await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    c.initialize(json!({})).await;
+    let names = c.tool_names().await;
+    assert!(names.contains(&"local_echo".to_string()));
+    assert!(!names.iter().any(|n| n.starts_with("everything_")));
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "everything_echo", "arguments": {"message": "hi"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.last()["error"]["code"], -32000);
+    assert_eq!(r.last()["error"]["data"]["code"], "mcp_upstream_unavailable");
+    let ok = c
+        .call(
+            "tools/call",
+            json!({"name": "local_echo", "arguments": {"message": "still"}}),
+        )
+        .await;
+    assert_eq!(ok.result()["content"][0]["text"], "Echo: still");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_upstream_restart_mid_session_is_reinitialised() {
+    let Some(ev) = everything() else { return };
+    let mut up = ev.start_http(None).await;
+    let port = up.port;
+    let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    c.initialize(json!({})).await;
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "everything_echo", "arguments": {"message": "one"}}),
+        )
+        .await;
+    assert_eq!(r.result()["content"][0]["text"], "Echo: one");
+    // Restart the HTTP upstream: it forgets every session and answers 400 to the old id.
+    up.child.kill().await.expect("kill");
+    let _up2 = ev.start_http(Some(port)).await;
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "everything_echo", "arguments": {"message": "two"}}),
+        )
+        .await;
+    assert_eq!(r.result()["content"][0]["text"], "Echo: two");
+    // The stdio child of this session dies too: the next call starts a new one.
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "local_echo", "arguments": {"message": "three"}}),
+        )
+        .await;
+    assert_eq!(r.result()["content"][0]["text"], "Echo: three");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_two_gateways_with_one_key_share_sessions() {
+    let Some(ev) = everything() else { return };
+    let up = ev.start_http(None).await;
+    let a = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    let b = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    let mut c = RawClient::new(a.url("/mcp"));
+    c.initialize(json!({})).await;
+    c.url = b.url("/mcp");
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "everything_echo", "arguments": {"message": "via b"}}),
+        )
+        .await;
+    assert_eq!(r.result()["content"][0]["text"], "Echo: via b");
+    // The stdio upstream has no child for this session on b yet: b starts and initialises one.
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "local_get-sum", "arguments": {"a": 1, "b": 41}}),
+        )
+        .await;
+    assert!(r.result()["content"][0]["text"].as_str().expect("text").contains("42"));
+    // A gateway with another key does not know the session.
+    let other = TestGateway::start(&config(&up.url(), &ev.stdio_command()).replace(KEY, &"ab".repeat(32))).await;
+    c.url = other.url("/mcp");
+    assert_eq!(c.call("tools/list", json!({})).await.status, 404);
+}
+
+#[test]
+fn mcp_config_is_validated() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("g.yaml");
+    std::fs::write(
+        &path,
+        "mcp:\n  session_key: { value: \"short\" }\n  names: passthrough\n  upstreams:\n    bad_name: { url: \"http://127.0.0.1:1/mcp\" }\n    both: { url: \"http://x/mcp\", command: [a] }\n    none: {}\n    web: { url: \"ftp://x\" }\n",
+    )
+    .expect("write");
+    let errs = gatehouse::config::load_with_env(&path, &|_| None).expect_err("invalid");
+    let text = errs.to_string();
+    for needle in [
+        "mcp.upstreams.bad_name: upstream name",
+        "mcp.upstreams.both: set either",
+        "mcp.upstreams.none: an upstream needs",
+        "mcp.upstreams.web.url: invalid URL",
+        "mcp.names: `passthrough` needs exactly one upstream",
+        "mcp.session_key: the session key must be 32 bytes",
+    ] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+    assert!(text.contains(":5:"), "errors carry lines: {text}");
+}
