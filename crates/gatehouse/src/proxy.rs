@@ -158,7 +158,9 @@ async fn forward(
     };
     let mut extra = Vec::new();
     let prepared = match provider.kind {
-        ProviderKind::OpenaiCompatible | ProviderKind::VllmPool => passthrough::prepare(&incoming, endpoint, ctx)?,
+        ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai => {
+            passthrough::prepare(&incoming, endpoint, ctx)?
+        }
         ProviderKind::Anthropic => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,
     };
 

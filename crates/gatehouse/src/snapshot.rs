@@ -102,6 +102,18 @@ pub struct Provider {
     pub client: UpstreamClient,
     /// Anthropic-only settings (present exactly when `kind` is `anthropic`).
     pub anthropic: Option<AnthropicSettings>,
+    /// How request URLs are shaped (path prefix, Azure `api-version`), fixed at load time.
+    pub wire: WireSettings,
+}
+
+/// The URL shape of a provider's API: what goes between the base URL and the route (`/chat/completions`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireSettings {
+    /// Path prefix before the route suffix: `/v1` for OpenAI-style hosts, `/v1/openai` for DeepInfra, `/v1beta`
+    /// for Gemini, ...
+    pub api_prefix: String,
+    /// `azure_openai`: the `api-version` query value (already checked to be URL-safe).
+    pub api_version: Option<String>,
 }
 
 /// Headers an Anthropic provider sends, fixed at load time.
@@ -120,6 +132,18 @@ pub enum TargetState {
     Enabled,
     /// Not usable, with the reason shown on `/status` and `/v1/models`.
     Disabled(String),
+}
+
+// === impl WireSettings ===
+
+impl Default for WireSettings {
+    /// The OpenAI convention: `{base}/v1/chat/completions`.
+    fn default() -> Self {
+        Self {
+            api_prefix: "/v1".to_string(),
+            api_version: None,
+        }
+    }
 }
 
 // === impl Snapshot ===
@@ -154,7 +178,15 @@ impl Provider {
             timeouts,
             client,
             anthropic: None,
+            wire: WireSettings::default(),
         }
+    }
+
+    /// Sets the URL shape (for presets, `azure_openai` and `gemini`).
+    #[must_use]
+    pub fn with_wire(mut self, wire: WireSettings) -> Self {
+        self.wire = wire;
+        self
     }
 
     /// Adds the Anthropic settings (for `kind: anthropic`).

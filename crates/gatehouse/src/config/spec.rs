@@ -46,6 +46,11 @@ pub enum ProviderKind {
     VllmPool,
     /// Anthropic's Messages API: OpenAI chat completions are translated to `POST /v1/messages` and back.
     Anthropic,
+    /// OpenAI itself: passthrough, `base_url` defaults to `https://api.openai.com`.
+    Openai,
+    /// Azure OpenAI: passthrough to `/openai/deployments/{target model}/...?api-version=...` with an `api-key`
+    /// header.
+    AzureOpenai,
 }
 
 /// How replicas of a vLLM pool are picked.
@@ -63,8 +68,9 @@ pub enum PickerKind {
 pub struct ProviderSpec {
     /// The protocol and reachability kind.
     pub kind: ProviderKind,
-    /// `openai_compatible`: base URL, e.g. `https://api.openai.com` (the `/v1/...` path is appended).
-    /// `anthropic`: defaults to `https://api.anthropic.com`.
+    /// `openai_compatible`: base URL, e.g. `https://api.groq.com/openai` (the `/v1/...` path is appended).
+    /// `anthropic`: defaults to `https://api.anthropic.com`; `openai`: `https://api.openai.com`; `gemini`:
+    /// `https://generativelanguage.googleapis.com`; `azure_openai`: required (`https://{resource}.openai.azure.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// `vllm_pool`: replica base URLs.
@@ -84,6 +90,13 @@ pub struct ProviderSpec {
     /// because a beta can change billing or behaviour and is the operator's decision. Default: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_betas: Vec<String>,
+    /// `azure_openai`: the `api-version` query parameter sent on every request (default `2024-10-21`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `openai_compatible`: a known host's base URL and auth convention (`groq`, `together`, `fireworks`,
+    /// `deepinfra`, `openrouter`, `mistral`, `ollama`, ...); `base_url` then overrides only the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
     /// Upstream timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsSpec,

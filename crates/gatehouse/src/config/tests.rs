@@ -234,3 +234,40 @@ fn anthropic_fields_are_checked_where_they_apply() {
         assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
     }
 }
+
+#[test]
+fn hosted_kinds_get_their_urls_and_wire_settings() {
+    let text = "providers:\n  oai: { kind: openai, api_key: { env: KEY } }\n  az: { kind: azure_openai, base_url: 'https://res.openai.azure.com/', api_key: { env: KEY } }\n  az2: { kind: azure_openai, base_url: 'https://res2.openai.azure.com', api_version: 2025-04-01-preview }\n  di: { kind: openai_compatible, preset: deepinfra, api_key: { env: KEY } }\n  ol: { kind: openai_compatible, preset: ollama }\n";
+    let snap = load_str(text).expect("valid");
+    let p = |n: &str| snap.providers[n].clone();
+    assert_eq!(p("oai").endpoints, vec!["https://api.openai.com"]);
+    assert_eq!(p("oai").wire.api_prefix, "/v1");
+    assert_eq!(p("az").endpoints, vec!["https://res.openai.azure.com"]);
+    assert_eq!(p("az").wire.api_version.as_deref(), Some("2024-10-21"));
+    assert_eq!(p("az2").wire.api_version.as_deref(), Some("2025-04-01-preview"));
+    assert_eq!(p("di").endpoints, vec!["https://api.deepinfra.com"]);
+    assert_eq!(p("di").wire.api_prefix, "/v1/openai");
+    assert_eq!(p("ol").endpoints, vec!["http://localhost:11434"]);
+}
+
+#[test]
+fn hosted_kind_fields_are_checked() {
+    let text = "providers:\n  az: { kind: azure_openai, api_version: 'bad version' }\n  g: { kind: openai_compatible, preset: grok }\n  t: { kind: openai_compatible, preset: together }\n  o: { kind: openai, preset: groq, api_version: '2024-10-21' }\nmodels:\n  - name: m\n    targets: [{ provider: o, model: 'a/b' }]\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    for want in [
+        "providers.az.kind: an `azure_openai` provider needs `base_url`",
+        "providers.az.api_version: `bad version` is not an api-version",
+        "providers.g.preset: unknown preset `grok`, did you mean `groq`?",
+        "providers.t.api_key: preset `together` needs `api_key`",
+        "providers.o.preset: `preset` is only valid for `kind: openai_compatible`",
+        "providers.o.api_version: `api_version` is only valid for `kind: azure_openai`",
+    ] {
+        assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
+    }
+    let text = "providers:\n  az: { kind: azure_openai, base_url: 'https://r.openai.azure.com' }\nmodels:\n  - name: m\n    targets: [{ provider: az, model: '../admin' }]\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    assert!(
+        errs.contains("models[0].targets[0].model: `../admin` is not a valid deployment name"),
+        "{errs}"
+    );
+}

@@ -4,6 +4,8 @@
 //! sense for some provider kinds, unique model names, targets that name an existing provider, limits
 //! that are not zero, and required models whose credentials must resolve.
 
+mod kinds;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -92,6 +94,12 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 );
             }
             let rules = target_rules(&mut errs, &["models", &idx, "targets", &jdx], provider.kind, t);
+            kinds::check_target(
+                &mut errs,
+                &["models", &idx, "targets", &jdx],
+                provider.kind,
+                t.model.as_deref().unwrap_or(&m.name),
+            );
             targets.push(Target {
                 provider: provider.clone(),
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
@@ -191,9 +199,11 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
     let before = errs.list.len();
     let endpoints = match p.kind {
         ProviderKind::OpenaiCompatible => {
-            let urls = match &p.base_url {
-                Some(u) => vec![check_url(errs, name, "base_url", None, u)],
-                None => {
+            let urls = match (&p.base_url, p.preset.as_deref().and_then(super::presets::find)) {
+                (Some(u), _) => vec![check_url(errs, name, "base_url", None, u)],
+                (None, Some(preset)) => vec![preset.base_url.to_string()],
+                (None, None) if p.preset.is_some() => Vec::new(), // unknown preset: reported by `kinds::wire`
+                (None, None) => {
                     errs.push(
                         &["providers", name, "kind"],
                         "an `openai_compatible` provider needs `base_url`",
@@ -215,6 +225,7 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
             }
             urls
         }
+        ProviderKind::Openai | ProviderKind::AzureOpenai => kinds::hosted_url(errs, name, p),
         ProviderKind::Anthropic => {
             let url = p.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL);
             let urls = vec![check_url(errs, name, "base_url", None, url)];
@@ -284,10 +295,11 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
         }
     };
     let anthropic = anthropic_settings(errs, name, p);
+    let wire = kinds::wire(errs, name, p);
     if errs.list.len() > before {
         return None;
     }
-    let provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client);
+    let provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client).with_wire(wire);
     Some(match anthropic {
         Some(a) => provider.with_anthropic(a),
         None => provider,
@@ -360,7 +372,7 @@ fn target_rules(errs: &mut Errors<'_>, path: &[&str], kind: ProviderKind, t: &Ta
                 p.push(field);
                 errs.push(
                     &p,
-                    format!("`{field}` only applies to translated providers (`kind: anthropic`)"),
+                    format!("`{field}` only applies to translated providers (`kind: anthropic`, `gemini`)"),
                 );
             }
         }

@@ -6,6 +6,7 @@ mod anthropic_stream;
 mod cli;
 mod interop;
 mod limits;
+mod openai_azure;
 mod reload;
 mod routing;
 mod secrets;
