@@ -20,12 +20,12 @@
 //!
 //! The mapping, row by row, and every deliberate choice are documented in `docs/providers/anthropic.md`.
 
-mod json;
-mod request;
+pub(crate) mod json;
+pub(crate) mod request;
 mod response;
-mod stream;
+pub(crate) mod stream;
 mod tokens;
-mod upstream_error;
+pub(crate) mod upstream_error;
 
 pub use request::translate_request;
 pub use response::{TranslatedResponse, translate_response, translate_response_full};

@@ -13,6 +13,8 @@
 //! - [`usage`]: extraction of token usage from OpenAI responses and stream chunks.
 //! - [`anthropic`]: OpenAI chat completions ⇄ Anthropic Messages translation (requests, responses, event streams,
 //!   errors).
+//! - [`gemini`]: OpenAI chat completions ⇄ Gemini `generateContent` translation (requests, responses, SSE streams,
+//!   errors).
 //! - [`error`]: the crate's one error type, [`LlmError`], which knows where each failure came from.
 //!
 //! Every buffer has a bound ([`SseLimits`]); no function panics on any input (each parser has a fuzz target in
@@ -20,11 +22,14 @@
 
 pub mod anthropic;
 pub mod error;
+pub mod gemini;
 pub mod splice;
 pub mod sse;
+pub mod translate;
 pub mod usage;
 
 pub use error::{ErrorSource, LlmError, Retry};
 pub use splice::{RequestBody, Rewrite};
 pub use sse::{SseDecoder, SseEvent, SseLimits, encode_event};
+pub use translate::StreamTranslate;
 pub use usage::{StreamUsage, Usage};

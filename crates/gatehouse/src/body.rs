@@ -2,12 +2,12 @@
 //!
 //! [`MeteredBody`] owns the request's context and the stream deadlines (idle between chunks, total). What happens
 //! to each upstream chunk is a [`StreamHandler`]'s business: [`Passthrough`] forwards the bytes unchanged and only
-//! observes usage; [`AnthropicToOpenAi`] translates Anthropic events into OpenAI chunks. When the body ends, fails
+//! observes usage; [`Translated`] translates Anthropic or Gemini events into OpenAI chunks. When the body ends, fails
 //! or is dropped because the client went away, the context is finished with what was seen: dropping the upstream
 //! body also closes the upstream connection, which cancels the upstream request.
 
-mod anthropic;
 mod passthrough;
+mod translated;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,8 +19,8 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
-pub use anthropic::AnthropicToOpenAi;
 pub use passthrough::Passthrough;
+pub use translated::{AnthropicToOpenAi, GeminiToOpenAi, Translated};
 
 use crate::context::RequestContext;
 

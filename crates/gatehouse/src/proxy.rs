@@ -7,9 +7,10 @@
 //! where needed) → meter and log (when the context drops).
 //!
 //! Input that fails any check is answered here and never reaches an upstream. What differs per provider kind
-//! lives in [`passthrough`] and [`anthropic`]; this module holds what every kind shares.
+//! lives in [`passthrough`], [`anthropic`] and [`gemini`]; this module holds what every kind shares.
 
 mod anthropic;
+mod gemini;
 mod passthrough;
 
 use std::sync::Arc;
@@ -57,6 +58,8 @@ enum Mode {
     Passthrough,
     /// Anthropic reply translated back to OpenAI.
     Anthropic(anthropic::Reply),
+    /// Gemini reply translated back to OpenAI.
+    Gemini(gemini::Reply),
 }
 
 /// Everything a provider-specific `prepare` needs to know about the request.
@@ -162,6 +165,7 @@ async fn forward(
             passthrough::prepare(&incoming, endpoint, ctx)?
         }
         ProviderKind::Anthropic => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,
+        ProviderKind::Gemini => gemini::prepare(&incoming, endpoint, ctx, &mut extra)?,
     };
 
     let t = provider.timeouts;
@@ -189,6 +193,29 @@ async fn forward(
         mode: prepared.mode,
     };
     Ok((relay, extra))
+}
+
+/// Logs the parameters a translated target did not receive and lists them for the client in [`DROPPED_HEADER`].
+fn report_dropped(
+    dropped: &[&'static str],
+    unknown: &[String],
+    target: &str,
+    ctx: &RequestContext,
+    extra: &mut Vec<(http::HeaderName, HeaderValue)>,
+) {
+    if dropped.is_empty() && unknown.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = dropped
+        .iter()
+        .copied()
+        .chain(unknown.iter().map(String::as_str))
+        .collect();
+    let list = names.join(",");
+    tracing::info!(request_id = %ctx.id, target = %target, dropped = %list, "parameters not sent to the target");
+    if let Ok(v) = HeaderValue::from_str(&list) {
+        extra.push((http::HeaderName::from_static(DROPPED_HEADER), v));
+    }
 }
 
 /// The first enabled target, or the reasons none is.
@@ -286,6 +313,7 @@ async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
         Mode::Anthropic(reply) => {
             anthropic::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await
         }
+        Mode::Gemini(reply) => gemini::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await,
     }
 }
 

@@ -51,6 +51,9 @@ pub enum ProviderKind {
     /// Azure OpenAI: passthrough to `/openai/deployments/{target model}/...?api-version=...` with an `api-key`
     /// header.
     AzureOpenai,
+    /// Google's Gemini API: OpenAI chat completions are translated to `generateContent` /
+    /// `streamGenerateContent?alt=sse` and back, with an `x-goog-api-key` header.
+    Gemini,
 }
 
 /// How replicas of a vLLM pool are picked.

@@ -271,3 +271,22 @@ fn hosted_kind_fields_are_checked() {
         "{errs}"
     );
 }
+
+#[test]
+fn gemini_provider_gets_its_url_and_checks_its_targets() {
+    let text = "providers:\n  g: { kind: gemini, api_key: { env: KEY } }\nmodels:\n  - name: flash\n    targets: [{ provider: g, model: models/gemini-2.5-flash, drop_unsupported: true }]\n";
+    let snap = load_str(text).expect("valid");
+    let p = &snap.providers["g"];
+    assert_eq!(p.endpoints, vec!["https://generativelanguage.googleapis.com"]);
+    assert_eq!(p.wire.api_prefix, "/v1beta");
+    assert!(snap.model("flash").expect("flash").targets[0].rules.drop_unsupported);
+    let text = "providers:\n  g: { kind: gemini }\nmodels:\n  - name: m\n    targets: [{ provider: g, model: 'gemini:x?y', max_tokens_default: 5, sampling: both }]\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    for want in [
+        "models[0].targets[0].model: `gemini:x?y` is not a valid Gemini model name",
+        "models[0].targets[0].max_tokens_default: `max_tokens_default` only applies to `kind: anthropic` targets",
+        "models[0].targets[0].sampling: `sampling` only applies to `kind: anthropic` targets",
+    ] {
+        assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
+    }
+}

@@ -225,7 +225,7 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
             }
             urls
         }
-        ProviderKind::Openai | ProviderKind::AzureOpenai => kinds::hosted_url(errs, name, p),
+        ProviderKind::Openai | ProviderKind::AzureOpenai | ProviderKind::Gemini => kinds::hosted_url(errs, name, p),
         ProviderKind::Anthropic => {
             let url = p.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL);
             let urls = vec![check_url(errs, name, "base_url", None, url)];
@@ -361,6 +361,9 @@ fn anthropic_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) -> Op
 /// passthrough ones rather than silently ignored.
 fn target_rules(errs: &mut Errors<'_>, path: &[&str], kind: ProviderKind, t: &TargetSpec) -> ModelRules {
     let d = ModelRules::default();
+    if kind == ProviderKind::Gemini {
+        return kinds::gemini_rules(errs, path, t);
+    }
     if kind != ProviderKind::Anthropic {
         for (field, set) in [
             ("max_tokens_default", t.max_tokens_default.is_some()),

@@ -4,6 +4,7 @@ mod admin;
 mod anthropic;
 mod anthropic_stream;
 mod cli;
+mod gemini;
 mod interop;
 mod limits;
 mod openai_azure;

@@ -1,13 +1,17 @@
 //! Checks for the hosted provider kinds (`openai`, `azure_openai`, `gemini`) and for `openai_compatible`
 //! presets: default base URLs, the URL shape ([`WireSettings`]) and the fields that only some kinds take.
 
+use gatehouse_llm::anthropic::ModelRules;
+
 use super::super::presets;
-use super::super::spec::{ProviderKind, ProviderSpec};
+use super::super::spec::{ProviderKind, ProviderSpec, TargetSpec};
 use super::{Errors, check_url, suggest};
 use crate::snapshot::WireSettings;
 
 /// OpenAI's public API, used when an `openai` provider sets no `base_url`.
 const OPENAI_BASE_URL: &str = "https://api.openai.com";
+/// Google's Gemini API (AI Studio keys), used when a `gemini` provider sets no `base_url`.
+const GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 /// The Azure OpenAI data-plane GA version used when `api_version` is not set.
 const AZURE_API_VERSION: &str = "2024-10-21";
 
@@ -23,6 +27,7 @@ pub(super) fn hosted_url(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) ->
     }
     let default = match p.kind {
         ProviderKind::Openai => OPENAI_BASE_URL,
+        ProviderKind::Gemini => GEMINI_BASE_URL,
         _ => "",
     };
     match p.base_url.as_deref() {
@@ -87,6 +92,9 @@ pub(super) fn wire(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) -> WireS
         ),
         (_, None) => {}
     }
+    if p.kind == ProviderKind::Gemini {
+        wire.api_prefix = "/v1beta".to_string();
+    }
     wire
 }
 
@@ -95,6 +103,7 @@ pub(super) fn wire(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) -> WireS
 pub(super) fn check_target(errs: &mut Errors<'_>, path: &[&str], kind: ProviderKind, model: &str) {
     let what = match kind {
         ProviderKind::AzureOpenai => "deployment name",
+        ProviderKind::Gemini => "Gemini model name",
         _ => return,
     };
     if !is_path_segment(model.strip_prefix("models/").unwrap_or(model)) {
@@ -104,6 +113,26 @@ pub(super) fn check_target(errs: &mut Errors<'_>, path: &[&str], kind: ProviderK
             &p,
             format!("`{model}` is not a valid {what} (letters, digits, `-`, `_` and `.`)"),
         );
+    }
+}
+
+/// A Gemini target's rules: only `drop_unsupported` applies (Gemini needs no `max_tokens` and takes every
+/// sampling parameter).
+pub(super) fn gemini_rules(errs: &mut Errors<'_>, path: &[&str], t: &TargetSpec) -> ModelRules {
+    for (field, set) in [
+        ("max_tokens_default", t.max_tokens_default.is_some()),
+        ("sampling", t.sampling.is_some()),
+    ] {
+        if set {
+            let mut p = path.to_vec();
+            p.push(field);
+            errs.push(&p, format!("`{field}` only applies to `kind: anthropic` targets"));
+        }
+    }
+    let d = ModelRules::default();
+    ModelRules {
+        drop_unsupported: t.drop_unsupported.unwrap_or(d.drop_unsupported),
+        ..d
     }
 }
 
