@@ -21,6 +21,7 @@
 //! `fuzz/`).
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod error;
 pub mod gemini;
 pub mod splice;

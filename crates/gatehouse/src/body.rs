@@ -6,6 +6,7 @@
 //! or is dropped because the client went away, the context is finished with what was seen: dropping the upstream
 //! body also closes the upstream connection, which cancels the upstream request.
 
+mod bedrock;
 mod passthrough;
 mod translated;
 
@@ -19,6 +20,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
+pub use bedrock::BedrockToOpenAi;
 pub use passthrough::Passthrough;
 pub use translated::{AnthropicToOpenAi, GeminiToOpenAi, Translated};
 

@@ -7,9 +7,10 @@
 //! where needed) → meter and log (when the context drops).
 //!
 //! Input that fails any check is answered here and never reaches an upstream. What differs per provider kind
-//! lives in [`passthrough`], [`anthropic`] and [`gemini`]; this module holds what every kind shares.
+//! lives in [`passthrough`], [`anthropic`], [`gemini`] and [`bedrock`]; this module holds what every kind shares.
 
 mod anthropic;
+mod bedrock;
 mod gemini;
 mod passthrough;
 
@@ -60,6 +61,8 @@ enum Mode {
     Anthropic(anthropic::Reply),
     /// Gemini reply translated back to OpenAI.
     Gemini(gemini::Reply),
+    /// Bedrock Converse reply translated back to OpenAI.
+    Bedrock(bedrock::Reply),
 }
 
 /// Everything a provider-specific `prepare` needs to know about the request.
@@ -166,6 +169,7 @@ async fn forward(
         }
         ProviderKind::Anthropic => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,
         ProviderKind::Gemini => gemini::prepare(&incoming, endpoint, ctx, &mut extra)?,
+        ProviderKind::Bedrock => bedrock::prepare(&incoming, endpoint, ctx, &mut extra)?,
     };
 
     let t = provider.timeouts;
@@ -314,6 +318,7 @@ async fn relay_response(relay: Relay, mut ctx: RequestContext) -> Response {
             anthropic::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await
         }
         Mode::Gemini(reply) => gemini::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await,
+        Mode::Bedrock(reply) => bedrock::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await,
     }
 }
 

@@ -104,6 +104,21 @@ pub struct Provider {
     pub anthropic: Option<AnthropicSettings>,
     /// How request URLs are shaped (path prefix, Azure `api-version`), fixed at load time.
     pub wire: WireSettings,
+    /// Bedrock-only settings (present exactly when `kind` is `bedrock`).
+    pub bedrock: Option<BedrockSettings>,
+}
+
+/// What SigV4 signing needs for a Bedrock provider.
+#[derive(Debug, Clone)]
+pub struct BedrockSettings {
+    /// The AWS region, part of the credential scope.
+    pub region: String,
+    /// Access key id.
+    pub access_key_id: Arc<Secret>,
+    /// Secret access key.
+    pub secret_access_key: Arc<Secret>,
+    /// Session token of temporary credentials, when there is one.
+    pub session_token: Option<Arc<Secret>>,
 }
 
 /// The URL shape of a provider's API: what goes between the base URL and the route (`/chat/completions`, ...).
@@ -179,7 +194,15 @@ impl Provider {
             client,
             anthropic: None,
             wire: WireSettings::default(),
+            bedrock: None,
         }
+    }
+
+    /// Adds the Bedrock settings (for `kind: bedrock`).
+    #[must_use]
+    pub fn with_bedrock(mut self, settings: BedrockSettings) -> Self {
+        self.bedrock = Some(settings);
+        self
     }
 
     /// Sets the URL shape (for presets, `azure_openai` and `gemini`).
@@ -199,6 +222,18 @@ impl Provider {
     /// Whether this provider can be used now (a credential can disappear when its file is removed).
     #[must_use]
     pub fn state(&self) -> TargetState {
+        if let Some(b) = &self.bedrock {
+            let secrets = [
+                Some(&b.access_key_id),
+                Some(&b.secret_access_key),
+                b.session_token.as_ref(),
+            ];
+            for secret in secrets.into_iter().flatten() {
+                if let Err(reason) = secret.get() {
+                    return TargetState::Disabled(format!("AWS credential unavailable: {reason}"));
+                }
+            }
+        }
         match &self.api_key {
             Some(secret) => match secret.get() {
                 Ok(_) => TargetState::Enabled,

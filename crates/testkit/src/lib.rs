@@ -7,6 +7,8 @@
 //!   streamed replies with the full event grammar, gates, mid-stream errors, cut connections, 429/529.
 //! - [`MockGemini`] — the same for Google's Gemini API (`generateContent`, `streamGenerateContent`): proto-JSON
 //!   strictness (unknown fields refused), Google's error JSON, `alt=sse` streams, mid-stream errors, cuts.
+//! - [`MockBedrock`] — Bedrock Runtime's Converse API: every request's SigV4 signature verified (shape, date,
+//!   payload hash, session token, and the signature recomputed), Converse body rules, real event-stream frames.
 //! - [`SseCollector`] / [`sse_data`] — read an SSE body back into its `data:` payloads.
 //! - [`write_file_atomically`] and [`swap_k8s_secret_dir`] — change files the way editors and the kubelet do, for
 //!   reload tests.
@@ -29,6 +31,7 @@ mod journal;
 mod k8s_secret;
 mod listener;
 mod mock_anthropic;
+mod mock_bedrock;
 mod mock_gemini;
 mod mock_openai;
 mod openai_json;
@@ -44,6 +47,7 @@ pub use journal::Recorded;
 pub use k8s_secret::swap_k8s_secret_dir;
 pub use listener::free_port_listener;
 pub use mock_anthropic::{AnthropicRecorded, AnthropicRejection, AnthropicReply, MockAnthropic, MockAnthropicBuilder};
+pub use mock_bedrock::{BedrockRecorded, BedrockReply, MockBedrock, MockBedrockBuilder};
 pub use mock_gemini::{GeminiRecorded, GeminiRejection, GeminiReply, MockGemini, MockGeminiBuilder};
 pub use mock_openai::{MockOpenAi, MockOpenAiBuilder};
 pub use reply::{Reply, StreamGate};

@@ -54,6 +54,8 @@ pub enum ProviderKind {
     /// Google's Gemini API: OpenAI chat completions are translated to `generateContent` /
     /// `streamGenerateContent?alt=sse` and back, with an `x-goog-api-key` header.
     Gemini,
+    /// AWS Bedrock Converse / ConverseStream, signed with SigV4.
+    Bedrock,
 }
 
 /// How replicas of a vLLM pool are picked.
@@ -100,9 +102,30 @@ pub struct ProviderSpec {
     /// `deepinfra`, `openrouter`, `mistral`, `ollama`, ...); `base_url` then overrides only the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
+    /// `bedrock`: the AWS region, e.g. `us-east-1` (required; also picks the default endpoint
+    /// `https://bedrock-runtime.{region}.amazonaws.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `bedrock`: static AWS credentials; default: the `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and (when set)
+    /// `AWS_SESSION_TOKEN` environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsCredentialsSpec>,
     /// Upstream timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsSpec,
+}
+
+/// AWS credentials for SigV4, each a secret (env, file or value).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsCredentialsSpec {
+    /// The access key id (`AKIA…` / `ASIA…`).
+    pub access_key_id: SecretSpec,
+    /// The secret access key.
+    pub secret_access_key: SecretSpec,
+    /// The session token of temporary credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<SecretSpec>,
 }
 
 /// Where a secret comes from. Files are re-read when they change (Kubernetes secret rotation).

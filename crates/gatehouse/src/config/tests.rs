@@ -7,6 +7,8 @@ fn env(name: &str) -> Option<String> {
         "VLLM_HOST" => Some("127.0.0.1".into()),
         "PORT" => Some("9000".into()),
         "KEY" => Some("sk-test".into()),
+        "AWS_ACCESS_KEY_ID" => Some("AKIDENV".into()),
+        "AWS_SECRET_ACCESS_KEY" => Some("env-secret".into()),
         _ => None,
     }
 }
@@ -286,6 +288,42 @@ fn gemini_provider_gets_its_url_and_checks_its_targets() {
         "models[0].targets[0].model: `gemini:x?y` is not a valid Gemini model name",
         "models[0].targets[0].max_tokens_default: `max_tokens_default` only applies to `kind: anthropic` targets",
         "models[0].targets[0].sampling: `sampling` only applies to `kind: anthropic` targets",
+    ] {
+        assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
+    }
+}
+
+#[test]
+fn bedrock_provider_takes_region_and_credentials() {
+    use crate::snapshot::TargetState;
+    let text = "providers:\n  b: { kind: bedrock, region: eu-central-1 }\n  s: { kind: bedrock, region: us-east-1, base_url: 'http://127.0.0.1:9', aws: { access_key_id: { value: AKID }, secret_access_key: { env: KEY }, session_token: { env: MISSING } } }\nmodels:\n  - name: claude\n    targets: [{ provider: b, model: 'anthropic.claude-3-5-haiku-20241022-v1:0' }]\n";
+    let snap = load_str(text).expect("valid");
+    let b = &snap.providers["b"];
+    assert_eq!(b.endpoints, vec!["https://bedrock-runtime.eu-central-1.amazonaws.com"]);
+    let settings = b.bedrock.as_ref().expect("bedrock settings");
+    assert_eq!(settings.region, "eu-central-1");
+    assert_eq!(
+        &*settings.access_key_id.get().expect("from AWS_ACCESS_KEY_ID"),
+        "AKIDENV"
+    );
+    assert!(settings.session_token.is_none(), "AWS_SESSION_TOKEN unset: no token");
+    assert_eq!(b.state(), TargetState::Enabled);
+    // A configured session token that cannot be resolved disables the provider (not a crash).
+    assert!(
+        matches!(snap.providers["s"].state(), TargetState::Disabled(r) if r.contains("AWS credential unavailable"))
+    );
+    assert!(
+        !snap.redacted.to_string().contains("AKID\""),
+        "inline values are redacted"
+    );
+
+    let text = "providers:\n  b: { kind: bedrock, api_key: { env: KEY } }\n  c: { kind: bedrock, region: 'US East' }\n  o: { kind: openai, region: us-east-1 }\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    for want in [
+        "providers.b.kind: a `bedrock` provider needs `region`",
+        "providers.b.api_key: `bedrock` signs requests with AWS credentials",
+        "providers.c.region: `US East` is not an AWS region",
+        "providers.o.region: `region` is only valid for `kind: bedrock`",
     ] {
         assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
     }

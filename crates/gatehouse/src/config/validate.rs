@@ -225,7 +225,9 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
             }
             urls
         }
-        ProviderKind::Openai | ProviderKind::AzureOpenai | ProviderKind::Gemini => kinds::hosted_url(errs, name, p),
+        ProviderKind::Openai | ProviderKind::AzureOpenai | ProviderKind::Gemini | ProviderKind::Bedrock => {
+            kinds::hosted_url(errs, name, p)
+        }
         ProviderKind::Anthropic => {
             let url = p.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL);
             let urls = vec![check_url(errs, name, "base_url", None, url)];
@@ -280,13 +282,7 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
             errs.push(&["providers", name, "timeouts", field], "must be greater than zero");
         }
     }
-    let api_key = p.api_key.as_ref().map(|s| {
-        Arc::new(match s {
-            SecretSpec::Env(var) => Secret::resolve(SecretSource::Env(var.clone()), None, env),
-            SecretSpec::File(path) => Secret::resolve(SecretSource::File(path.clone()), None, env),
-            SecretSpec::Value(v) => Secret::resolve(SecretSource::Inline, Some(v.clone()), env),
-        })
-    });
+    let api_key = p.api_key.as_ref().map(|s| Arc::new(resolve_secret(s, env)));
     let client = match UpstreamClient::new(timeouts.connect) {
         Ok(c) => c,
         Err(e) => {
@@ -296,14 +292,27 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
     };
     let anthropic = anthropic_settings(errs, name, p);
     let wire = kinds::wire(errs, name, p);
+    let bedrock = kinds::bedrock(errs, name, p, env);
     if errs.list.len() > before {
         return None;
     }
-    let provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client).with_wire(wire);
-    Some(match anthropic {
-        Some(a) => provider.with_anthropic(a),
-        None => provider,
-    })
+    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client).with_wire(wire);
+    if let Some(a) = anthropic {
+        provider = provider.with_anthropic(a);
+    }
+    if let Some(b) = bedrock {
+        provider = provider.with_bedrock(b);
+    }
+    Some(provider)
+}
+
+/// A secret from its spec (resolution failures disable the provider later, they are not config errors).
+fn resolve_secret(s: &SecretSpec, env: EnvLookup<'_>) -> Secret {
+    match s {
+        SecretSpec::Env(var) => Secret::resolve(SecretSource::Env(var.clone()), None, env),
+        SecretSpec::File(path) => Secret::resolve(SecretSource::File(path.clone()), None, env),
+        SecretSpec::Value(v) => Secret::resolve(SecretSource::Inline, Some(v.clone()), env),
+    }
 }
 
 /// The public Anthropic API, used when an `anthropic` provider sets no `base_url`.
@@ -361,7 +370,7 @@ fn anthropic_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) -> Op
 /// passthrough ones rather than silently ignored.
 fn target_rules(errs: &mut Errors<'_>, path: &[&str], kind: ProviderKind, t: &TargetSpec) -> ModelRules {
     let d = ModelRules::default();
-    if kind == ProviderKind::Gemini {
+    if matches!(kind, ProviderKind::Gemini | ProviderKind::Bedrock) {
         return kinds::gemini_rules(errs, path, t);
     }
     if kind != ProviderKind::Anthropic {

@@ -3,6 +3,7 @@
 mod admin;
 mod anthropic;
 mod anthropic_stream;
+mod bedrock;
 mod cli;
 mod gemini;
 mod interop;

@@ -6,7 +6,12 @@ use gatehouse_llm::anthropic::ModelRules;
 use super::super::presets;
 use super::super::spec::{ProviderKind, ProviderSpec, TargetSpec};
 use super::{Errors, check_url, suggest};
-use crate::snapshot::WireSettings;
+use std::sync::Arc;
+
+use super::super::EnvLookup;
+use super::super::spec::SecretSpec;
+use crate::secret::{Secret, SecretSource};
+use crate::snapshot::{BedrockSettings, WireSettings};
 
 /// OpenAI's public API, used when an `openai` provider sets no `base_url`.
 const OPENAI_BASE_URL: &str = "https://api.openai.com";
@@ -30,6 +35,12 @@ pub(super) fn hosted_url(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) ->
         ProviderKind::Gemini => GEMINI_BASE_URL,
         _ => "",
     };
+    if p.kind == ProviderKind::Bedrock && p.base_url.is_none() {
+        return match p.region.as_deref().filter(|r| is_region(r)) {
+            Some(region) => vec![format!("https://bedrock-runtime.{region}.amazonaws.com")],
+            None => Vec::new(), // reported by `bedrock`
+        };
+    }
     match p.base_url.as_deref() {
         Some(url) => vec![check_url(errs, name, "base_url", None, url)],
         None if !default.is_empty() => vec![default.to_string()],
@@ -104,6 +115,7 @@ pub(super) fn check_target(errs: &mut Errors<'_>, path: &[&str], kind: ProviderK
     let what = match kind {
         ProviderKind::AzureOpenai => "deployment name",
         ProviderKind::Gemini => "Gemini model name",
+        ProviderKind::Bedrock => "Bedrock model id",
         _ => return,
     };
     if !is_path_segment(model.strip_prefix("models/").unwrap_or(model)) {
@@ -116,8 +128,8 @@ pub(super) fn check_target(errs: &mut Errors<'_>, path: &[&str], kind: ProviderK
     }
 }
 
-/// A Gemini target's rules: only `drop_unsupported` applies (Gemini needs no `max_tokens` and takes every
-/// sampling parameter).
+/// A Gemini or Bedrock target's rules: only `drop_unsupported` applies (neither needs a `max_tokens` default
+/// nor restricts sampling combinations).
 pub(super) fn gemini_rules(errs: &mut Errors<'_>, path: &[&str], t: &TargetSpec) -> ModelRules {
     for (field, set) in [
         ("max_tokens_default", t.max_tokens_default.is_some()),
@@ -136,11 +148,80 @@ pub(super) fn gemini_rules(errs: &mut Errors<'_>, path: &[&str], t: &TargetSpec)
     }
 }
 
-/// Whether `s` is a non-empty run of `[A-Za-z0-9._-]` (and not `.` or `..`).
+/// Whether `s` is a non-empty run of `[A-Za-z0-9._-]` (and `:`, which Bedrock model ids contain and which is
+/// percent-encoded in the path), and not `.` or `..`.
 pub(crate) fn is_path_segment(s: &str) -> bool {
     !s.is_empty()
         && s != "."
         && s != ".."
         && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// An AWS region name such as `us-east-1` or `eu-central-2`.
+fn is_region(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Bedrock's region and SigV4 credentials; `region` and `aws` are refused on other kinds.
+pub(super) fn bedrock(
+    errs: &mut Errors<'_>,
+    name: &str,
+    p: &ProviderSpec,
+    env: EnvLookup<'_>,
+) -> Option<BedrockSettings> {
+    if p.kind != ProviderKind::Bedrock {
+        for (field, set) in [("region", p.region.is_some()), ("aws", p.aws.is_some())] {
+            if set {
+                errs.push(
+                    &["providers", name, field],
+                    format!("`{field}` is only valid for `kind: bedrock`"),
+                );
+            }
+        }
+        return None;
+    }
+    if p.api_key.is_some() {
+        errs.push(
+            &["providers", name, "api_key"],
+            "`bedrock` signs requests with AWS credentials: use `aws` (or the AWS_* environment variables)",
+        );
+    }
+    let region = match p.region.as_deref() {
+        Some(r) if is_region(r) => r.to_string(),
+        Some(r) => {
+            errs.push(
+                &["providers", name, "region"],
+                format!("`{r}` is not an AWS region (e.g. `us-east-1`)"),
+            );
+            return None;
+        }
+        None => {
+            errs.push(&["providers", name, "kind"], "a `bedrock` provider needs `region`");
+            return None;
+        }
+    };
+    let resolve = |s: &SecretSpec| Arc::new(super::resolve_secret(s, env));
+    let from_env = |var: &str| Arc::new(Secret::resolve(SecretSource::Env(var.to_string()), None, env));
+    let (access_key_id, secret_access_key, session_token) = match &p.aws {
+        Some(aws) => (
+            resolve(&aws.access_key_id),
+            resolve(&aws.secret_access_key),
+            aws.session_token.as_ref().map(resolve),
+        ),
+        None => (
+            from_env("AWS_ACCESS_KEY_ID"),
+            from_env("AWS_SECRET_ACCESS_KEY"),
+            env("AWS_SESSION_TOKEN").map(|_| from_env("AWS_SESSION_TOKEN")),
+        ),
+    };
+    Some(BedrockSettings {
+        region,
+        access_key_id,
+        secret_access_key,
+        session_token,
+    })
 }
