@@ -5,6 +5,7 @@ mod anthropic;
 mod anthropic_stream;
 mod bedrock;
 mod cli;
+mod cross_provider;
 mod gemini;
 mod interop;
 mod limits;
