@@ -4,7 +4,7 @@
 //! refused); messages are converted in [`contents`]; everything else here:
 //! - `temperature` (0–2, as OpenAI), `top_p`, `top_k`, `max_completion_tokens` else `max_tokens` →
 //!   `maxOutputTokens`, `stop` (≤ 5 sequences) → `stopSequences`, `presence_penalty` / `frequency_penalty` → the
-//!   same-named `generationConfig` fields.
+//!   same-named `generationConfig` fields; `seed` → `generationConfig.seed`.
 //! - `tools[].function` → one `tools[{functionDeclarations}]` entry, `parameters` rewritten to Gemini's schema
 //!   subset ([`schema`](super::schema)); names must match Gemini's rule (`^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$`).
 //! - `tool_choice`: `auto` → `AUTO`, `none` → `NONE`, `required` → `ANY`, a named function → `ANY` +
@@ -15,7 +15,7 @@
 //!   Anthropic (minimal/low 1024, medium 2048, high 4096, xhigh 8192, max 16384); `none` → `thinkingBudget: 0`.
 //! - `parallel_tool_calls`, `user`, `safety_identifier` and OpenAI platform fields (`store`, `metadata`,
 //!   `service_tier`, `prompt_cache_key`) have no Gemini meaning: dropped and reported.
-//! - `n` > 1, `logprobs`, `top_logprobs`, `logit_bias`, `seed`, non-text `modalities`, `audio`, `prediction`,
+//! - `n` > 1, `logprobs`, `top_logprobs`, `logit_bias`, non-text `modalities`, `audio`, `prediction`,
 //!   `functions`, `function_call`, `web_search_options`, `verbosity`: 400 naming the parameter, or dropped when the
 //!   target says `drop_unsupported`.
 
@@ -87,6 +87,7 @@ pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions) -> Resu
         reasoning_effort,
         frequency_penalty,
         presence_penalty,
+        seed,
         unknown,
         ..
     } = req;
@@ -117,6 +118,7 @@ pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions) -> Resu
         frequency_penalty: frequency_penalty.filter(|v| *v != 0.0),
         response_mime_type,
         response_schema,
+        seed,
         thinking_config: thinking(reasoning_effort)?,
     };
     let out = GenerateContentRequest {
@@ -165,7 +167,8 @@ fn unsupported(req: &ChatRequest<'_>, drops: &mut Drops) -> Result<(), LlmError>
     {
         drops.unsupported("modalities")?;
     }
-    for name in &req.unsupported {
+    // `seed` is honoured (generationConfig.seed); the reader lists it for targets that have none.
+    for name in req.unsupported.iter().filter(|n| **n != "seed") {
         drops.unsupported(name)?;
     }
     Ok(())

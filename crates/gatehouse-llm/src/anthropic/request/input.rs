@@ -46,6 +46,8 @@ pub(crate) struct ChatRequest<'a> {
     pub(crate) frequency_penalty: Option<f64>,
     pub(crate) presence_penalty: Option<f64>,
     pub(crate) modalities: Option<Vec<CowStr<'a>>>,
+    /// `seed`, kept for targets that honour it (Gemini); it is also listed in `unsupported` for those that do not.
+    pub(crate) seed: Option<i64>,
     /// Parameters present (not `null`) that have no Anthropic meaning whatever their value.
     pub(crate) unsupported: Vec<&'static str>,
     /// Parameters that only concern OpenAI's platform (storage, service tier, its cache key): dropped, reported.
@@ -275,7 +277,12 @@ impl<'de: 'a, 'a> Visitor<'de> for RequestVisitor<'a> {
                 "frequency_penalty" => field!(frequency_penalty),
                 "presence_penalty" => field!(presence_penalty),
                 "modalities" => field!(modalities),
-                "seed" => present(&mut map, &mut r.unsupported, "seed")?,
+                "seed" => {
+                    field!(seed);
+                    if r.seed.is_some() {
+                        r.unsupported.push("seed");
+                    }
+                }
                 "audio" => present(&mut map, &mut r.unsupported, "audio")?,
                 "prediction" => present(&mut map, &mut r.unsupported, "prediction")?,
                 "functions" => present(&mut map, &mut r.unsupported, "functions")?,

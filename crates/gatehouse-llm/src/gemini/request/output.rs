@@ -125,6 +125,8 @@ pub(super) struct GenerationConfig<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) frequency_penalty: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) response_mime_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) response_schema: Option<Value>,
@@ -152,6 +154,7 @@ impl GenerationConfig<'_> {
             && self.stop_sequences.is_empty()
             && self.presence_penalty.is_none()
             && self.frequency_penalty.is_none()
+            && self.seed.is_none()
             && self.response_mime_type.is_none()
             && self.response_schema.is_none()
             && self.thinking_config.is_none()
