@@ -22,11 +22,12 @@
 
 pub(crate) mod json;
 mod metering;
-mod request;
+
+pub(crate) mod request;
 mod response;
-mod stream;
+pub(crate) mod stream;
 mod tokens;
-mod upstream_error;
+pub(crate) mod upstream_error;
 
 pub use metering::{MessageStreamUsage, usage_from_message};
 pub use request::translate_request;

@@ -15,6 +15,8 @@
 //!   errors).
 //! - [`anthropic_ingress`]: the reverse direction — Anthropic Messages clients served by OpenAI-style backends
 //!   (requests, responses, event streams, errors, a local token estimate for `count_tokens`).
+//! - [`gemini`]: OpenAI chat completions ⇄ Gemini `generateContent` translation (requests, responses, SSE streams,
+//!   errors).
 //! - [`error`]: the crate's one error type, [`LlmError`], which knows where each failure came from.
 //!
 //! Every buffer has a bound ([`SseLimits`]); no function panics on any input (each parser has a fuzz target in
@@ -22,12 +24,16 @@
 
 pub mod anthropic;
 pub mod anthropic_ingress;
+pub mod bedrock;
 pub mod error;
+pub mod gemini;
 pub mod splice;
 pub mod sse;
+pub mod translate;
 pub mod usage;
 
 pub use error::{ErrorSource, LlmError, Retry};
 pub use splice::{RequestBody, Rewrite};
 pub use sse::{SseDecoder, SseEvent, SseLimits, encode_event};
+pub use translate::StreamTranslate;
 pub use usage::{StreamUsage, Usage};

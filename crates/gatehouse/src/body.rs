@@ -2,16 +2,17 @@
 //!
 //! [`MeteredBody`] owns the request's context and the stream deadlines (idle between chunks, total). What happens
 //! to each upstream chunk is a [`StreamHandler`]'s business: [`Passthrough`] forwards the bytes unchanged and only
-//! observes usage; [`AnthropicToOpenAi`] translates Anthropic events into OpenAI chunks; [`AnthropicNative`]
-//! relays Anthropic events to an Anthropic-dialect client and meters them; [`OpenAiToAnthropic`] translates OpenAI
-//! chunks into Anthropic events. When the body ends, fails
+//! observes usage; [`Translated`] translates Anthropic or Gemini events into OpenAI chunks, [`BedrockToOpenAi`]
+//! Bedrock's binary event stream; [`AnthropicNative`] relays Anthropic events to an Anthropic-dialect client and
+//! meters them; [`OpenAiToAnthropic`] translates OpenAI chunks into Anthropic events. When the body ends, fails
 //! or is dropped because the client went away, the context is finished with what was seen: dropping the upstream
 //! body also closes the upstream connection, which cancels the upstream request.
 
-mod anthropic;
 mod anthropic_native;
+mod bedrock;
 mod messages;
 mod passthrough;
+mod translated;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,10 +24,11 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
-pub use anthropic::AnthropicToOpenAi;
 pub use anthropic_native::AnthropicNative;
+pub use bedrock::BedrockToOpenAi;
 pub use messages::OpenAiToAnthropic;
 pub use passthrough::Passthrough;
+pub use translated::{AnthropicToOpenAi, GeminiToOpenAi, Translated};
 
 use crate::context::RequestContext;
 

@@ -6,6 +6,7 @@
 
 mod interpolate;
 pub mod node;
+pub mod presets;
 pub mod routing_spec;
 pub mod spec;
 mod suggest;

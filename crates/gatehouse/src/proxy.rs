@@ -7,13 +7,15 @@
 //! where needed) → meter and log (when the context drops).
 //!
 //! Input that fails any check is answered here and never reaches an upstream. What differs per client dialect and
-//! provider kind lives in one module each — [`passthrough`] (OpenAI in, OpenAI-compatible out), [`anthropic`]
-//! (OpenAI in, Anthropic out), [`anthropic_native`] (Anthropic in and out), [`messages`] (Anthropic in,
-//! OpenAI-compatible out) — and this module holds what every pair shares. Errors reach the client in the dialect
-//! of its route.
+//! provider kind lives in one module each — [`passthrough`] (OpenAI in, OpenAI-style out), [`anthropic`],
+//! [`gemini`] and [`bedrock`] (OpenAI in, translated out), [`anthropic_native`] (Anthropic in and out),
+//! [`messages`] (Anthropic in, OpenAI-style out) — and this module holds what every pair shares. Errors reach the
+//! client in the dialect of its route.
 
 mod anthropic;
 mod anthropic_native;
+mod bedrock;
+mod gemini;
 mod messages;
 mod passthrough;
 
@@ -62,6 +64,10 @@ enum Mode {
     Passthrough,
     /// Anthropic reply translated back to OpenAI.
     Anthropic(anthropic::Reply),
+    /// Gemini reply translated back to OpenAI.
+    Gemini(gemini::Reply),
+    /// Bedrock Converse reply translated back to OpenAI.
+    Bedrock(bedrock::Reply),
     /// Anthropic bytes relayed to an Anthropic-dialect client, usage observed.
     AnthropicNative,
     /// OpenAI-style reply translated to Anthropic for an Anthropic-dialect client.
@@ -178,17 +184,30 @@ async fn forward(
         target,
     };
     let prepared = match (route.dialect(), provider.kind) {
-        (Dialect::OpenAi, ProviderKind::OpenaiCompatible | ProviderKind::VllmPool) => {
-            passthrough::prepare(&incoming, endpoint, ctx)?
-        }
+        (
+            Dialect::OpenAi,
+            ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai,
+        ) => passthrough::prepare(&incoming, endpoint, ctx)?,
         (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,
+        (Dialect::OpenAi, ProviderKind::Gemini) => gemini::prepare(&incoming, endpoint, ctx, &mut extra)?,
+        (Dialect::OpenAi, ProviderKind::Bedrock) => bedrock::prepare(&incoming, endpoint, ctx, &mut extra)?,
         (Dialect::Anthropic, ProviderKind::Anthropic) => anthropic_native::prepare(&incoming, endpoint, ctx)?,
-        (Dialect::Anthropic, ProviderKind::OpenaiCompatible | ProviderKind::VllmPool) => {
+        (
+            Dialect::Anthropic,
+            ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai,
+        ) => {
             if route == Route::CountTokens {
                 // No OpenAI-style API counts tokens: answered here with an estimate (docs/providers/anthropic.md).
                 return messages::count_tokens(&incoming).map(Forwarded::Local);
             }
             messages::prepare(&incoming, endpoint, ctx, &mut extra)?
+        }
+        (Dialect::Anthropic, ProviderKind::Gemini | ProviderKind::Bedrock) => {
+            // Anthropic → OpenAI → Gemini/Bedrock would chain two translations; not built yet (docs/FEATURES.md).
+            return Err(GatewayError::RouteNotSupported {
+                route: route.upstream_path(),
+                target: provider.name.clone(),
+            });
         }
     };
 
@@ -217,6 +236,29 @@ async fn forward(
         mode: prepared.mode,
     };
     Ok(Forwarded::Relay(relay, extra))
+}
+
+/// Logs the parameters a translated target did not receive and lists them for the client in [`DROPPED_HEADER`].
+fn report_dropped(
+    dropped: &[&'static str],
+    unknown: &[String],
+    target: &str,
+    ctx: &RequestContext,
+    extra: &mut Vec<(http::HeaderName, HeaderValue)>,
+) {
+    if dropped.is_empty() && unknown.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = dropped
+        .iter()
+        .copied()
+        .chain(unknown.iter().map(String::as_str))
+        .collect();
+    let list = names.join(",");
+    tracing::info!(request_id = %ctx.id, target = %target, dropped = %list, "parameters not sent to the target");
+    if let Ok(v) = HeaderValue::from_str(&list) {
+        extra.push((http::HeaderName::from_static(DROPPED_HEADER), v));
+    }
 }
 
 /// The first enabled target, or the reasons none is.
@@ -314,6 +356,8 @@ async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext)
         Mode::Anthropic(reply) => {
             anthropic::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await
         }
+        Mode::Gemini(reply) => gemini::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await,
+        Mode::Bedrock(reply) => bedrock::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await,
         Mode::AnthropicNative => {
             anthropic_native::relay(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await
         }

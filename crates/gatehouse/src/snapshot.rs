@@ -106,6 +106,33 @@ pub struct Provider {
     pub anthropic: Option<AnthropicSettings>,
     /// The replica picker and its live signals (present exactly when `kind` is `vllm_pool`).
     pub pool: Option<Arc<crate::pool::Pool>>,
+    /// How request URLs are shaped (path prefix, Azure `api-version`), fixed at load time.
+    pub wire: WireSettings,
+    /// Bedrock-only settings (present exactly when `kind` is `bedrock`).
+    pub bedrock: Option<BedrockSettings>,
+}
+
+/// What SigV4 signing needs for a Bedrock provider.
+#[derive(Debug, Clone)]
+pub struct BedrockSettings {
+    /// The AWS region, part of the credential scope.
+    pub region: String,
+    /// Access key id.
+    pub access_key_id: Arc<Secret>,
+    /// Secret access key.
+    pub secret_access_key: Arc<Secret>,
+    /// Session token of temporary credentials, when there is one.
+    pub session_token: Option<Arc<Secret>>,
+}
+
+/// The URL shape of a provider's API: what goes between the base URL and the route (`/chat/completions`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireSettings {
+    /// Path prefix before the route suffix: `/v1` for OpenAI-style hosts, `/v1/openai` for DeepInfra, `/v1beta`
+    /// for Gemini, ...
+    pub api_prefix: String,
+    /// `azure_openai`: the `api-version` query value (already checked to be URL-safe).
+    pub api_version: Option<String>,
 }
 
 /// Headers an Anthropic provider sends, fixed at load time.
@@ -124,6 +151,18 @@ pub enum TargetState {
     Enabled,
     /// Not usable, with the reason shown on `/status` and `/v1/models`.
     Disabled(String),
+}
+
+// === impl WireSettings ===
+
+impl Default for WireSettings {
+    /// The OpenAI convention: `{base}/v1/chat/completions`.
+    fn default() -> Self {
+        Self {
+            api_prefix: "/v1".to_string(),
+            api_version: None,
+        }
+    }
 }
 
 // === impl Snapshot ===
@@ -159,7 +198,23 @@ impl Provider {
             client,
             anthropic: None,
             pool: None,
+            wire: WireSettings::default(),
+            bedrock: None,
         }
+    }
+
+    /// Adds the Bedrock settings (for `kind: bedrock`).
+    #[must_use]
+    pub fn with_bedrock(mut self, settings: BedrockSettings) -> Self {
+        self.bedrock = Some(settings);
+        self
+    }
+
+    /// Sets the URL shape (for presets, `azure_openai` and `gemini`).
+    #[must_use]
+    pub fn with_wire(mut self, wire: WireSettings) -> Self {
+        self.wire = wire;
+        self
     }
 
     /// Adds the Anthropic settings (for `kind: anthropic`).
@@ -172,6 +227,18 @@ impl Provider {
     /// Whether this provider can be used now (a credential can disappear when its file is removed).
     #[must_use]
     pub fn state(&self) -> TargetState {
+        if let Some(b) = &self.bedrock {
+            let secrets = [
+                Some(&b.access_key_id),
+                Some(&b.secret_access_key),
+                b.session_token.as_ref(),
+            ];
+            for secret in secrets.into_iter().flatten() {
+                if let Err(reason) = secret.get() {
+                    return TargetState::Disabled(format!("AWS credential unavailable: {reason}"));
+                }
+            }
+        }
         match &self.api_key {
             Some(secret) => match secret.get() {
                 Ok(_) => TargetState::Enabled,

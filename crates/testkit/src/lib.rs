@@ -5,6 +5,10 @@
 //!   [`Reply`] chosen by the test, and records every request ([`Recorded`]) so tests assert what the gateway *sent*.
 //! - [`MockAnthropic`] — the same for Anthropic's Messages API: strict validation with the API's own error JSON,
 //!   streamed replies with the full event grammar, gates, mid-stream errors, cut connections, 429/529.
+//! - [`MockGemini`] — the same for Google's Gemini API (`generateContent`, `streamGenerateContent`): proto-JSON
+//!   strictness (unknown fields refused), Google's error JSON, `alt=sse` streams, mid-stream errors, cuts.
+//! - [`MockBedrock`] — Bedrock Runtime's Converse API: every request's SigV4 signature verified (shape, date,
+//!   payload hash, session token, and the signature recomputed), Converse body rules, real event-stream frames.
 //! - [`SseCollector`] / [`sse_data`] — read an SSE body back into its `data:` payloads.
 //! - [`write_file_atomically`] and [`swap_k8s_secret_dir`] — change files the way editors and the kubelet do, for
 //!   reload tests.
@@ -27,6 +31,8 @@ mod journal;
 mod k8s_secret;
 mod listener;
 mod mock_anthropic;
+mod mock_bedrock;
+mod mock_gemini;
 mod mock_openai;
 mod openai_json;
 mod render;
@@ -41,6 +47,8 @@ pub use journal::Recorded;
 pub use k8s_secret::swap_k8s_secret_dir;
 pub use listener::free_port_listener;
 pub use mock_anthropic::{AnthropicRecorded, AnthropicRejection, AnthropicReply, MockAnthropic, MockAnthropicBuilder};
+pub use mock_bedrock::{BedrockRecorded, BedrockReply, MockBedrock, MockBedrockBuilder};
+pub use mock_gemini::{GeminiRecorded, GeminiRejection, GeminiReply, MockGemini, MockGeminiBuilder};
 pub use mock_openai::{MockOpenAi, MockOpenAiBuilder};
 pub use reply::{Reply, StreamGate};
 pub use sse::{SseCollector, collect_sse, sse_data};

@@ -20,7 +20,7 @@ use crate::journal::{Counter, DropGuard, Journal, Recorded};
 use crate::render::{self, render};
 use crate::reply::Reply;
 use crate::sse_body::MockBody;
-use crate::validate::{self, Rejection, Route};
+use crate::validate::{self, Dialect, Rejection, Route};
 
 /// A running mock OpenAI-compatible upstream. Point the gateway at [`base_url`](MockOpenAi::base_url), then
 /// assert on [`requests`](MockOpenAi::requests).
@@ -38,6 +38,7 @@ pub struct MockOpenAi {
 #[derive(Debug)]
 pub struct MockOpenAiBuilder {
     api_key: Option<String>,
+    azure: Option<(String, Vec<String>)>,
     reply: Reply,
     queue: VecDeque<Reply>,
     models: Vec<String>,
@@ -45,7 +46,7 @@ pub struct MockOpenAiBuilder {
 
 #[derive(Debug)]
 struct State {
-    api_key: Option<String>,
+    dialect: Dialect,
     models: Vec<String>,
     journal: Arc<Journal>,
     default_reply: Mutex<Reply>,
@@ -59,6 +60,7 @@ impl MockOpenAi {
     pub fn builder() -> MockOpenAiBuilder {
         MockOpenAiBuilder {
             api_key: None,
+            azure: None,
             reply: Reply::chat("ok"),
             queue: VecDeque::new(),
             models: vec!["mock-model".to_string()],
@@ -128,10 +130,24 @@ impl Drop for MockOpenAi {
 // === impl MockOpenAiBuilder ===
 
 impl MockOpenAiBuilder {
-    /// Requires `Authorization: Bearer <key>` exactly, so tests prove the gateway sends the upstream credential.
+    /// Requires `Authorization: Bearer <key>` exactly (in [`azure`](Self::azure) mode: `api-key: <key>`), so tests
+    /// prove the gateway sends the upstream credential.
     #[must_use]
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Imitates Azure OpenAI instead: requests must go to `/openai/deployments/{deployment}/...` for one of
+    /// `deployments`, with exactly `?api-version=<api_version>`, and the key (if set) in an `api-key` header with
+    /// no `Authorization` header (Azure would take that as an Entra ID token). `model` in the body is optional; the
+    /// deployment name is echoed when it is absent. `GET /v1/models` is not served.
+    #[must_use]
+    pub fn azure(mut self, api_version: &str, deployments: &[&str]) -> Self {
+        self.azure = Some((
+            api_version.to_string(),
+            deployments.iter().map(|d| (*d).to_string()).collect(),
+        ));
         self
     }
 
@@ -162,8 +178,16 @@ impl MockOpenAiBuilder {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("mock listener has no address: {e}"));
+        let dialect = match self.azure {
+            None => Dialect::OpenAi { api_key: self.api_key },
+            Some((api_version, deployments)) => Dialect::Azure {
+                api_key: self.api_key,
+                api_version,
+                deployments,
+            },
+        };
         let state = Arc::new(State {
-            api_key: self.api_key,
+            dialect,
             models: self.models,
             journal: Arc::new(Journal::new()),
             default_reply: Mutex::new(self.reply),
@@ -183,13 +207,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
     let (body, verdict) = match body.collect().await {
         Ok(collected) => {
             let body = collected.to_bytes();
-            let verdict = validate::check(
-                &parts.method,
-                parts.uri.path(),
-                &parts.headers,
-                &body,
-                state.api_key.as_deref(),
-            );
+            let verdict = validate::check(&parts.method, &parts.uri, &parts.headers, &body, &state.dialect);
             (body, verdict)
         }
         Err(_) => (Bytes::new(), Err(Rejection::IncompleteBody)),

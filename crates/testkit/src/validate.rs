@@ -40,6 +40,25 @@ pub enum Rejection {
     EmptyArray(&'static str),
     /// `stream_options` was set without `"stream": true`: 400, as OpenAI refuses it.
     StreamOptionsWithoutStream,
+    /// Azure mode: the `api-version` query parameter was missing or not one the mock serves: 404, as Azure
+    /// answers `Resource not found`.
+    ApiVersion,
+    /// Azure mode: the path named a deployment the resource does not have: 404 `DeploymentNotFound`.
+    DeploymentNotFound,
+}
+
+/// Which API the mock imitates: OpenAI's, or Azure OpenAI's deployment-addressed one.
+#[derive(Clone, Debug)]
+pub(crate) enum Dialect {
+    /// `/v1/...` routes, `Authorization: Bearer <key>` when a key is set, `model` required.
+    OpenAi { api_key: Option<String> },
+    /// `/openai/deployments/{deployment}/...?api-version=V` routes, `api-key: <key>` when a key is set (an
+    /// `Authorization` header is then taken as an Entra ID token and refused), `model` optional.
+    Azure {
+        api_key: Option<String>,
+        api_version: String,
+        deployments: Vec<String>,
+    },
 }
 
 /// The generation endpoints a [`crate::Reply`] can answer.
@@ -77,7 +96,7 @@ impl Rejection {
     /// The HTTP status OpenAI uses for this refusal.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::UnknownRoute => StatusCode::NOT_FOUND,
+            Self::UnknownRoute | Self::ApiVersion | Self::DeploymentNotFound => StatusCode::NOT_FOUND,
             Self::InvalidApiKey => StatusCode::UNAUTHORIZED,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -95,6 +114,8 @@ impl Rejection {
             Self::InvalidType { .. } => "invalid_type",
             Self::EmptyArray(_) => "empty_array",
             Self::StreamOptionsWithoutStream => "invalid_value",
+            Self::ApiVersion => "404",
+            Self::DeploymentNotFound => "DeploymentNotFound",
         }
     }
 
@@ -145,6 +166,11 @@ impl fmt::Display for Rejection {
             Self::StreamOptionsWithoutStream => {
                 f.write_str("The 'stream_options' parameter is only allowed when 'stream' is enabled.")
             }
+            Self::ApiVersion => f.write_str("Resource not found"),
+            Self::DeploymentNotFound => f.write_str(
+                "The API deployment for this resource does not exist. If you created the deployment within the \
+                 last 5 minutes, please wait a moment and try again.",
+            ),
         }
     }
 }
@@ -154,21 +180,53 @@ impl fmt::Display for Rejection {
 /// Decides whether the real API would accept this request, in the order documented at the top of the module.
 pub(crate) fn check(
     method: &Method,
-    path: &str,
+    uri: &http::Uri,
     headers: &http::HeaderMap,
     body: &[u8],
-    api_key: Option<&str>,
+    dialect: &Dialect,
 ) -> Result<Route, Rejection> {
-    let endpoint = match (method, path) {
-        (&Method::GET, "/v1/models") => None,
-        (&Method::POST, "/v1/chat/completions") => Some(Endpoint::Chat),
-        (&Method::POST, "/v1/completions") => Some(Endpoint::Completions),
-        (&Method::POST, "/v1/embeddings") => Some(Endpoint::Embeddings),
-        _ => return Err(Rejection::UnknownRoute),
+    let (endpoint, deployment) = match dialect {
+        Dialect::OpenAi { api_key } => {
+            let endpoint = match (method, uri.path()) {
+                (&Method::GET, "/v1/models") => None,
+                (&Method::POST, "/v1/chat/completions") => Some(Endpoint::Chat),
+                (&Method::POST, "/v1/completions") => Some(Endpoint::Completions),
+                (&Method::POST, "/v1/embeddings") => Some(Endpoint::Embeddings),
+                _ => return Err(Rejection::UnknownRoute),
+            };
+            if let Some(key) = api_key {
+                check_key(headers, key)?;
+            }
+            (endpoint, None)
+        }
+        Dialect::Azure {
+            api_key,
+            api_version,
+            deployments,
+        } => {
+            let (deployment, endpoint) = azure_route(method, uri.path())?;
+            let version = uri
+                .query()
+                .into_iter()
+                .flat_map(|q| q.split('&'))
+                .filter_map(|kv| kv.strip_prefix("api-version="))
+                .collect::<Vec<_>>();
+            if version.as_slice() != [api_version.as_str()] {
+                return Err(Rejection::ApiVersion);
+            }
+            if let Some(key) = api_key {
+                let mut values = headers.get_all("api-key").iter();
+                let ok = matches!((values.next(), values.next()), (Some(v), None) if v.as_bytes() == key.as_bytes());
+                if !ok || headers.contains_key(header::AUTHORIZATION) {
+                    return Err(Rejection::InvalidApiKey);
+                }
+            }
+            if !deployments.iter().any(|d| d == deployment) {
+                return Err(Rejection::DeploymentNotFound);
+            }
+            (Some(endpoint), Some(deployment.to_string()))
+        }
     };
-    if let Some(key) = api_key {
-        check_key(headers, key)?;
-    }
     let Some(endpoint) = endpoint else {
         return Ok(Route::Models);
     };
@@ -178,7 +236,23 @@ pub(crate) fn check(
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
         return Err(Rejection::InvalidJson);
     };
-    accept(endpoint, &obj).map(Route::Generate)
+    accept(endpoint, &obj, deployment).map(Route::Generate)
+}
+
+/// `POST /openai/deployments/{deployment}/{chat/completions|completions|embeddings}`.
+fn azure_route<'p>(method: &Method, path: &'p str) -> Result<(&'p str, Endpoint), Rejection> {
+    let rest = path
+        .strip_prefix("/openai/deployments/")
+        .filter(|_| method == Method::POST)
+        .ok_or(Rejection::UnknownRoute)?;
+    let (deployment, op) = rest.split_once('/').ok_or(Rejection::UnknownRoute)?;
+    let endpoint = match op {
+        "chat/completions" => Endpoint::Chat,
+        "completions" => Endpoint::Completions,
+        "embeddings" => Endpoint::Embeddings,
+        _ => return Err(Rejection::UnknownRoute),
+    };
+    Ok((deployment, endpoint))
 }
 
 fn check_key(headers: &http::HeaderMap, key: &str) -> Result<(), Rejection> {
@@ -198,11 +272,13 @@ pub(crate) fn is_json_content_type(headers: &http::HeaderMap) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
-fn accept(endpoint: Endpoint, obj: &Map<String, Value>) -> Result<Accepted, Rejection> {
-    let model = match obj.get("model") {
-        None => return Err(Rejection::MissingParameter("model")),
-        Some(Value::String(m)) => m.clone(),
-        Some(_) => return Err(invalid("model", "a string")),
+/// `deployment`: Azure mode, where the deployment names the model and `model` in the body is optional.
+fn accept(endpoint: Endpoint, obj: &Map<String, Value>, deployment: Option<String>) -> Result<Accepted, Rejection> {
+    let model = match (obj.get("model"), deployment) {
+        (None | Some(Value::Null), Some(d)) => d,
+        (None, None) => return Err(Rejection::MissingParameter("model")),
+        (Some(Value::String(m)), _) => m.clone(),
+        (Some(_), _) => return Err(invalid("model", "a string")),
     };
     let stream = match obj.get("stream") {
         None | Some(Value::Null) => false,

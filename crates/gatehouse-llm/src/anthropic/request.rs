@@ -24,8 +24,8 @@
 //! - `store`, `metadata`, `service_tier`, `prompt_cache_key` only concern OpenAI's platform: always dropped and
 //!   reported. Unknown keys are dropped and reported by name.
 
-mod content;
-mod input;
+pub(crate) mod content;
+pub(crate) mod input;
 mod messages;
 mod output;
 mod tools;

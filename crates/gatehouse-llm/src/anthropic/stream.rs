@@ -21,7 +21,7 @@
 //! more is written; every frame is one `data:` line of JSON (or `[DONE]`).
 
 mod event;
-mod frames;
+pub(crate) mod frames;
 
 use super::json::truncate;
 use super::tokens::AnthropicUsage;

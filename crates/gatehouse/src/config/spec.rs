@@ -52,6 +52,16 @@ pub enum ProviderKind {
     VllmPool,
     /// Anthropic's Messages API: OpenAI chat completions are translated to `POST /v1/messages` and back.
     Anthropic,
+    /// OpenAI itself: passthrough, `base_url` defaults to `https://api.openai.com`.
+    Openai,
+    /// Azure OpenAI: passthrough to `/openai/deployments/{target model}/...?api-version=...` with an `api-key`
+    /// header.
+    AzureOpenai,
+    /// Google's Gemini API: OpenAI chat completions are translated to `generateContent` /
+    /// `streamGenerateContent?alt=sse` and back, with an `x-goog-api-key` header.
+    Gemini,
+    /// AWS Bedrock Converse / ConverseStream, signed with SigV4.
+    Bedrock,
 }
 
 /// How replicas of a vLLM pool are picked.
@@ -75,8 +85,9 @@ pub enum PickerKind {
 pub struct ProviderSpec {
     /// The protocol and reachability kind.
     pub kind: ProviderKind,
-    /// `openai_compatible`: base URL, e.g. `https://api.openai.com` (the `/v1/...` path is appended).
-    /// `anthropic`: defaults to `https://api.anthropic.com`.
+    /// `openai_compatible`: base URL, e.g. `https://api.groq.com/openai` (the `/v1/...` path is appended).
+    /// `anthropic`: defaults to `https://api.anthropic.com`; `openai`: `https://api.openai.com`; `gemini`:
+    /// `https://generativelanguage.googleapis.com`; `azure_openai`: required (`https://{resource}.openai.azure.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// `vllm_pool`: replica base URLs.
@@ -99,9 +110,37 @@ pub struct ProviderSpec {
     /// because a beta can change billing or behaviour and is the operator's decision. Default: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_betas: Vec<String>,
+    /// `azure_openai`: the `api-version` query parameter sent on every request (default `2024-10-21`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `openai_compatible`: a known host's base URL and auth convention (`groq`, `together`, `fireworks`,
+    /// `deepinfra`, `openrouter`, `mistral`, `ollama`, ...); `base_url` then overrides only the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// `bedrock`: the AWS region, e.g. `us-east-1` (required; also picks the default endpoint
+    /// `https://bedrock-runtime.{region}.amazonaws.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `bedrock`: static AWS credentials; default: the `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and (when set)
+    /// `AWS_SESSION_TOKEN` environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsCredentialsSpec>,
     /// Upstream timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsSpec,
+}
+
+/// AWS credentials for SigV4, each a secret (env, file or value).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsCredentialsSpec {
+    /// The access key id (`AKIA…` / `ASIA…`).
+    pub access_key_id: SecretSpec,
+    /// The secret access key.
+    pub secret_access_key: SecretSpec,
+    /// The session token of temporary credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<SecretSpec>,
 }
 
 /// Where a secret comes from. Files are re-read when they change (Kubernetes secret rotation).

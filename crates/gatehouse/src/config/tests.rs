@@ -7,6 +7,8 @@ fn env(name: &str) -> Option<String> {
         "VLLM_HOST" => Some("127.0.0.1".into()),
         "PORT" => Some("9000".into()),
         "KEY" => Some("sk-test".into()),
+        "AWS_ACCESS_KEY_ID" => Some("AKIDENV".into()),
+        "AWS_SECRET_ACCESS_KEY" => Some("env-secret".into()),
         _ => None,
     }
 }
@@ -230,6 +232,98 @@ fn anthropic_fields_are_checked_where_they_apply() {
         "models[0].targets[0].max_tokens_default: `max_tokens_default` only applies to translated providers",
         "models[0].targets[0].sampling: `sampling` only applies",
         "models[1].targets[0].max_tokens_default: must be greater than zero",
+    ] {
+        assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
+    }
+}
+
+#[test]
+fn hosted_kinds_get_their_urls_and_wire_settings() {
+    let text = "providers:\n  oai: { kind: openai, api_key: { env: KEY } }\n  az: { kind: azure_openai, base_url: 'https://res.openai.azure.com/', api_key: { env: KEY } }\n  az2: { kind: azure_openai, base_url: 'https://res2.openai.azure.com', api_version: 2025-04-01-preview }\n  di: { kind: openai_compatible, preset: deepinfra, api_key: { env: KEY } }\n  ol: { kind: openai_compatible, preset: ollama }\n";
+    let snap = load_str(text).expect("valid");
+    let p = |n: &str| snap.providers[n].clone();
+    assert_eq!(p("oai").endpoints, vec!["https://api.openai.com"]);
+    assert_eq!(p("oai").wire.api_prefix, "/v1");
+    assert_eq!(p("az").endpoints, vec!["https://res.openai.azure.com"]);
+    assert_eq!(p("az").wire.api_version.as_deref(), Some("2024-10-21"));
+    assert_eq!(p("az2").wire.api_version.as_deref(), Some("2025-04-01-preview"));
+    assert_eq!(p("di").endpoints, vec!["https://api.deepinfra.com"]);
+    assert_eq!(p("di").wire.api_prefix, "/v1/openai");
+    assert_eq!(p("ol").endpoints, vec!["http://localhost:11434"]);
+}
+
+#[test]
+fn hosted_kind_fields_are_checked() {
+    let text = "providers:\n  az: { kind: azure_openai, api_version: 'bad version' }\n  g: { kind: openai_compatible, preset: grok }\n  t: { kind: openai_compatible, preset: together }\n  o: { kind: openai, preset: groq, api_version: '2024-10-21' }\nmodels:\n  - name: m\n    targets: [{ provider: o, model: 'a/b' }]\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    for want in [
+        "providers.az.kind: an `azure_openai` provider needs `base_url`",
+        "providers.az.api_version: `bad version` is not an api-version",
+        "providers.g.preset: unknown preset `grok`, did you mean `groq`?",
+        "providers.t.api_key: preset `together` needs `api_key`",
+        "providers.o.preset: `preset` is only valid for `kind: openai_compatible`",
+        "providers.o.api_version: `api_version` is only valid for `kind: azure_openai`",
+    ] {
+        assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
+    }
+    let text = "providers:\n  az: { kind: azure_openai, base_url: 'https://r.openai.azure.com' }\nmodels:\n  - name: m\n    targets: [{ provider: az, model: '../admin' }]\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    assert!(
+        errs.contains("models[0].targets[0].model: `../admin` is not a valid deployment name"),
+        "{errs}"
+    );
+}
+
+#[test]
+fn gemini_provider_gets_its_url_and_checks_its_targets() {
+    let text = "providers:\n  g: { kind: gemini, api_key: { env: KEY } }\nmodels:\n  - name: flash\n    targets: [{ provider: g, model: models/gemini-2.5-flash, drop_unsupported: true }]\n";
+    let snap = load_str(text).expect("valid");
+    let p = &snap.providers["g"];
+    assert_eq!(p.endpoints, vec!["https://generativelanguage.googleapis.com"]);
+    assert_eq!(p.wire.api_prefix, "/v1beta");
+    assert!(snap.model("flash").expect("flash").targets[0].rules.drop_unsupported);
+    let text = "providers:\n  g: { kind: gemini }\nmodels:\n  - name: m\n    targets: [{ provider: g, model: 'gemini:x?y', max_tokens_default: 5, sampling: both }]\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    for want in [
+        "models[0].targets[0].model: `gemini:x?y` is not a valid Gemini model name",
+        "models[0].targets[0].max_tokens_default: `max_tokens_default` only applies to `kind: anthropic` targets",
+        "models[0].targets[0].sampling: `sampling` only applies to `kind: anthropic` targets",
+    ] {
+        assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
+    }
+}
+
+#[test]
+fn bedrock_provider_takes_region_and_credentials() {
+    use crate::snapshot::TargetState;
+    let text = "providers:\n  b: { kind: bedrock, region: eu-central-1 }\n  s: { kind: bedrock, region: us-east-1, base_url: 'http://127.0.0.1:9', aws: { access_key_id: { value: AKID }, secret_access_key: { env: KEY }, session_token: { env: MISSING } } }\nmodels:\n  - name: claude\n    targets: [{ provider: b, model: 'anthropic.claude-3-5-haiku-20241022-v1:0' }]\n";
+    let snap = load_str(text).expect("valid");
+    let b = &snap.providers["b"];
+    assert_eq!(b.endpoints, vec!["https://bedrock-runtime.eu-central-1.amazonaws.com"]);
+    let settings = b.bedrock.as_ref().expect("bedrock settings");
+    assert_eq!(settings.region, "eu-central-1");
+    assert_eq!(
+        &*settings.access_key_id.get().expect("from AWS_ACCESS_KEY_ID"),
+        "AKIDENV"
+    );
+    assert!(settings.session_token.is_none(), "AWS_SESSION_TOKEN unset: no token");
+    assert_eq!(b.state(), TargetState::Enabled);
+    // A configured session token that cannot be resolved disables the provider (not a crash).
+    assert!(
+        matches!(snap.providers["s"].state(), TargetState::Disabled(r) if r.contains("AWS credential unavailable"))
+    );
+    assert!(
+        !snap.redacted.to_string().contains("AKID\""),
+        "inline values are redacted"
+    );
+
+    let text = "providers:\n  b: { kind: bedrock, api_key: { env: KEY } }\n  c: { kind: bedrock, region: 'US East' }\n  o: { kind: openai, region: us-east-1 }\n";
+    let errs = load_str(text).expect_err("invalid").to_string();
+    for want in [
+        "providers.b.kind: a `bedrock` provider needs `region`",
+        "providers.b.api_key: `bedrock` signs requests with AWS credentials",
+        "providers.c.region: `US East` is not an AWS region",
+        "providers.o.region: `region` is only valid for `kind: bedrock`",
     ] {
         assert!(errs.contains(want), "missing {want:?} in:\n{errs}");
     }

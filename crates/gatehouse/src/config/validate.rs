@@ -4,6 +4,8 @@
 //! sense for some provider kinds, unique model names, targets that name an existing provider, limits
 //! that are not zero, and required models whose credentials must resolve.
 
+mod kinds;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -96,6 +98,12 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 );
             }
             let rules = target_rules(&mut errs, &["models", &idx, "targets", &jdx], provider.kind, t);
+            kinds::check_target(
+                &mut errs,
+                &["models", &idx, "targets", &jdx],
+                provider.kind,
+                t.model.as_deref().unwrap_or(&m.name),
+            );
             targets.push(Target {
                 provider: provider.clone(),
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
@@ -202,9 +210,11 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
     let before = errs.list.len();
     let endpoints = match p.kind {
         ProviderKind::OpenaiCompatible => {
-            let urls = match &p.base_url {
-                Some(u) => vec![check_url(errs, name, "base_url", None, u)],
-                None => {
+            let urls = match (&p.base_url, p.preset.as_deref().and_then(super::presets::find)) {
+                (Some(u), _) => vec![check_url(errs, name, "base_url", None, u)],
+                (None, Some(preset)) => vec![preset.base_url.to_string()],
+                (None, None) if p.preset.is_some() => Vec::new(), // unknown preset: reported by `kinds::wire`
+                (None, None) => {
                     errs.push(
                         &["providers", name, "kind"],
                         "an `openai_compatible` provider needs `base_url`",
@@ -225,6 +235,9 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
                 );
             }
             urls
+        }
+        ProviderKind::Openai | ProviderKind::AzureOpenai | ProviderKind::Gemini | ProviderKind::Bedrock => {
+            kinds::hosted_url(errs, name, p)
         }
         ProviderKind::Anthropic => {
             let url = p.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL);
@@ -280,13 +293,7 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
             errs.push(&["providers", name, "timeouts", field], "must be greater than zero");
         }
     }
-    let api_key = p.api_key.as_ref().map(|s| {
-        Arc::new(match s {
-            SecretSpec::Env(var) => Secret::resolve(SecretSource::Env(var.clone()), None, env),
-            SecretSpec::File(path) => Secret::resolve(SecretSource::File(path.clone()), None, env),
-            SecretSpec::Value(v) => Secret::resolve(SecretSource::Inline, Some(v.clone()), env),
-        })
-    });
+    let api_key = p.api_key.as_ref().map(|s| Arc::new(resolve_secret(s, env)));
     let client = match UpstreamClient::new(timeouts.connect) {
         Ok(c) => c,
         Err(e) => {
@@ -296,18 +303,31 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
     };
     let anthropic = anthropic_settings(errs, name, p);
     let pool = routing::pool_settings(errs, name, p);
+    let wire = kinds::wire(errs, name, p);
+    let bedrock = kinds::bedrock(errs, name, p, env);
     if errs.list.len() > before {
         return None;
     }
-    let provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client);
-    let provider = match pool {
-        Some(settings) => crate::pool::attach(provider, settings),
-        None => provider,
-    };
-    Some(match anthropic {
-        Some(a) => provider.with_anthropic(a),
-        None => provider,
-    })
+    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client).with_wire(wire);
+    if let Some(settings) = pool {
+        provider = crate::pool::attach(provider, settings);
+    }
+    if let Some(a) = anthropic {
+        provider = provider.with_anthropic(a);
+    }
+    if let Some(b) = bedrock {
+        provider = provider.with_bedrock(b);
+    }
+    Some(provider)
+}
+
+/// A secret from its spec (resolution failures disable the provider later, they are not config errors).
+fn resolve_secret(s: &SecretSpec, env: EnvLookup<'_>) -> Secret {
+    match s {
+        SecretSpec::Env(var) => Secret::resolve(SecretSource::Env(var.clone()), None, env),
+        SecretSpec::File(path) => Secret::resolve(SecretSource::File(path.clone()), None, env),
+        SecretSpec::Value(v) => Secret::resolve(SecretSource::Inline, Some(v.clone()), env),
+    }
 }
 
 /// The public Anthropic API, used when an `anthropic` provider sets no `base_url`.
@@ -365,6 +385,9 @@ fn anthropic_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) -> Op
 /// passthrough ones rather than silently ignored.
 fn target_rules(errs: &mut Errors<'_>, path: &[&str], kind: ProviderKind, t: &TargetSpec) -> ModelRules {
     let d = ModelRules::default();
+    if matches!(kind, ProviderKind::Gemini | ProviderKind::Bedrock) {
+        return kinds::gemini_rules(errs, path, t);
+    }
     if kind != ProviderKind::Anthropic {
         for (field, set) in [
             ("max_tokens_default", t.max_tokens_default.is_some()),
@@ -376,7 +399,7 @@ fn target_rules(errs: &mut Errors<'_>, path: &[&str], kind: ProviderKind, t: &Ta
                 p.push(field);
                 errs.push(
                     &p,
-                    format!("`{field}` only applies to translated providers (`kind: anthropic`)"),
+                    format!("`{field}` only applies to translated providers (`kind: anthropic`, `gemini`)"),
                 );
             }
         }

@@ -13,9 +13,7 @@ use http::{HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::{
-    ClientRequest, DROPPED_HEADER, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response,
-};
+use super::{ClientRequest, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response};
 use crate::body::AnthropicToOpenAi;
 use crate::context::{RequestContext, Route};
 use crate::error::GatewayError;
@@ -36,7 +34,7 @@ pub(super) const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic
 pub(super) const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// Translates the request and builds the upstream call. Parameters the target did not receive are logged and
-/// listed for the client in [`DROPPED_HEADER`].
+/// listed for the client in [`DROPPED_HEADER`](super::DROPPED_HEADER).
 pub(super) fn prepare(
     req: &ClientRequest<'_>,
     endpoint: &str,
@@ -57,19 +55,13 @@ pub(super) fn prepare(
             rules: &req.target.rules,
         },
     )?;
-    if !translated.dropped.is_empty() || !translated.dropped_unknown.is_empty() {
-        let names: Vec<&str> = translated
-            .dropped
-            .iter()
-            .copied()
-            .chain(translated.dropped_unknown.iter().map(String::as_str))
-            .collect();
-        let list = names.join(",");
-        tracing::info!(request_id = %ctx.id, target = %provider.name, dropped = %list, "parameters not sent to the target");
-        if let Ok(v) = HeaderValue::from_str(&list) {
-            extra.push((HeaderName::from_static(DROPPED_HEADER), v));
-        }
-    }
+    super::report_dropped(
+        &translated.dropped,
+        &translated.dropped_unknown,
+        &provider.name,
+        ctx,
+        extra,
+    );
     let settings = provider
         .anthropic
         .as_ref()

@@ -19,7 +19,7 @@ use super::{
     ClientRequest, DROPPED_HEADER, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response,
 };
 use crate::body::OpenAiToAnthropic;
-use crate::context::RequestContext;
+use crate::context::{RequestContext, Route};
 use crate::error::GatewayError;
 use crate::respond::anthropic_error;
 
@@ -60,7 +60,7 @@ pub(super) fn prepare(
             extra.push((HeaderName::from_static(DROPPED_HEADER), v));
         }
     }
-    let uri = format!("{endpoint}/v1/chat/completions");
+    let uri = super::passthrough::upstream_uri(provider, endpoint, Route::ChatCompletions, &req.target.upstream_model);
     let mut builder = http::Request::post(&uri)
         .header(header::CONTENT_TYPE, "application/json")
         .header(
@@ -72,9 +72,10 @@ pub(super) fn prepare(
             },
         )
         .header(crate::request_id::HEADER, ctx.id.as_str());
-    if let Some(v) = credential(provider, req.model, "Bearer ")? {
+    let (name, prefix) = super::passthrough::auth_header(provider.kind);
+    if let Some(v) = credential(provider, req.model, prefix)? {
         // The client's Authorization / x-api-key are never copied; only the provider's credential is sent.
-        builder = builder.header(header::AUTHORIZATION, v);
+        builder = builder.header(name, v);
     }
     let upstream =
         builder

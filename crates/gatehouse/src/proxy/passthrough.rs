@@ -1,19 +1,25 @@
-//! OpenAI-compatible targets (`openai_compatible`, `vllm_pool`): the body is spliced, not re-serialised — only
-//! `model` (and `stream_options.include_usage`, so usage is always recorded) change — and the reply is relayed
-//! as the upstream sent it.
+//! OpenAI-compatible targets (`openai_compatible` and its presets, `vllm_pool`, `openai`, `azure_openai`): the
+//! body is spliced, not re-serialised — only `model` (and `stream_options.include_usage`, so usage is always
+//! recorded) change — and the reply is relayed as the upstream sent it.
+//!
+//! What differs between these kinds is only the URL and the credential header ([`upstream_uri`], [`auth_header`]):
+//! `{base}{prefix}/chat/completions` with `Authorization: Bearer` for OpenAI-style hosts, and
+//! `{base}/openai/deployments/{deployment}/chat/completions?api-version=…` with `api-key` for Azure OpenAI.
 
 use axum::response::Response;
 use bytes::Bytes;
 use gatehouse_llm::Rewrite;
-use http::header;
+use http::{HeaderName, header};
 use http_body_util::Full;
 use tokio::time::Instant;
 
 use super::{ClientRequest, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response};
 use crate::body::Passthrough;
+use crate::config::spec::ProviderKind;
 use crate::context::{RequestContext, Route};
 use crate::error::GatewayError;
 use crate::respond::openai_error;
+use crate::snapshot::Provider;
 
 /// Builds the upstream request: spliced body, the provider's bearer token (never the client's).
 pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestContext) -> Result<Prepared, GatewayError> {
@@ -25,7 +31,7 @@ pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestCont
         force_include_usage,
     });
     let provider = &req.target.provider;
-    let uri = format!("{endpoint}{}", req.route.upstream_path());
+    let uri = upstream_uri(provider, endpoint, req.route, &req.target.upstream_model);
     let mut builder = http::Request::post(&uri)
         .header(header::CONTENT_TYPE, "application/json")
         .header(
@@ -37,9 +43,10 @@ pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestCont
             },
         )
         .header(crate::request_id::HEADER, ctx.id.as_str());
-    if let Some(v) = credential(provider, req.model, "Bearer ")? {
+    let (name, prefix) = auth_header(provider.kind);
+    if let Some(v) = credential(provider, req.model, prefix)? {
         // The client's own Authorization is never copied; only the provider's credential is sent.
-        builder = builder.header(header::AUTHORIZATION, v);
+        builder = builder.header(name, v);
     }
     let upstream = builder
         .body(Full::new(Bytes::from(out)))
@@ -51,6 +58,30 @@ pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestCont
         req: upstream,
         mode: Mode::Passthrough,
     })
+}
+
+/// The upstream URL for `route`. Azure addresses a deployment (the target's model, checked at load time to be a
+/// plain path segment) and pins the API version in the query; everyone else is `{base}{prefix}{route}`.
+pub(super) fn upstream_uri(provider: &Provider, endpoint: &str, route: Route, upstream_model: &str) -> String {
+    let suffix = route
+        .upstream_path()
+        .strip_prefix("/v1")
+        .unwrap_or(route.upstream_path());
+    let wire = &provider.wire;
+    match (provider.kind, &wire.api_version) {
+        (ProviderKind::AzureOpenai, Some(version)) => {
+            format!("{endpoint}/openai/deployments/{upstream_model}{suffix}?api-version={version}")
+        }
+        _ => format!("{endpoint}{}{suffix}", wire.api_prefix),
+    }
+}
+
+/// The credential header and its value prefix: Azure OpenAI takes its resource key in `api-key`.
+pub(super) fn auth_header(kind: ProviderKind) -> (HeaderName, &'static str) {
+    match kind {
+        ProviderKind::AzureOpenai => (HeaderName::from_static("api-key"), ""),
+        _ => (header::AUTHORIZATION, "Bearer "),
+    }
 }
 
 /// Relays the reply: a stream frame by frame, a JSON body whole (to read its usage), an error with its status.

@@ -153,6 +153,26 @@ async fn run_anthropic_sdk(python: String, gw: &TestGateway, model: &'static str
     assert!(stdout.contains("ok"));
 }
 
+/// Runs `tests/interop/openai_sdk_providers.py` against `model` and returns the JSON line it printed.
+async fn run_provider_script(python: String, gw: &TestGateway, model: &'static str) -> serde_json::Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/interop/openai_sdk_providers.py"
+    );
+    let base = format!("http://{}", gw.gw.data_addr);
+    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(base).arg(model).output())
+        .await
+        .expect("join")
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "SDK interop with {model} failed:\n{stdout}\n{stderr}"
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{model}: not JSON ({e}): {stdout}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anthropic_python_sdk_native() {
     use testkit::{AnthropicReply, MockAnthropic};
@@ -236,4 +256,91 @@ async fn mcp_python_sdk_through_two_replicas() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "MCP SDK interop failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("ok"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_sdk_to_gemini_and_bedrock() {
+    use serde_json::json;
+    use testkit::{BedrockReply, GeminiReply, MockBedrock, MockGemini};
+    let Some(python) = python() else { return };
+    let bedrock_model = "anthropic.claude-3-5-haiku-20241022-v1:0";
+    let gemini = MockGemini::builder()
+        .api_key("AIza-interop")
+        .enqueue(GeminiReply::text("Hello from the provider").with_cached_tokens(2))
+        .enqueue(GeminiReply::text("Streaming hello from the provider"))
+        .enqueue(GeminiReply::text("Again here"))
+        .enqueue(GeminiReply::function_call("get_weather", json!({"city": "Paris"})))
+        .enqueue(GeminiReply::text("It is 18C and sunny in Paris."))
+        .enqueue(GeminiReply::error(
+            429,
+            "RESOURCE_EXHAUSTED",
+            "Resource has been exhausted (e.g. check quota).",
+        ))
+        .start()
+        .await;
+    let bedrock = MockBedrock::builder("us-east-1", "AKIDINTEROP", "interop-secret")
+        .models(&[bedrock_model])
+        .start()
+        .await;
+    for reply in [
+        BedrockReply::text("Hello from the provider").with_cache(2, 0),
+        BedrockReply::text("Streaming hello from the provider"),
+        BedrockReply::text("Again here"),
+        BedrockReply::text("").with_tool_use("tooluse_interop", "get_weather", json!({"city": "Paris"})),
+        BedrockReply::text("It is 18C and sunny in Paris."),
+        BedrockReply::error(
+            429,
+            "ThrottlingException",
+            "Too many requests, please wait before trying again.",
+        ),
+    ] {
+        bedrock.enqueue(reply);
+    }
+    let gw = TestGateway::start(&format!(
+        "providers:\n  google: {{ kind: gemini, base_url: \"{}\", api_key: {{ value: AIza-interop }} }}\n  aws: {{ kind: bedrock, region: us-east-1, base_url: \"{}\", aws: {{ access_key_id: {{ value: AKIDINTEROP }}, secret_access_key: {{ value: interop-secret }} }} }}\nmodels:\n  - {{ name: gem, targets: [{{ provider: google, model: gemini-2.5-flash }}] }}\n  - {{ name: bed, targets: [{{ provider: aws, model: \"{bedrock_model}\" }}] }}\n",
+        gemini.base_url(),
+        bedrock.base_url()
+    ))
+    .await;
+    let seen_gemini = run_provider_script(python.clone(), &gw, "gem").await;
+    let seen_bedrock = run_provider_script(python, &gw, "bed").await;
+
+    // The model name differs by design; everything else the client saw is identical.
+    let mut normalized = seen_bedrock.clone();
+    normalized["create"]["model"] = seen_gemini["create"]["model"].clone();
+    assert_eq!(seen_gemini, normalized, "identical client-visible shapes");
+    assert_eq!(seen_gemini["create"]["model"], "gem");
+    assert_eq!(seen_bedrock["create"]["model"], "bed");
+    assert_eq!(seen_gemini["stream"]["text"], "Streaming hello from the provider");
+    assert_eq!(seen_gemini["stream"]["finish"], json!(["stop"]));
+    assert_eq!(seen_gemini["tools"]["finish"], json!(["tool_calls"]));
+    assert_eq!(seen_gemini["tools"]["answer"], "It is 18C and sunny in Paris.");
+    assert_eq!(
+        seen_gemini["rate_limited"],
+        json!({"status": 429, "code": "upstream_rate_limited"})
+    );
+    assert_eq!(seen_gemini["refused"], json!({"status": 400, "names_n": true}));
+
+    // Both strict mocks accepted every request they got (the n=2 request reached neither).
+    let g = gemini.requests();
+    let b = bedrock.requests();
+    assert_eq!((g.len(), b.len()), (6, 6));
+    assert!(
+        g.iter().all(|r| r.rejection.is_none()),
+        "{:?}",
+        g.iter().map(|r| &r.rejection).collect::<Vec<_>>()
+    );
+    assert!(
+        b.iter().all(|r| r.rejection.is_none()),
+        "{:?}",
+        b.iter().map(|r| &r.rejection).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        g[4].json()["contents"][2]["parts"][0]["functionResponse"]["name"],
+        "get_weather"
+    );
+    assert_eq!(
+        b[4].json()["messages"][2]["content"][0]["toolResult"]["toolUseId"],
+        "tooluse_interop"
+    );
 }

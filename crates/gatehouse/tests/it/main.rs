@@ -3,7 +3,10 @@
 mod admin;
 mod anthropic;
 mod anthropic_stream;
+mod bedrock;
 mod cli;
+mod cross_provider;
+mod gemini;
 mod interop;
 mod jwt_support;
 mod limits;
@@ -12,6 +15,7 @@ mod mcp_auth;
 mod mcp_policy;
 mod mcp_support;
 mod messages;
+mod openai_azure;
 mod pool_routing;
 mod reload;
 mod routing;

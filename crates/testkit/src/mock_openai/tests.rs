@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod azure;
 mod replies;
 mod streaming;
 mod strict;

@@ -71,7 +71,7 @@ pub(super) fn document(file: FileRef<'_>) -> Result<Source<'_>, Cow<'static, str
 }
 
 /// Splits `data:<media>[;params];base64,<data>` into its media type and payload.
-fn data_url(url: Cow<'_, str>) -> Result<(String, Cow<'_, str>), Cow<'static, str>> {
+pub(crate) fn data_url(url: Cow<'_, str>) -> Result<(String, Cow<'_, str>), Cow<'static, str>> {
     let comma = url.find(',').ok_or(Cow::Borrowed("malformed data URL"))?;
     let header = url.get("data:".len()..comma).unwrap_or_default();
     let mut params = header.split(';');
@@ -87,6 +87,6 @@ fn data_url(url: Cow<'_, str>) -> Result<(String, Cow<'_, str>), Cow<'static, st
 }
 
 /// Case-insensitive ASCII prefix test (URL schemes are case-insensitive).
-fn has_prefix(s: &str, prefix: &str) -> bool {
+pub(crate) fn has_prefix(s: &str, prefix: &str) -> bool {
     s.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }

@@ -15,68 +15,70 @@ use serde_json::value::RawValue;
 use super::super::json::{CowStr, StrOr, truncate};
 
 /// At most this many unknown top-level keys are reported, each cut to [`MAX_UNKNOWN_KEY_BYTES`].
-pub(super) const MAX_UNKNOWN_KEYS: usize = 16;
+pub(crate) const MAX_UNKNOWN_KEYS: usize = 16;
 /// Longest unknown key reported, in bytes.
-pub(super) const MAX_UNKNOWN_KEY_BYTES: usize = 64;
+pub(crate) const MAX_UNKNOWN_KEY_BYTES: usize = 64;
 
 /// The fields of `POST /v1/chat/completions` the translator understands; anything else is recorded by name.
 #[derive(Debug, Default)]
-pub(super) struct ChatRequest<'a> {
-    pub(super) messages: Option<Vec<Message<'a>>>,
-    pub(super) max_completion_tokens: Option<u64>,
-    pub(super) max_tokens: Option<u64>,
-    pub(super) temperature: Option<f64>,
-    pub(super) top_p: Option<f64>,
+pub(crate) struct ChatRequest<'a> {
+    pub(crate) messages: Option<Vec<Message<'a>>>,
+    pub(crate) max_completion_tokens: Option<u64>,
+    pub(crate) max_tokens: Option<u64>,
+    pub(crate) temperature: Option<f64>,
+    pub(crate) top_p: Option<f64>,
     /// Not OpenAI; a common vendor extension Anthropic understands.
-    pub(super) top_k: Option<u64>,
-    pub(super) stop: Option<StrOr<'a, Vec<CowStr<'a>>>>,
-    pub(super) stream: Option<bool>,
-    pub(super) stream_options: Option<StreamOptions>,
-    pub(super) tools: Option<Vec<Tool<'a>>>,
-    pub(super) tool_choice: Option<StrOr<'a, ChoiceObject<'a>>>,
-    pub(super) parallel_tool_calls: Option<bool>,
-    pub(super) response_format: Option<ResponseFormat<'a>>,
-    pub(super) reasoning_effort: Option<CowStr<'a>>,
-    pub(super) user: Option<CowStr<'a>>,
-    pub(super) safety_identifier: Option<CowStr<'a>>,
-    pub(super) n: Option<u64>,
-    pub(super) logprobs: Option<bool>,
-    pub(super) top_logprobs: Option<u64>,
-    pub(super) logit_bias: Option<&'a RawValue>,
-    pub(super) frequency_penalty: Option<f64>,
-    pub(super) presence_penalty: Option<f64>,
-    pub(super) modalities: Option<Vec<CowStr<'a>>>,
+    pub(crate) top_k: Option<u64>,
+    pub(crate) stop: Option<StrOr<'a, Vec<CowStr<'a>>>>,
+    pub(crate) stream: Option<bool>,
+    pub(crate) stream_options: Option<StreamOptions>,
+    pub(crate) tools: Option<Vec<Tool<'a>>>,
+    pub(crate) tool_choice: Option<StrOr<'a, ChoiceObject<'a>>>,
+    pub(crate) parallel_tool_calls: Option<bool>,
+    pub(crate) response_format: Option<ResponseFormat<'a>>,
+    pub(crate) reasoning_effort: Option<CowStr<'a>>,
+    pub(crate) user: Option<CowStr<'a>>,
+    pub(crate) safety_identifier: Option<CowStr<'a>>,
+    pub(crate) n: Option<u64>,
+    pub(crate) logprobs: Option<bool>,
+    pub(crate) top_logprobs: Option<u64>,
+    pub(crate) logit_bias: Option<&'a RawValue>,
+    pub(crate) frequency_penalty: Option<f64>,
+    pub(crate) presence_penalty: Option<f64>,
+    pub(crate) modalities: Option<Vec<CowStr<'a>>>,
+    /// `seed`, kept for targets that honour it (Gemini); it is also listed in `unsupported` for those that do not.
+    pub(crate) seed: Option<i64>,
     /// Parameters present (not `null`) that have no Anthropic meaning whatever their value.
-    pub(super) unsupported: Vec<&'static str>,
+    pub(crate) unsupported: Vec<&'static str>,
     /// Parameters that only concern OpenAI's platform (storage, service tier, its cache key): dropped, reported.
-    pub(super) platform_only: Vec<&'static str>,
+    pub(crate) platform_only: Vec<&'static str>,
     /// Keys OpenAI does not define.
-    pub(super) unknown: Vec<String>,
+    pub(crate) unknown: Vec<String>,
 }
 
 /// `stream_options`.
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct StreamOptions {
+pub(crate) struct StreamOptions {
     #[serde(default)]
-    pub(super) include_usage: Option<bool>,
+    pub(crate) include_usage: Option<bool>,
 }
 
 /// One entry of `messages`; the role decides which fields matter.
 #[derive(Debug, Deserialize)]
-pub(super) struct Message<'a> {
-    pub(super) role: Role,
+pub(crate) struct Message<'a> {
+    pub(crate) role: Role,
     #[serde(default, borrow)]
-    pub(super) content: Option<StrOr<'a, Vec<Part<'a>>>>,
+    pub(crate) content: Option<StrOr<'a, Vec<Part<'a>>>>,
     #[serde(default, borrow)]
-    pub(super) tool_calls: Option<Vec<ToolCall<'a>>>,
+    pub(crate) tool_calls: Option<Vec<ToolCall<'a>>>,
     #[serde(default, borrow)]
-    pub(super) tool_call_id: Option<CowStr<'a>>,
+    pub(crate) tool_call_id: Option<CowStr<'a>>,
 }
 
 /// `messages[].role`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(super) enum Role {
+pub(crate) enum Role {
     System,
     Developer,
     User,
@@ -87,131 +89,131 @@ pub(super) enum Role {
 
 /// A content part; `kind` decides which of the other fields is read.
 #[derive(Debug, Deserialize)]
-pub(super) struct Part<'a> {
+pub(crate) struct Part<'a> {
     #[serde(rename = "type", borrow)]
-    pub(super) kind: CowStr<'a>,
+    pub(crate) kind: CowStr<'a>,
     #[serde(default, borrow)]
-    pub(super) text: Option<CowStr<'a>>,
+    pub(crate) text: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) refusal: Option<CowStr<'a>>,
+    pub(crate) refusal: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) image_url: Option<ImageUrl<'a>>,
+    pub(crate) image_url: Option<ImageUrl<'a>>,
     #[serde(default, borrow)]
-    pub(super) file: Option<FileRef<'a>>,
+    pub(crate) file: Option<FileRef<'a>>,
     /// Not OpenAI; Anthropic prompt caching hints sent by cache-aware clients, passed through.
     #[serde(default, borrow)]
-    pub(super) cache_control: Option<&'a RawValue>,
+    pub(crate) cache_control: Option<&'a RawValue>,
 }
 
 /// `image_url` of an image part (`detail` has no Anthropic equivalent and is ignored).
 #[derive(Debug, Deserialize)]
-pub(super) struct ImageUrl<'a> {
+pub(crate) struct ImageUrl<'a> {
     #[serde(borrow)]
-    pub(super) url: CowStr<'a>,
+    pub(crate) url: CowStr<'a>,
 }
 
 /// `file` of a file part.
 #[derive(Debug, Deserialize)]
-pub(super) struct FileRef<'a> {
+pub(crate) struct FileRef<'a> {
     #[serde(default, borrow)]
-    pub(super) file_data: Option<CowStr<'a>>,
+    pub(crate) file_data: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) file_id: Option<CowStr<'a>>,
+    pub(crate) file_id: Option<CowStr<'a>>,
 }
 
 /// An assistant's `tool_calls[]` entry.
 #[derive(Debug, Deserialize)]
-pub(super) struct ToolCall<'a> {
+pub(crate) struct ToolCall<'a> {
     #[serde(borrow)]
-    pub(super) id: CowStr<'a>,
+    pub(crate) id: CowStr<'a>,
     #[serde(rename = "type", default, borrow)]
-    pub(super) kind: Option<CowStr<'a>>,
+    pub(crate) kind: Option<CowStr<'a>>,
     #[serde(borrow)]
-    pub(super) function: FunctionCall<'a>,
+    pub(crate) function: FunctionCall<'a>,
 }
 
 /// `tool_calls[].function`: `arguments` is JSON text inside a JSON string.
 #[derive(Debug, Deserialize)]
-pub(super) struct FunctionCall<'a> {
+pub(crate) struct FunctionCall<'a> {
     #[serde(borrow)]
-    pub(super) name: CowStr<'a>,
+    pub(crate) name: CowStr<'a>,
     #[serde(borrow)]
-    pub(super) arguments: CowStr<'a>,
+    pub(crate) arguments: CowStr<'a>,
 }
 
 /// A `tools[]` entry.
 #[derive(Debug, Deserialize)]
-pub(super) struct Tool<'a> {
+pub(crate) struct Tool<'a> {
     #[serde(rename = "type", borrow)]
-    pub(super) kind: CowStr<'a>,
+    pub(crate) kind: CowStr<'a>,
     #[serde(default, borrow)]
-    pub(super) function: Option<FunctionDef<'a>>,
+    pub(crate) function: Option<FunctionDef<'a>>,
     /// Not OpenAI; passed through like the content-part extension.
     #[serde(default, borrow)]
-    pub(super) cache_control: Option<&'a RawValue>,
+    pub(crate) cache_control: Option<&'a RawValue>,
 }
 
 /// `tools[].function`.
 #[derive(Debug, Deserialize)]
-pub(super) struct FunctionDef<'a> {
+pub(crate) struct FunctionDef<'a> {
     #[serde(borrow)]
-    pub(super) name: CowStr<'a>,
+    pub(crate) name: CowStr<'a>,
     #[serde(default, borrow)]
-    pub(super) description: Option<CowStr<'a>>,
+    pub(crate) description: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) parameters: Option<&'a RawValue>,
+    pub(crate) parameters: Option<&'a RawValue>,
     #[serde(default)]
-    pub(super) strict: Option<bool>,
+    pub(crate) strict: Option<bool>,
 }
 
 /// The object forms of `tool_choice`: a named function, or `allowed_tools`.
 #[derive(Debug, Deserialize)]
-pub(super) struct ChoiceObject<'a> {
+pub(crate) struct ChoiceObject<'a> {
     #[serde(rename = "type", borrow)]
-    pub(super) kind: CowStr<'a>,
+    pub(crate) kind: CowStr<'a>,
     #[serde(default, borrow)]
-    pub(super) function: Option<NameOnly<'a>>,
+    pub(crate) function: Option<NameOnly<'a>>,
     #[serde(default, borrow)]
-    pub(super) allowed_tools: Option<AllowedTools<'a>>,
+    pub(crate) allowed_tools: Option<AllowedTools<'a>>,
 }
 
 /// `{"name": ...}`.
 #[derive(Debug, Deserialize)]
-pub(super) struct NameOnly<'a> {
+pub(crate) struct NameOnly<'a> {
     #[serde(borrow)]
-    pub(super) name: CowStr<'a>,
+    pub(crate) name: CowStr<'a>,
 }
 
 /// `tool_choice.allowed_tools`.
 #[derive(Debug, Deserialize)]
-pub(super) struct AllowedTools<'a> {
+pub(crate) struct AllowedTools<'a> {
     #[serde(borrow)]
-    pub(super) mode: CowStr<'a>,
+    pub(crate) mode: CowStr<'a>,
     #[serde(borrow)]
-    pub(super) tools: Vec<AllowedTool<'a>>,
+    pub(crate) tools: Vec<AllowedTool<'a>>,
 }
 
 /// `tool_choice.allowed_tools.tools[]`.
 #[derive(Debug, Deserialize)]
-pub(super) struct AllowedTool<'a> {
+pub(crate) struct AllowedTool<'a> {
     #[serde(default, borrow)]
-    pub(super) function: Option<NameOnly<'a>>,
+    pub(crate) function: Option<NameOnly<'a>>,
 }
 
 /// `response_format`.
 #[derive(Debug, Deserialize)]
-pub(super) struct ResponseFormat<'a> {
+pub(crate) struct ResponseFormat<'a> {
     #[serde(rename = "type", borrow)]
-    pub(super) kind: CowStr<'a>,
+    pub(crate) kind: CowStr<'a>,
     #[serde(default, borrow)]
-    pub(super) json_schema: Option<JsonSchema<'a>>,
+    pub(crate) json_schema: Option<JsonSchema<'a>>,
 }
 
 /// `response_format.json_schema` (`name`, `strict` and `description` have no Anthropic counterpart).
 #[derive(Debug, Deserialize)]
-pub(super) struct JsonSchema<'a> {
+pub(crate) struct JsonSchema<'a> {
     #[serde(default, borrow)]
-    pub(super) schema: Option<&'a RawValue>,
+    pub(crate) schema: Option<&'a RawValue>,
 }
 
 // === impl ChatRequest ===
@@ -275,7 +277,12 @@ impl<'de: 'a, 'a> Visitor<'de> for RequestVisitor<'a> {
                 "frequency_penalty" => field!(frequency_penalty),
                 "presence_penalty" => field!(presence_penalty),
                 "modalities" => field!(modalities),
-                "seed" => present(&mut map, &mut r.unsupported, "seed")?,
+                "seed" => {
+                    field!(seed);
+                    if r.seed.is_some() {
+                        r.unsupported.push("seed");
+                    }
+                }
                 "audio" => present(&mut map, &mut r.unsupported, "audio")?,
                 "prediction" => present(&mut map, &mut r.unsupported, "prediction")?,
                 "functions" => present(&mut map, &mut r.unsupported, "functions")?,

@@ -12,7 +12,7 @@ use super::super::tokens::write_openai_usage;
 use crate::Usage;
 
 /// The head shared by every chunk of a stream.
-pub(super) fn prefix(id: &str, created: u64, model: &str) -> Vec<u8> {
+pub(crate) fn prefix(id: &str, created: u64, model: &str) -> Vec<u8> {
     let mut p = Vec::with_capacity(id.len() + model.len() + 80);
     p.extend_from_slice(b"{\"id\":");
     write_str(&mut p, id);
@@ -28,7 +28,7 @@ pub(super) fn prefix(id: &str, created: u64, model: &str) -> Vec<u8> {
 
 /// A chunk with one choice; `body` writes the choice's `delta` and `finish_reason` members (one of the functions
 /// below).
-pub(super) fn chunk(out: &mut Vec<u8>, prefix: &[u8], include_usage: bool, body: impl FnOnce(&mut Vec<u8>)) {
+pub(crate) fn chunk(out: &mut Vec<u8>, prefix: &[u8], include_usage: bool, body: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(b"data: ");
     out.extend_from_slice(prefix);
     out.extend_from_slice(b"[{\"index\":0,\"delta\":");
@@ -41,24 +41,24 @@ pub(super) fn chunk(out: &mut Vec<u8>, prefix: &[u8], include_usage: bool, body:
 }
 
 /// The first delta: `{"role":"assistant","content":""}` (OpenAI's own first chunk).
-pub(super) fn role(out: &mut Vec<u8>) {
+pub(crate) fn role(out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null");
 }
 
-pub(super) fn content(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn content(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(b"{\"content\":");
     write_str(out, text);
     out.extend_from_slice(b"},\"finish_reason\":null");
 }
 
-pub(super) fn reasoning(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn reasoning(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(b"{\"reasoning_content\":");
     write_str(out, text);
     out.extend_from_slice(b"},\"finish_reason\":null");
 }
 
 /// A tool call's first delta: index, id, name and empty arguments.
-pub(super) fn tool_start(out: &mut Vec<u8>, index: u32, id: &str, name: &str) {
+pub(crate) fn tool_start(out: &mut Vec<u8>, index: u32, id: &str, name: &str) {
     let _ = write!(out, "{{\"tool_calls\":[{{\"index\":{index},\"id\":");
     write_str(out, id);
     out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
@@ -67,7 +67,7 @@ pub(super) fn tool_start(out: &mut Vec<u8>, index: u32, id: &str, name: &str) {
 }
 
 /// A fragment of a tool call's arguments.
-pub(super) fn tool_args(out: &mut Vec<u8>, index: u32, fragment: &str) {
+pub(crate) fn tool_args(out: &mut Vec<u8>, index: u32, fragment: &str) {
     let _ = write!(
         out,
         "{{\"tool_calls\":[{{\"index\":{index},\"function\":{{\"arguments\":"
@@ -77,13 +77,13 @@ pub(super) fn tool_args(out: &mut Vec<u8>, index: u32, fragment: &str) {
 }
 
 /// The finish delta: empty, with the reason.
-pub(super) fn finish(out: &mut Vec<u8>, reason: &str) {
+pub(crate) fn finish(out: &mut Vec<u8>, reason: &str) {
     out.extend_from_slice(b"{},\"finish_reason\":");
     write_str(out, reason);
 }
 
 /// The usage chunk: no choices, the usage object.
-pub(super) fn usage_chunk(out: &mut Vec<u8>, prefix: &[u8], usage: &Usage) {
+pub(crate) fn usage_chunk(out: &mut Vec<u8>, prefix: &[u8], usage: &Usage) {
     out.extend_from_slice(b"data: ");
     out.extend_from_slice(prefix);
     out.extend_from_slice(b"[],\"usage\":");
@@ -92,7 +92,7 @@ pub(super) fn usage_chunk(out: &mut Vec<u8>, prefix: &[u8], usage: &Usage) {
 }
 
 /// An OpenAI error frame: `data: {"error":{"message","type","param":null,"code"}}`.
-pub(super) fn error(out: &mut Vec<u8>, kind: &str, code: &str, message: &str) {
+pub(crate) fn error(out: &mut Vec<u8>, kind: &str, code: &str, message: &str) {
     out.extend_from_slice(b"data: {\"error\":{\"message\":");
     write_str(out, message);
     out.extend_from_slice(b",\"type\":");

@@ -1,32 +1,53 @@
-//! The Anthropic stream handler: each upstream Anthropic event is translated into OpenAI chunks as it arrives.
+//! The translating stream handler: each upstream event (Anthropic Messages, Gemini) is translated into OpenAI
+//! chunks as it arrives, by whichever [`StreamTranslate`] the provider kind uses.
 //!
-//! Unlike passthrough, the client stream here is ours, so every failure (an `error` event, a cut connection, an
-//! idle or total timeout, an event over the size limit) ends it with an OpenAI-style error frame rather than a
-//! silent truncation. Usage is tracked whether or not the client asked for it.
+//! Unlike passthrough, the client stream here is ours, so every failure (an upstream error event, a cut
+//! connection, an idle or total timeout, an event over the size limit) ends it with an OpenAI-style error frame
+//! rather than a silent truncation. Usage is tracked whether or not the client asked for it.
 
 use bytes::Bytes;
-use gatehouse_llm::anthropic::{StreamContext, StreamTranslator};
-use gatehouse_llm::{SseDecoder, SseLimits};
+use gatehouse_llm::{SseDecoder, SseLimits, StreamTranslate, anthropic, gemini};
 
 use super::StreamHandler;
 use crate::context::RequestContext;
 
-/// Translates an Anthropic Messages event stream into an OpenAI `chat.completion.chunk` stream.
-pub struct AnthropicToOpenAi {
+/// Translates an upstream SSE stream into an OpenAI `chat.completion.chunk` stream.
+pub struct Translated<T> {
     decoder: SseDecoder,
-    translator: StreamTranslator,
+    translator: T,
     out: Vec<u8>,
 }
 
-// === impl AnthropicToOpenAi ===
+/// Anthropic Messages events → OpenAI chunks.
+pub type AnthropicToOpenAi = Translated<anthropic::StreamTranslator>;
+/// Gemini `streamGenerateContent?alt=sse` events → OpenAI chunks.
+pub type GeminiToOpenAi = Translated<gemini::StreamTranslator>;
+
+// === impl Translated ===
 
 impl AnthropicToOpenAi {
-    /// A handler at the start of a stream.
+    /// A handler at the start of an Anthropic stream.
     #[must_use]
-    pub fn new(ctx: StreamContext) -> Self {
+    pub fn new(ctx: anthropic::StreamContext) -> Self {
+        Self::with(anthropic::StreamTranslator::new(ctx))
+    }
+}
+
+impl GeminiToOpenAi {
+    /// A handler at the start of a Gemini stream.
+    #[must_use]
+    pub fn new(ctx: gemini::ResponseContext) -> Self {
+        Self::with(gemini::StreamTranslator::new(ctx))
+    }
+}
+
+impl<T: StreamTranslate> Translated<T> {
+    /// A handler around `translator`.
+    #[must_use]
+    pub fn with(translator: T) -> Self {
         Self {
             decoder: SseDecoder::new(SseLimits::default()),
-            translator: StreamTranslator::new(ctx),
+            translator,
             out: Vec::with_capacity(1024),
         }
     }
@@ -49,12 +70,12 @@ impl AnthropicToOpenAi {
             None => ctx.completed = true,
         }
         if let Some(reason) = self.translator.unknown_stop_reason() {
-            tracing::warn!(request_id = %ctx.id, stop_reason = reason, "unknown Anthropic stop_reason reported as `stop`");
+            tracing::warn!(request_id = %ctx.id, stop_reason = reason, "unknown upstream stop reason reported as `stop`");
         }
     }
 }
 
-impl StreamHandler for AnthropicToOpenAi {
+impl<T: StreamTranslate> StreamHandler for Translated<T> {
     fn on_data(&mut self, data: &Bytes, ctx: &mut RequestContext) -> Bytes {
         if self.translator.ended() {
             return Bytes::new();

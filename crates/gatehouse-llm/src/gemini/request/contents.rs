@@ -1,0 +1,296 @@
+//! OpenAI `messages` → Gemini `systemInstruction` + `contents`.
+//!
+//! 1. **System hoisting, leading run only** (as for Anthropic, for the same prompt-cache reason — LiteLLM #42104):
+//!    leading `system`/`developer` messages become `systemInstruction`; a later one becomes user text in place.
+//! 2. **Roles.** `user` → `user`; `assistant` → `model` (text, then one `functionCall` per tool call, `args` the
+//!    parsed arguments object); `tool` → a `functionResponse` part in a `user` turn, its `name` looked up from the
+//!    earlier tool call with that id (Gemini correlates by name and position, not id) and its `response` the
+//!    result when it is a JSON object, else `{"content": <text>}`.
+//! 3. **Merging.** Consecutive messages with the same Gemini role are merged (Gemini wants user/model
+//!    alternation); in a merged user turn the `functionResponse` parts come first, in call order.
+//! 4. **Empty text** is omitted; a turn left empty is a 400 naming the message.
+//! 5. **Content parts.** `data:` images and PDFs → `inlineData`; remote URLs are refused (Gemini takes no URL for
+//!    inline parts, and the gateway does not fetch on a client's behalf); `input_audio` → `inlineData` audio.
+//! 6. **Thought signatures** ride in the tool-call id (see [`THOUGHT_SEPARATOR`](super::super::THOUGHT_SEPARATOR))
+//!    and are put back on the `functionCall` part.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
+
+use super::super::THOUGHT_SEPARATOR;
+use super::output::{Blob, Content, FunctionCall, FunctionResponse, Part};
+use crate::LlmError;
+use crate::anthropic::json::{CowStr, StrOr, static_raw, truncate};
+use crate::anthropic::request::content::{data_url, has_prefix};
+use crate::anthropic::request::input::{Message, Part as InPart, Role, ToolCall};
+
+/// What the conversation becomes.
+pub(super) struct Conversation<'a> {
+    pub(super) system: Vec<Part<'a>>,
+    pub(super) contents: Vec<Content<'a>>,
+}
+
+struct Pending<'a> {
+    user: bool,
+    first: usize,
+    responses: Vec<Part<'a>>,
+    parts: Vec<Part<'a>>,
+}
+
+/// Converts the client's messages.
+pub(super) fn convert(messages: Vec<Message<'_>>) -> Result<Conversation<'_>, LlmError> {
+    let mut system = Vec::new();
+    let mut pending: Vec<Pending<'_>> = Vec::with_capacity(messages.len());
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut leading = true;
+    for (i, msg) in messages.into_iter().enumerate() {
+        match msg.role {
+            Role::System | Role::Developer => {
+                let mut parts = Vec::new();
+                text_only(msg.content, i, &mut parts)?;
+                if leading {
+                    system.append(&mut parts);
+                } else {
+                    turn(&mut pending, true, i).parts.append(&mut parts);
+                }
+            }
+            Role::User => {
+                leading = false;
+                let t = turn(&mut pending, true, i);
+                if let Some(content) = msg.content {
+                    user_content(content, i, &mut t.parts)?;
+                }
+            }
+            Role::Assistant => {
+                leading = false;
+                let t = turn(&mut pending, false, i);
+                text_only(msg.content, i, &mut t.parts)?;
+                for call in msg.tool_calls.unwrap_or_default() {
+                    t.parts.push(function_call(call, i, &mut names)?);
+                }
+            }
+            Role::Tool => {
+                leading = false;
+                let part = function_response(msg, i, &names)?;
+                turn(&mut pending, true, i).responses.push(part);
+            }
+            Role::Function => {
+                return Err(LlmError::invalid_request(format!(
+                    "`messages[{i}]`: `function` messages are not supported; use `tool` messages"
+                )));
+            }
+        }
+    }
+    if pending.is_empty() {
+        return Err(LlmError::invalid_request(
+            "`messages` must contain at least one user or assistant message",
+        ));
+    }
+    let mut contents = Vec::with_capacity(pending.len());
+    for mut p in pending {
+        if p.responses.is_empty() && p.parts.is_empty() {
+            return Err(LlmError::invalid_request(format!(
+                "`messages[{}]` has no content (Gemini refuses empty turns)",
+                p.first
+            )));
+        }
+        p.responses.append(&mut p.parts);
+        contents.push(Content {
+            role: if p.user { "user" } else { "model" },
+            parts: p.responses,
+        });
+    }
+    Ok(Conversation { system, contents })
+}
+
+fn turn<'a, 'p>(pending: &'p mut Vec<Pending<'a>>, user: bool, index: usize) -> &'p mut Pending<'a> {
+    if pending.last().is_none_or(|p| p.user != user) {
+        pending.push(Pending {
+            user,
+            first: index,
+            responses: Vec::new(),
+            parts: Vec::new(),
+        });
+    }
+    let last = pending.len() - 1;
+    &mut pending[last]
+}
+
+fn text_part<'a>(text: CowStr<'a>, out: &mut Vec<Part<'a>>) {
+    if !text.trim().is_empty() {
+        out.push(Part {
+            text: Some(text.0),
+            ..Part::default()
+        });
+    }
+}
+
+fn text_only<'a>(
+    content: Option<StrOr<'a, Vec<InPart<'a>>>>,
+    i: usize,
+    out: &mut Vec<Part<'a>>,
+) -> Result<(), LlmError> {
+    match content {
+        None => {}
+        Some(StrOr::Str(s)) => text_part(s, out),
+        Some(StrOr::Other(parts)) => {
+            for (j, part) in parts.into_iter().enumerate() {
+                let body = match &*part.kind {
+                    "text" => part.text,
+                    "refusal" => part.refusal,
+                    _ => return Err(part_error(i, j, "this role's content may only contain text")),
+                };
+                text_part(body.ok_or_else(|| part_error(i, j, "text part without `text`"))?, out);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn user_content<'a>(content: StrOr<'a, Vec<InPart<'a>>>, i: usize, out: &mut Vec<Part<'a>>) -> Result<(), LlmError> {
+    let parts = match content {
+        StrOr::Str(s) => {
+            text_part(s, out);
+            return Ok(());
+        }
+        StrOr::Other(parts) => parts,
+    };
+    for (j, part) in parts.into_iter().enumerate() {
+        match &*part.kind {
+            "text" => text_part(
+                part.text.ok_or_else(|| part_error(i, j, "text part without `text`"))?,
+                out,
+            ),
+            "image_url" => {
+                let url = part
+                    .image_url
+                    .ok_or_else(|| part_error(i, j, "image part without `image_url`"))?;
+                out.push(inline(url.url, "image/", i, j)?);
+            }
+            "file" => {
+                let file = part.file.ok_or_else(|| part_error(i, j, "file part without `file`"))?;
+                let data = file.file_data.ok_or_else(|| {
+                    part_error(i, j, "only inline `file_data` (a data URL) is supported, not `file_id`")
+                })?;
+                out.push(inline(data, "", i, j)?);
+            }
+            other => {
+                let kind = truncate(other, 24);
+                return Err(part_error(i, j, &format!("unsupported content part type `{kind}`")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `data:` URL → `inlineData`; `kind_prefix` restricts the media type (`image/` for images).
+fn inline<'a>(url: CowStr<'a>, kind_prefix: &str, i: usize, j: usize) -> Result<Part<'a>, LlmError> {
+    if !has_prefix(&url, "data:") {
+        return Err(part_error(
+            i,
+            j,
+            "Gemini targets need inline data: send a base64 data URL (remote URLs are not fetched)",
+        ));
+    }
+    let (media, data) = data_url(url.0).map_err(|e| part_error(i, j, &e))?;
+    let media = media.to_ascii_lowercase();
+    let media = if media == "image/jpg" {
+        "image/jpeg".to_string()
+    } else {
+        media
+    };
+    if !media.starts_with(kind_prefix) || !media.contains('/') {
+        return Err(part_error(
+            i,
+            j,
+            &format!("unsupported media type `{}`", truncate(&media, 32)),
+        ));
+    }
+    Ok(Part {
+        inline_data: Some(Blob { mime_type: media, data }),
+        ..Part::default()
+    })
+}
+
+fn function_call<'a>(call: ToolCall<'a>, i: usize, names: &mut HashMap<String, String>) -> Result<Part<'a>, LlmError> {
+    if call.kind.as_deref().is_some_and(|k| k != "function") {
+        return Err(LlmError::invalid_request(format!(
+            "`messages[{i}].tool_calls`: only `function` tool calls are supported"
+        )));
+    }
+    let name = super::tool_name(call.function.name)?;
+    let args = call.function.arguments.0;
+    let args = if args.trim().is_empty() {
+        Cow::Borrowed(static_raw("{}")?)
+    } else {
+        let raw = RawValue::from_string(args.into_owned()).map_err(|_| {
+            LlmError::invalid_request(format!("`messages[{i}]`: tool call arguments are not valid JSON"))
+        })?;
+        if !raw.get().trim_start().starts_with('{') {
+            return Err(LlmError::invalid_request(format!(
+                "`messages[{i}]`: tool call arguments must be a JSON object"
+            )));
+        }
+        Cow::Owned(raw)
+    };
+    let id = call.id.0;
+    let signature = id
+        .split_once(THOUGHT_SEPARATOR)
+        .map(|(_, sig)| Cow::<'a, str>::Owned(sig.to_string()))
+        .filter(|s| !s.is_empty());
+    names.insert(id.into_owned(), name.clone().into_owned());
+    Ok(Part {
+        function_call: Some(FunctionCall { name, args }),
+        thought_signature: signature,
+        ..Part::default()
+    })
+}
+
+fn function_response<'a>(msg: Message<'a>, i: usize, names: &HashMap<String, String>) -> Result<Part<'a>, LlmError> {
+    let id = msg
+        .tool_call_id
+        .ok_or_else(|| LlmError::invalid_request(format!("`messages[{i}]`: tool messages need `tool_call_id`")))?;
+    let name = names.get(&*id).ok_or_else(|| {
+        LlmError::invalid_request(format!(
+            "`messages[{i}]`: `tool_call_id` matches no earlier assistant tool call (Gemini needs the function name)"
+        ))
+    })?;
+    let mut text = String::new();
+    match msg.content {
+        None => {}
+        Some(StrOr::Str(s)) => text.push_str(&s),
+        Some(StrOr::Other(parts)) => {
+            for (j, part) in parts.into_iter().enumerate() {
+                match (&*part.kind, part.text) {
+                    ("text", Some(t)) => text.push_str(&t),
+                    _ => return Err(part_error(i, j, "tool results may only contain text")),
+                }
+            }
+        }
+    }
+    let response = match RawValue::from_string(text.clone()) {
+        Ok(raw) if raw.get().trim_start().starts_with('{') => raw,
+        _ => {
+            let wrapped =
+                serde_json::to_string(&serde_json::json!({ "content": text })).map_err(|_| LlmError::Internal {
+                    detail: "serialising a tool result failed",
+                })?;
+            RawValue::from_string(wrapped).map_err(|_| LlmError::Internal {
+                detail: "tool result JSON",
+            })?
+        }
+    };
+    Ok(Part {
+        function_response: Some(FunctionResponse {
+            name: Cow::Owned(name.clone()),
+            response,
+        }),
+        ..Part::default()
+    })
+}
+
+fn part_error(i: usize, j: usize, what: &str) -> LlmError {
+    LlmError::invalid_request(format!("`messages[{i}].content[{j}]`: {what}"))
+}

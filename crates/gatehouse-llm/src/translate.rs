@@ -1,0 +1,57 @@
+//! The one interface every streaming translator offers, so the server drives an Anthropic and a Gemini stream
+//! (and any later one) with the same relay code.
+
+use crate::{SseEvent, Usage};
+
+/// An upstream SSE stream translated into an OpenAI chunk stream, one decoded event at a time.
+///
+/// Contract (each implementation's tests and fuzz target check it): output depends only on the sequence of
+/// events; after [`ended`](Self::ended) nothing more is written; a stream always ends with `[DONE]` or exactly one
+/// error frame.
+pub trait StreamTranslate: Send + Unpin + 'static {
+    /// Translates one upstream event, appending complete frames to `out`.
+    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>);
+    /// Upstream EOF: the closing frames, or a truncation error when the stream was not complete.
+    fn finish(&mut self, out: &mut Vec<u8>);
+    /// A failure the server detected (limit, timeout, read error): an error frame unless already ended.
+    fn fail(&mut self, code: &'static str, message: &str, out: &mut Vec<u8>);
+    /// Usage so far, tracked whether or not the client asked for it.
+    fn usage(&self) -> Option<Usage>;
+    /// Whether the client stream is complete.
+    fn ended(&self) -> bool;
+    /// The error code, if the stream ended with an error frame.
+    fn errored(&self) -> Option<&'static str>;
+    /// An upstream stop reason the translator did not know (reported as `stop`), for logging.
+    fn unknown_stop_reason(&self) -> Option<&str>;
+}
+
+macro_rules! impl_stream_translate {
+    ($t:ty) => {
+        impl StreamTranslate for $t {
+            fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>) {
+                <$t>::on_event(self, ev, out);
+            }
+            fn finish(&mut self, out: &mut Vec<u8>) {
+                <$t>::finish(self, out);
+            }
+            fn fail(&mut self, code: &'static str, message: &str, out: &mut Vec<u8>) {
+                <$t>::fail(self, code, message, out);
+            }
+            fn usage(&self) -> Option<Usage> {
+                <$t>::usage(self)
+            }
+            fn ended(&self) -> bool {
+                <$t>::ended(self)
+            }
+            fn errored(&self) -> Option<&'static str> {
+                <$t>::errored(self)
+            }
+            fn unknown_stop_reason(&self) -> Option<&str> {
+                <$t>::unknown_stop_reason(self)
+            }
+        }
+    };
+}
+
+impl_stream_translate!(crate::anthropic::StreamTranslator);
+impl_stream_translate!(crate::gemini::StreamTranslator);
