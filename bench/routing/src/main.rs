@@ -112,14 +112,15 @@ async fn main() -> anyhow::Result<()> {
     for strategy in &cli.strategies {
         let t = Instant::now();
         let (outcomes, replicas, decision) = run(&cli, strategy, &trace).await?;
-        eprintln!("{strategy}: done in {:.1}s", t.elapsed().as_secs_f64());
+        let wall = t.elapsed().as_secs_f64();
+        eprintln!("{strategy}: done in {wall:.1}s");
         for (i, (qps, _)) in stages.iter().enumerate() {
             let row = stage_row(&outcomes, i, cli.time_scale);
             let _ = writeln!(section, "| {strategy} | {qps} | {row} |");
         }
         let _ = writeln!(
             replica_tables,
-            "\n**{strategy}** (mean decision time {decision})\n\n| replica | requests | waiting mean / max | KV mean | prefix hit rate | preemptions |\n|---|---|---|---|---|---|"
+            "\n**{strategy}** (mean decision time {decision}; wall time {wall:.1} s — a run much longer than its peers was starved of CPU by other processes)\n\n| replica | requests | waiting mean / max | KV mean | prefix hit rate | preemptions |\n|---|---|---|---|---|---|"
         );
         for r in replicas {
             let _ = writeln!(replica_tables, "{r}");
