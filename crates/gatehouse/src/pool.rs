@@ -399,6 +399,32 @@ impl Drop for Lease {
     }
 }
 
+// === impl Target ===
+
+impl crate::snapshot::Target {
+    /// The upstream model for one request: the target's, or a weighted pick of its split (all weights 0 → uniform).
+    #[must_use]
+    pub fn pick_model(&self) -> &str {
+        if self.split.is_empty() {
+            return &self.upstream_model;
+        }
+        let total: u64 = self.split.iter().map(|(_, w)| u64::from(*w)).sum();
+        let r = RandomState::new().hash_one(self.split.len());
+        if total == 0 {
+            let i = usize::try_from(r % self.split.len() as u64).unwrap_or(0);
+            return self.split.get(i).map_or(&self.upstream_model, |(m, _)| m);
+        }
+        let mut x = r % total;
+        for (m, w) in &self.split {
+            if x < u64::from(*w) {
+                return m;
+            }
+            x -= u64::from(*w);
+        }
+        &self.upstream_model
+    }
+}
+
 // === impl Provider ===
 
 impl Provider {

@@ -94,9 +94,11 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 );
             }
             let rules = target_rules(&mut errs, &["models", &idx, "targets", &jdx], provider.kind, t);
+            let split = routing::target_split(&mut errs, &["models", &idx, "targets", &jdx], provider.kind, t);
             targets.push(Target {
                 provider: provider.clone(),
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
+                split,
                 rules,
             });
         }

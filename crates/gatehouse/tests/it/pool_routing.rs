@@ -528,3 +528,38 @@ async fn reload_keeps_the_prefix_table_and_signals() {
     let (_, again) = ask(&gw, "llama", &prompt, None).await;
     assert_eq!(again.as_deref(), Some(first.as_str()), "affinity survived the reload");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weighted_split_sends_a_canary_share_to_the_new_adapter() {
+    let opts = vllm_sim::SimOptions {
+        lora: vec!["sql-v1".into(), "sql-v2".into()],
+        ..sim(0.0)
+    };
+    let a = start_sim(opts.clone()).await;
+    let b = start_sim(opts).await;
+    let gw = Arc::new(
+        TestGateway::start(&format!(
+            "providers:\n  pool: {{ kind: vllm_pool, endpoints: [\"{a}\", \"{b}\"] }}\nmodels:\n  - name: sql\n    targets:\n      - provider: pool\n        split: [{{ model: sql-v1, weight: 80 }}, {{ model: sql-v2, weight: 20 }}, {{ model: sql-v0, weight: 0 }}]\n"
+        ))
+        .await,
+    );
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for i in 0..200 {
+        let r = gw
+            .chat(json!({"model": "sql", "max_tokens": 1, "messages": [{"role": "user", "content": format!("q{i}")}]}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.expect("json");
+        // vllm-sim answers with the model it was asked for: the adapter the gateway chose.
+        *counts
+            .entry(v["model"].as_str().expect("model").to_string())
+            .or_insert(0) += 1;
+    }
+    let v1 = counts.get("sql-v1").copied().unwrap_or(0);
+    let v2 = counts.get("sql-v2").copied().unwrap_or(0);
+    assert_eq!(v1 + v2, 200, "weight 0 is never chosen: {counts:?}");
+    // Binomial(200, 0.2): mean 40, sd ≈ 5.7; ±5 sd.
+    assert!((12..=68).contains(&v2), "{counts:?}");
+}
