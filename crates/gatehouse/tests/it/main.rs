@@ -6,6 +6,7 @@ mod anthropic_stream;
 mod cli;
 mod interop;
 mod limits;
+mod pool_health;
 mod pool_routing;
 mod reload;
 mod routing;
