@@ -24,7 +24,8 @@ struct Cli {
     #[arg(long, value_enum)]
     workload: Workload,
     /// Strategies to compare, comma-separated.
-    /// `load_only` is `inference` with the prefix weight at 0 (GIE's queue + KV scorers alone).
+    /// `load_only` is `inference` with the prefix weight at 0 (GIE's queue + KV scorers alone); `NAME@500ms` scrapes
+    /// every 500 ms instead of 50 ms (staleness bound twice that).
     #[arg(
         long,
         value_delimiter = ',',
@@ -152,9 +153,14 @@ async fn run(cli: &Cli, strategy: &str, trace: &[Item]) -> anyhow::Result<(Vec<O
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("gatehouse.yaml");
     let list = urls.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
-    let (picker, weights) = match strategy {
-        "load_only" => ("inference", ", weights: { prefix: 0 }"),
-        other => (other, ""),
+    // `name@PERIOD` scrapes every PERIOD (staleness 2 × PERIOD), to show what stale signals cost.
+    let (name, scrape) = match strategy.split_once('@') {
+        Some((n, p)) => (n, format!(", scrape_interval: {p}, staleness: {}", double(p))),
+        None => (strategy, String::new()),
+    };
+    let (picker, weights) = match name {
+        "load_only" => ("inference", format!(", weights: {{ prefix: 0 }}{scrape}")),
+        other => (other, scrape),
     };
     std::fs::write(
         &path,
@@ -380,6 +386,14 @@ fn decision_time(metrics: &str) -> String {
         (Some(s), Some(c)) if c > 0.0 => format!("{:.1} µs", s / c * 1e6),
         _ => "n/a".into(),
     }
+}
+
+/// `500ms` → `1000ms` (the staleness bound paired with a scrape period).
+fn double(period: &str) -> String {
+    period
+        .strip_suffix("ms")
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or_else(|| period.to_string(), |n| format!("{}ms", n * 2))
 }
 
 /// Replaces (or appends) the workload's section of the report.
