@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// The pool's clock: tokio's, so tests can pause and advance it.
+type Clock = tokio::time::Instant;
+
 use gatehouse_picker::{
     PickRequest, Picker, PrefixConfig, PrefixTable, ReplicaState, Strategy, hash_prompt, saturation,
 };
@@ -74,7 +77,7 @@ pub struct Pool {
     inner: Mutex<Inner>,
     cursor: AtomicUsize,
     picks: AtomicU64,
-    origin: Instant,
+    origin: Clock,
     started: AtomicBool,
     seeds: RandomState,
     telemetry: std::sync::OnceLock<Arc<Telemetry>>,
@@ -185,7 +188,7 @@ impl Pool {
             settings,
             cursor: AtomicUsize::new(0),
             picks: AtomicU64::new(0),
-            origin: Instant::now(),
+            origin: Clock::now(),
             started: AtomicBool::new(false),
             seeds: RandomState::new(),
             telemetry: std::sync::OnceLock::new(),
@@ -397,3 +400,6 @@ impl Drop for Lease {
         self.release();
     }
 }
+
+#[cfg(test)]
+mod tests;
