@@ -262,8 +262,9 @@ async fn saturated_pool_sheds_negative_priority_and_serves_the_rest() {
     let b = start_sim(opts).await;
     let routing = "      saturation: { queue_threshold: 2 }\n      shed_retry_after: 3s\n      objectives: { batch: -1, chat: 10 }\n";
     let gw = TestGateway::start(&pool_config(&[a.clone(), b.clone()], routing)).await;
-    load_directly(&a, BASE, 4, 400);
-    load_directly(&b, BASE, 4, 400);
+    // One running and up to seven waiting per replica: saturated (waiting ≥ 2) for ~2.5 s.
+    load_directly(&a, BASE, 8, 400);
+    load_directly(&b, BASE, 8, 400);
     wait_pool(&gw, "saturation", |p| p["saturated"] == true).await;
     let (status, _) = ask(&gw, "llama", "batch job", Some("batch")).await;
     assert_eq!(status, 429);
