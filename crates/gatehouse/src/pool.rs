@@ -11,6 +11,7 @@
 //! (the stream included); a connect failure or timeout ejects the replica for `ejection_time`.
 
 mod metrics;
+mod request;
 mod scrape;
 mod status;
 
@@ -20,16 +21,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use gatehouse_llm::RequestBody;
+/// The pool's clock: tokio's, so tests can pause and advance it.
+type Clock = tokio::time::Instant;
+
 use gatehouse_picker::{
     PickRequest, Picker, PrefixConfig, PrefixTable, ReplicaState, Strategy, hash_prompt, saturation,
 };
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName};
 
 pub use metrics::PoolMetrics;
 pub use status::{PoolStatus, ReplicaStatus, render_html, status};
 
-use crate::context::RequestContext;
 use crate::error::GatewayError;
 use crate::snapshot::{Provider, Snapshot};
 use crate::telemetry::Telemetry;
@@ -75,7 +77,7 @@ pub struct Pool {
     inner: Mutex<Inner>,
     cursor: AtomicUsize,
     picks: AtomicU64,
-    origin: Instant,
+    origin: Clock,
     started: AtomicBool,
     seeds: RandomState,
     telemetry: std::sync::OnceLock<Arc<Telemetry>>,
@@ -186,7 +188,7 @@ impl Pool {
             settings,
             cursor: AtomicUsize::new(0),
             picks: AtomicU64::new(0),
-            origin: Instant::now(),
+            origin: Clock::now(),
             started: AtomicBool::new(false),
             seeds: RandomState::new(),
             telemetry: std::sync::OnceLock::new(),
@@ -399,38 +401,5 @@ impl Drop for Lease {
     }
 }
 
-// === impl Provider ===
-
-impl Provider {
-    /// The endpoint for this request: the pool's pick for a `vllm_pool` (the lease goes into `ctx`, the optional
-    /// replica header into `headers`), the provider's only URL otherwise.
-    ///
-    /// # Errors
-    ///
-    /// [`GatewayError::Shed`] when a saturated pool sheds the request.
-    pub fn pick_endpoint(
-        &self,
-        client_headers: &HeaderMap,
-        parsed: &RequestBody<'_>,
-        upstream_model: &str,
-        ctx: &mut RequestContext,
-        headers: &mut Vec<(HeaderName, HeaderValue)>,
-    ) -> Result<&str, GatewayError> {
-        let Some(pool) = &self.pool else {
-            return Ok(self.next_endpoint());
-        };
-        // The bytes GIE hashes: chat → `messages` JSON, completions → `prompt`, embeddings → `input`.
-        let prompt = ["messages", "prompt", "input"]
-            .iter()
-            .find_map(|k| parsed.get(k))
-            .map_or(&b""[..], |raw| raw.get().as_bytes());
-        let (i, lease) = pool.pick(upstream_model, prompt, pool.priority(client_headers))?;
-        ctx.pool_lease = Some(lease);
-        if let Some(name) = &pool.settings.replica_header
-            && let Ok(v) = HeaderValue::from_str(&pool.labels[i])
-        {
-            headers.push((name.clone(), v));
-        }
-        Ok(pool.urls.get(i).map_or("", String::as_str))
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -93,6 +93,8 @@ struct ClientRequest<'a> {
     asked: &'a str,
     model: &'a Model,
     target: &'a Target,
+    /// The model name sent upstream (the target's, or this request's pick of its weighted split).
+    upstream_model: &'a str,
 }
 
 /// An upstream request ready to send, and how to relay its answer.
@@ -171,7 +173,8 @@ async fn forward(
     ctx.target = Some(provider.name.clone());
     ctx.stream = parsed.stream()?;
     let mut extra = Vec::new();
-    let endpoint = provider.pick_endpoint(&parts.headers, &parsed, &target.upstream_model, ctx, &mut extra)?;
+    let upstream_model = target.pick_model();
+    let endpoint = provider.pick_endpoint(&parts.headers, &parsed, upstream_model, ctx, &mut extra)?;
     ctx.endpoint = Some(endpoint.to_string());
 
     let incoming = ClientRequest {
@@ -182,6 +185,7 @@ async fn forward(
         asked: &name,
         model,
         target,
+        upstream_model,
     };
     let prepared = match (route.dialect(), provider.kind) {
         (

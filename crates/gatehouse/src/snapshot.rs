@@ -80,6 +80,8 @@ pub struct Target {
     pub provider: Arc<Provider>,
     /// Model name sent upstream.
     pub upstream_model: String,
+    /// Weighted upstream models chosen per request instead of `upstream_model` (`vllm_pool` only; empty = none).
+    pub split: Vec<(String, u32)>,
     /// What a translated target's model accepts (`max_tokens` default, sampling, unsupported parameters);
     /// unused on the passthrough path.
     pub rules: ModelRules,

@@ -56,6 +56,16 @@ pub struct RoutingSpec {
     pub replica_header: Option<String>,
 }
 
+/// One upstream model of a weighted split (GIE's `InferenceModelRewrite` target): a base model or a LoRA adapter.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightedModelSpec {
+    /// Model name sent upstream.
+    pub model: String,
+    /// Relative share of requests (0 = none; when every weight is 0 the split is uniform).
+    pub weight: u32,
+}
+
 /// Scorer weights; the total score is `Σ weight × score`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -198,6 +198,10 @@ pub struct TargetSpec {
     /// Model name sent upstream (default: the model's own name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// `vllm_pool` targets: instead of `model`, a weighted split over upstream models (base model or LoRA
+    /// adapters), e.g. a canary of a new adapter version. Chosen per request, before the replica is picked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split: Vec<super::routing_spec::WeightedModelSpec>,
     /// Translated targets (`anthropic`): `max_tokens` sent when the client gives none (Anthropic requires one;
     /// default 4096).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -104,9 +104,11 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 provider.kind,
                 t.model.as_deref().unwrap_or(&m.name),
             );
+            let split = routing::target_split(&mut errs, &["models", &idx, "targets", &jdx], provider.kind, t);
             targets.push(Target {
                 provider: provider.clone(),
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
+                split,
                 rules,
             });
         }

@@ -51,7 +51,7 @@ pub(super) fn prepare(
     let translated = translate_request(
         req.bytes,
         &RequestOptions {
-            upstream_model: &req.target.upstream_model,
+            upstream_model: req.upstream_model,
             rules: &req.target.rules,
         },
     )?;

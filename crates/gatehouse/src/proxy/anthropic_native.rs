@@ -32,7 +32,7 @@ pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestCont
             detail: "provider has no Anthropic settings".into(),
         })?;
     let out = req.parsed.rewrite(&Rewrite {
-        model: Some(&req.target.upstream_model),
+        model: Some(req.upstream_model),
         force_include_usage: false,
     });
     let version = req

@@ -60,7 +60,7 @@ pub(super) fn prepare(
         extra,
     );
     // Checked at load time to be `[A-Za-z0-9._:-]`; `:` is percent-encoded as the AWS SDKs do.
-    let model = req.target.upstream_model.replace(':', "%3A");
+    let model = req.upstream_model.replace(':', "%3A");
     let op = if translated.stream {
         "converse-stream"
     } else {

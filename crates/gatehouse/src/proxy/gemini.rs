@@ -54,7 +54,7 @@ pub(super) fn prepare(
         extra,
     );
     // The model was checked at load time to be a plain path segment (optionally `models/`-prefixed).
-    let model = req.target.upstream_model.trim_start_matches("models/");
+    let model = req.upstream_model.trim_start_matches("models/");
     let prefix = &provider.wire.api_prefix;
     let uri = if translated.stream {
         format!("{endpoint}{prefix}/models/{model}:streamGenerateContent?alt=sse")

@@ -46,7 +46,7 @@ pub(super) fn prepare(
     extra: &mut Vec<(HeaderName, HeaderValue)>,
 ) -> Result<Prepared, GatewayError> {
     let provider = &req.target.provider;
-    let translated = translate_request(req.bytes, &req.target.upstream_model)?;
+    let translated = translate_request(req.bytes, req.upstream_model)?;
     if !translated.dropped.is_empty() || !translated.dropped_unknown.is_empty() {
         let names: Vec<&str> = translated
             .dropped
@@ -60,7 +60,7 @@ pub(super) fn prepare(
             extra.push((HeaderName::from_static(DROPPED_HEADER), v));
         }
     }
-    let uri = super::passthrough::upstream_uri(provider, endpoint, Route::ChatCompletions, &req.target.upstream_model);
+    let uri = super::passthrough::upstream_uri(provider, endpoint, Route::ChatCompletions, req.upstream_model);
     let mut builder = http::Request::post(&uri)
         .header(header::CONTENT_TYPE, "application/json")
         .header(

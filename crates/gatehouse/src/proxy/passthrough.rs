@@ -27,11 +27,11 @@ pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestCont
     // Usage is always recorded: a stream that did not ask for usage gets it anyway (see docs/usage.md).
     let force_include_usage = stream && req.route != Route::Embeddings && !req.parsed.include_usage()?;
     let out = req.parsed.rewrite(&Rewrite {
-        model: Some(&req.target.upstream_model),
+        model: Some(req.upstream_model),
         force_include_usage,
     });
     let provider = &req.target.provider;
-    let uri = upstream_uri(provider, endpoint, req.route, &req.target.upstream_model);
+    let uri = upstream_uri(provider, endpoint, req.route, req.upstream_model);
     let mut builder = http::Request::post(&uri)
         .header(header::CONTENT_TYPE, "application/json")
         .header(

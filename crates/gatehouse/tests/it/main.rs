@@ -16,6 +16,7 @@ mod mcp_policy;
 mod mcp_support;
 mod messages;
 mod openai_azure;
+mod pool_health;
 mod pool_routing;
 mod reload;
 mod routing;

@@ -162,5 +162,34 @@ pub(super) fn pool_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec)
     })
 }
 
+/// A target's weighted model split: only on `vllm_pool` targets, not together with `model`, names non-empty.
+pub(super) fn target_split(
+    errs: &mut Errors<'_>,
+    path: &[&str],
+    kind: ProviderKind,
+    t: &crate::config::spec::TargetSpec,
+) -> Vec<(String, u32)> {
+    if t.split.is_empty() {
+        return Vec::new();
+    }
+    let mut at = path.to_vec();
+    at.push("split");
+    if kind != ProviderKind::VllmPool {
+        errs.push(&at, "`split` is only valid on `vllm_pool` targets");
+    }
+    if t.model.is_some() {
+        errs.push(&at, "set either `model` or `split`, not both");
+    }
+    for (i, w) in t.split.iter().enumerate() {
+        if w.model.trim().is_empty() {
+            let idx = i.to_string();
+            let mut p = at.clone();
+            p.extend([idx.as_str(), "model"]);
+            errs.push(&p, "must not be empty");
+        }
+    }
+    t.split.iter().map(|w| (w.model.clone(), w.weight)).collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -71,3 +71,35 @@ fn every_bad_routing_value_is_reported_with_its_location() {
         .to_string();
     assert!(unknown.contains("picker"), "{unknown}");
 }
+
+#[test]
+fn weighted_split_is_checked() {
+    let text = r#"providers:
+  p: { kind: vllm_pool, endpoints: ["http://127.0.0.1:1"] }
+  o: { kind: openai_compatible, base_url: "http://127.0.0.1:2" }
+models:
+  - name: a
+    targets:
+      - { provider: p, model: x, split: [{ model: v1, weight: 1 }] }
+      - { provider: o, split: [{ model: "", weight: 1 }] }
+"#;
+    let errs = load(text).expect_err("invalid").to_string();
+    for needle in [
+        "models[0].targets[0].split: set either `model` or `split`, not both",
+        "models[0].targets[1].split: `split` is only valid on `vllm_pool` targets",
+        "models[0].targets[1].split[0].model: must not be empty",
+    ] {
+        assert!(errs.contains(needle), "missing `{needle}` in:\n{errs}");
+    }
+    let ok = load(
+        "providers:\n  p: { kind: vllm_pool, endpoints: [\"http://h:1\"] }\nmodels:\n  - { name: a, targets: [{ provider: p, split: [{ model: v1, weight: 0 }, { model: v2, weight: 0 }] }] }\n",
+    )
+    .expect("valid");
+    let t = &ok.model("a").expect("model").targets[0];
+    assert_eq!(t.split, [("v1".to_string(), 0), ("v2".to_string(), 0)]);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..200 {
+        seen.insert(t.pick_model().to_string());
+    }
+    assert_eq!(seen.len(), 2, "all weights 0 → uniform over both");
+}
