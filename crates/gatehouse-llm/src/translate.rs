@@ -1,9 +1,9 @@
-//! The one interface every streaming translator offers, so the server drives an Anthropic and a Gemini stream
-//! (and any later one) with the same relay code.
+//! The one interface every streaming translator offers, so the server drives an Anthropic, a Gemini or a reverse
+//! (OpenAI → Anthropic) stream, and any later one, with the same relay code.
 
 use crate::{SseEvent, Usage};
 
-/// An upstream SSE stream translated into an OpenAI chunk stream, one decoded event at a time.
+/// An upstream SSE stream translated into the client's dialect, one decoded event at a time.
 ///
 /// Contract (each implementation's tests and fuzz target check it): output depends only on the sequence of
 /// events; after [`ended`](Self::ended) nothing more is written; a stream always ends with `[DONE]` or exactly one
@@ -54,4 +54,31 @@ macro_rules! impl_stream_translate {
 }
 
 impl_stream_translate!(crate::anthropic::StreamTranslator);
+
+/// The reverse direction (OpenAI chunks in, Anthropic events out) keeps the same contract with Anthropic's
+/// `message_stop` / `event: error` in place of `[DONE]` / an error frame. Every OpenAI finish reason has an
+/// Anthropic stop reason (unknown ones become `end_turn`), so there is never an unknown one to report.
+impl StreamTranslate for crate::anthropic_ingress::MessageStreamTranslator {
+    fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>) {
+        Self::on_event(self, ev, out);
+    }
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        Self::finish(self, out);
+    }
+    fn fail(&mut self, code: &'static str, message: &str, out: &mut Vec<u8>) {
+        Self::fail(self, code, message, out);
+    }
+    fn usage(&self) -> Option<Usage> {
+        Self::usage(self)
+    }
+    fn ended(&self) -> bool {
+        Self::ended(self)
+    }
+    fn errored(&self) -> Option<&'static str> {
+        Self::errored(self)
+    }
+    fn unknown_stop_reason(&self) -> Option<&str> {
+        None
+    }
+}
 impl_stream_translate!(crate::gemini::StreamTranslator);

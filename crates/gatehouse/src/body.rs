@@ -4,13 +4,12 @@
 //! to each upstream chunk is a [`StreamHandler`]'s business: [`Passthrough`] forwards the bytes unchanged and only
 //! observes usage; [`Translated`] translates Anthropic or Gemini events into OpenAI chunks, [`BedrockToOpenAi`]
 //! Bedrock's binary event stream; [`AnthropicNative`] relays Anthropic events to an Anthropic-dialect client and
-//! meters them; [`OpenAiToAnthropic`] translates OpenAI chunks into Anthropic events. When the body ends, fails
+//! meters them; [`OpenAiToAnthropic`] (a [`Translated`] too) turns OpenAI chunks into Anthropic events. When the body ends, fails
 //! or is dropped because the client went away, the context is finished with what was seen: dropping the upstream
 //! body also closes the upstream connection, which cancels the upstream request.
 
 mod anthropic_native;
 mod bedrock;
-mod messages;
 mod passthrough;
 mod translated;
 
@@ -26,9 +25,8 @@ use tokio::time::{Instant, Sleep};
 
 pub use anthropic_native::AnthropicNative;
 pub use bedrock::BedrockToOpenAi;
-pub use messages::OpenAiToAnthropic;
 pub use passthrough::Passthrough;
-pub use translated::{AnthropicToOpenAi, GeminiToOpenAi, Translated};
+pub use translated::{AnthropicToOpenAi, GeminiToOpenAi, OpenAiToAnthropic, Translated};
 
 use crate::context::RequestContext;
 

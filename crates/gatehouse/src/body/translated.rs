@@ -1,12 +1,13 @@
-//! The translating stream handler: each upstream event (Anthropic Messages, Gemini) is translated into OpenAI
-//! chunks as it arrives, by whichever [`StreamTranslate`] the provider kind uses.
+//! The translating stream handler: each upstream event (Anthropic Messages, Gemini; OpenAI chunks for an
+//! Anthropic-dialect client) is translated into the client's dialect as it arrives, by whichever
+//! [`StreamTranslate`] the provider kind and route use.
 //!
 //! Unlike passthrough, the client stream here is ours, so every failure (an upstream error event, a cut
 //! connection, an idle or total timeout, an event over the size limit) ends it with an OpenAI-style error frame
 //! rather than a silent truncation. Usage is tracked whether or not the client asked for it.
 
 use bytes::Bytes;
-use gatehouse_llm::{SseDecoder, SseLimits, StreamTranslate, anthropic, gemini};
+use gatehouse_llm::{SseDecoder, SseLimits, StreamTranslate, anthropic, anthropic_ingress, gemini};
 
 use super::StreamHandler;
 use crate::context::RequestContext;
@@ -22,6 +23,8 @@ pub struct Translated<T> {
 pub type AnthropicToOpenAi = Translated<anthropic::StreamTranslator>;
 /// Gemini `streamGenerateContent?alt=sse` events → OpenAI chunks.
 pub type GeminiToOpenAi = Translated<gemini::StreamTranslator>;
+/// OpenAI chunks → Anthropic Messages events, for an Anthropic-dialect client of an OpenAI-style target.
+pub type OpenAiToAnthropic = Translated<anthropic_ingress::MessageStreamTranslator>;
 
 // === impl Translated ===
 
@@ -30,6 +33,14 @@ impl AnthropicToOpenAi {
     #[must_use]
     pub fn new(ctx: anthropic::StreamContext) -> Self {
         Self::with(anthropic::StreamTranslator::new(ctx))
+    }
+}
+
+impl OpenAiToAnthropic {
+    /// A handler at the start of an OpenAI stream answered to an Anthropic-dialect client.
+    #[must_use]
+    pub fn new(ctx: anthropic_ingress::MessageStreamContext) -> Self {
+        Self::with(anthropic_ingress::MessageStreamTranslator::new(ctx))
     }
 }
 
