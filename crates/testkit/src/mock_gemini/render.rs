@@ -21,6 +21,13 @@ pub(crate) fn render(
     seq: usize,
     journal: &Arc<Journal<GeminiRejection>>,
 ) -> Response<MockBody> {
+    if let (Some((count, dims)), Kind::Content(_)) = (req.embed, &reply.kind) {
+        // Deterministic vectors: the i-th embedding's j-th value is (i + 1) / (j + 1).
+        let embeddings: Vec<Value> = (0..count)
+            .map(|i| json!({"values": (0..dims).map(|j| (i as f64 + 1.0) / (j as f64 + 1.0)).collect::<Vec<_>>()}))
+            .collect();
+        return crate::render::json(StatusCode::OK, &json!({ "embeddings": embeddings }));
+    }
     let content = match reply.kind {
         Kind::Status { status, body } => {
             return crate::render::json(

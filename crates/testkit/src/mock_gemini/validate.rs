@@ -22,6 +22,8 @@ pub(crate) struct Accepted {
     pub(crate) sse: bool,
     /// Whitespace-separated words in the text parts (system instruction included): the mock's token count.
     pub(crate) prompt_tokens: u64,
+    /// `batchEmbedContents`: how many vectors, of what dimension.
+    pub(crate) embed: Option<(usize, usize)>,
 }
 
 /// The mock's configuration that validation reads.
@@ -127,9 +129,10 @@ pub(crate) fn check(
         .filter(|_| method == Method::POST)
         .ok_or(GeminiRejection::UnknownRoute)?;
     let (model, op) = rest.split_once(':').ok_or(GeminiRejection::UnknownRoute)?;
-    let stream = match op {
-        "generateContent" => false,
-        "streamGenerateContent" => true,
+    let (stream, embed) = match op {
+        "generateContent" => (false, false),
+        "streamGenerateContent" => (true, false),
+        "batchEmbedContents" => (false, true),
         _ => return Err(GeminiRejection::UnknownRoute),
     };
     let sse = uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
@@ -158,6 +161,9 @@ pub(crate) fn check(
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
         return Err(invalid("Invalid JSON payload received."));
     };
+    if embed {
+        return batch_embed(&obj, model);
+    }
     known(&obj, TOP_LEVEL, "")?;
     let mut prompt_tokens = contents(&obj)?;
     if let Some(system) = obj.get("systemInstruction") {
@@ -192,6 +198,57 @@ pub(crate) fn check(
         stream,
         sse,
         prompt_tokens,
+        embed: None,
+    })
+}
+
+/// `batchEmbedContents`: 1–100 `requests`, each for this model (`models/<model>`), with text parts only.
+fn batch_embed(obj: &Map<String, Value>, model: &str) -> Result<Accepted, GeminiRejection> {
+    known(obj, &["requests"], "")?;
+    let requests = match obj.get("requests") {
+        Some(Value::Array(r)) if !r.is_empty() && r.len() <= 100 => r,
+        _ => {
+            return Err(invalid(
+                "* BatchEmbedContentsRequest.requests: between 1 and 100 requests are required",
+            ));
+        }
+    };
+    let mut dims = 8;
+    for (i, r) in requests.iter().enumerate() {
+        let at = format!("requests[{i}]");
+        let Some(r) = r.as_object() else {
+            return Err(invalid(format!("Invalid value at '{at}'")));
+        };
+        known(
+            r,
+            &["model", "content", "taskType", "title", "outputDimensionality"],
+            &at,
+        )?;
+        if r.get("model").and_then(Value::as_str) != Some(&format!("models/{model}")) {
+            return Err(invalid(format!(
+                "Model names should start with `models/` and match the request: {at}.model"
+            )));
+        }
+        let parts = r
+            .get("content")
+            .and_then(|c| c.get("parts"))
+            .and_then(Value::as_array)
+            .filter(|p| !p.is_empty() && p.iter().all(|p| p.get("text").and_then(Value::as_str).is_some()))
+            .ok_or_else(|| invalid(format!("{at}.content: text parts are required")))?;
+        let _ = parts;
+        if let Some(d) = r.get("outputDimensionality") {
+            dims = d
+                .as_u64()
+                .filter(|d| (1..=3072).contains(d))
+                .ok_or_else(|| invalid(format!("{at}.output_dimensionality")))? as usize;
+        }
+    }
+    Ok(Accepted {
+        model: model.to_string(),
+        stream: false,
+        sse: false,
+        prompt_tokens: 0,
+        embed: Some((requests.len(), dims)),
     })
 }
 
