@@ -347,3 +347,36 @@ async fn embeddings_go_to_batch_embed_contents_and_come_back_in_openai_shape() {
         .expect("json");
     assert_eq!(v["data"][0]["embedding"], "AACAPwAAAD8=", "[1.0, 0.5] as f32 LE");
 }
+
+#[tokio::test]
+async fn first_chunk_arrives_before_gemini_finishes() {
+    use futures_util::StreamExt;
+    let (reply, gate) = GeminiReply::text("one two three").gated();
+    let (_mock, gw) = setup(reply).await;
+    let r = gw
+        .chat(json!({"model": "flash", "stream": true, "messages": [{"role": "user", "content": "count"}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    gate.release(1);
+    let mut seen = String::new();
+    while !seen.contains("\"content\":\"one\"") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), body.next())
+            .await
+            .expect("the first word must arrive while Gemini is still streaming")
+            .expect("chunk")
+            .expect("bytes");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("two"), "only released chunks can have arrived: {seen}");
+    gate.finish();
+    while let Some(chunk) = body.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk.expect("chunk")));
+    }
+    assert!(
+        seen.contains(" three") && seen.trim_end().ends_with("data: [DONE]"),
+        "{seen}"
+    );
+}

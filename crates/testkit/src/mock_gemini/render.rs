@@ -11,7 +11,6 @@ use super::rejection::GeminiRejection;
 use super::reply::{Content, GeminiReply, Kind};
 use super::validate::Accepted;
 use crate::journal::Journal;
-use crate::reply::Pacing;
 use crate::sse_body::{MockBody, StreamFrames};
 
 /// Answers request number `seq` with `reply`.
@@ -56,7 +55,7 @@ pub(crate) fn render(
     let frame = |v: &Value| Bytes::from(format!("data: {v}\r\n\r\n"));
     let mut frames = StreamFrames::new(chunks.iter().map(frame).collect(), tail.iter().map(frame).collect());
     frames.cut = content.cut;
-    let mut out = crate::render::sse(frames, Pacing::Immediate, journal);
+    let mut out = crate::render::sse(frames, content.pacing.clone(), journal);
     out.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/event-stream"),
