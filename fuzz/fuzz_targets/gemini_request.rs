@@ -1,4 +1,4 @@
-//! Any bytes as an OpenAI chat body for a Gemini target: no panic (schemas, `$ref` cycles and deep nesting
+//! Any bytes as an OpenAI chat (and embeddings) body for a Gemini target: no panic (schemas, `$ref` cycles and deep nesting
 //! included); a successful translation is a JSON object with non-empty `contents` whose roles alternate.
 #![no_main]
 
@@ -9,6 +9,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((&knobs, body)) = data.split_first() else {
         return;
     };
+    if let Ok(embed) = gatehouse_llm::gemini::translate_embeddings_request(body, "m") {
+        assert!((1..=gatehouse_llm::gemini::MAX_INPUTS).contains(&embed.count));
+        let _ = gatehouse_llm::gemini::translate_embeddings_response(body, "m", &embed);
+    }
     let opts = RequestOptions {
         drop_unsupported: knobs & 1 == 1,
     };

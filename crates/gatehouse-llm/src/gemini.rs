@@ -4,6 +4,8 @@
 //!   endpoint go in the URL, which the server builds), plus what was dropped.
 //! - [`translate_response`]: `GenerateContentResponse` → OpenAI `chat.completion` and the metered usage.
 //! - [`StreamTranslator`]: the `alt=sse` stream (each `data:` a whole `GenerateContentResponse`) → OpenAI chunks.
+//! - [`translate_embeddings_request`] / [`translate_embeddings_response`]: OpenAI embeddings ⇄
+//!   `batchEmbedContents`.
 //! - [`translate_error`]: Google's error JSON (`{"error":{code,message,status,details}}`, also wrapped in an
 //!   array) → the OpenAI error the client receives.
 //!
@@ -14,6 +16,7 @@
 //! never silently; no function panics on any input (fuzz targets `gemini_request`, `gemini_response`,
 //! `gemini_stream`). The field-by-field mapping is in `docs/providers/gemini.md`.
 
+mod embeddings;
 mod request;
 mod response;
 mod schema;
@@ -21,6 +24,7 @@ mod stream;
 mod upstream_error;
 mod usage;
 
+pub use embeddings::{EmbedRequest, MAX_INPUTS, translate_embeddings_request, translate_embeddings_response};
 pub use request::translate_request;
 pub use response::translate_response;
 pub use stream::StreamTranslator;

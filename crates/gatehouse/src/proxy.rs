@@ -76,7 +76,7 @@ enum Mode {
 
 /// What `forward` produced: an upstream response to relay, or an answer made here (no upstream call).
 enum Forwarded {
-    Relay(Relay, Vec<(http::HeaderName, HeaderValue)>),
+    Relay(Box<Relay>, Vec<(http::HeaderName, HeaderValue)>),
     Local(Response),
 }
 
@@ -110,7 +110,7 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     let snap = state.snapshot();
     let mut resp = match forward(&snap, route, req, &mut ctx).await {
         Ok(Forwarded::Relay(relay, extra)) => {
-            let mut resp = relay_response(relay, route.dialect(), ctx).await;
+            let mut resp = relay_response(*relay, route.dialect(), ctx).await;
             for (name, value) in extra {
                 resp.headers_mut().insert(name, value);
             }
@@ -239,7 +239,7 @@ async fn forward(
         target: provider.name.clone(),
         mode: prepared.mode,
     };
-    Ok(Forwarded::Relay(relay, extra))
+    Ok(Forwarded::Relay(Box::new(relay), extra))
 }
 
 /// Logs the parameters a translated target did not receive and lists them for the client in [`DROPPED_HEADER`].

@@ -6,11 +6,12 @@
 //! the mock closes the listener and every open connection.
 //!
 //! Layout: [`validate`] (route, credential, model, the body's rules — each documented with the real API's
-//! behaviour) → [`render`] (the answer), [`reply`] (what a test chooses), [`rejection`] (Google's error JSON).
+//! behaviour; function declarations and schemas in [`tools`]) → [`render`] (the answer), [`reply`] (what a test chooses), [`rejection`] (Google's error JSON).
 
 mod rejection;
 mod render;
 mod reply;
+mod tools;
 mod validate;
 
 use std::collections::VecDeque;

@@ -46,7 +46,7 @@ pub struct ConfigSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProviderKind {
-    /// Any host speaking the OpenAI API (OpenAI itself, vLLM behind one URL, Together, Groq, ...).
+    /// Any host speaking the OpenAI API (vLLM behind one URL, Together, Groq, ...); `preset` names a known one.
     OpenaiCompatible,
     /// A set of self-hosted vLLM replicas balanced by gatehouse.
     VllmPool,

@@ -1,13 +1,17 @@
 //! Gemini targets: the OpenAI chat-completions body is translated to a `GenerateContentRequest` (in
 //! `gatehouse-llm`), sent to `{base}/v1beta/models/{model}:generateContent` (or `:streamGenerateContent?alt=sse`)
 //! with the provider's `x-goog-api-key`, and the reply — JSON, event stream or error — is translated back to
-//! OpenAI's shape. This module only moves bytes and headers; every mapping is in the pure crate.
+//! OpenAI's shape. `/v1/embeddings` goes to `:batchEmbedContents`. This module only moves bytes and headers;
+//! every mapping is in the pure crate.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::response::Response;
 use bytes::Bytes;
-use gatehouse_llm::gemini::{RequestOptions, ResponseContext, translate_error, translate_request, translate_response};
+use gatehouse_llm::gemini::{
+    EmbedRequest, RequestOptions, ResponseContext, translate_embeddings_request, translate_embeddings_response,
+    translate_error, translate_request, translate_response,
+};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::Full;
 use tokio::time::Instant;
@@ -22,6 +26,8 @@ use crate::respond::openai_error;
 pub(super) struct Reply {
     stream: bool,
     ctx: ResponseContext,
+    /// Set for `/v1/embeddings` (a `batchEmbedContents` call).
+    embed: Option<EmbedRequest>,
 }
 
 const X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
@@ -34,6 +40,9 @@ pub(super) fn prepare(
     extra: &mut Vec<(HeaderName, HeaderValue)>,
 ) -> Result<Prepared, GatewayError> {
     let provider = &req.target.provider;
+    if req.route == Route::Embeddings {
+        return prepare_embeddings(req, endpoint, ctx);
+    }
     if req.route != Route::ChatCompletions {
         return Err(GatewayError::RouteNotSupported {
             route: req.route.upstream_path(),
@@ -94,6 +103,44 @@ pub(super) fn prepare(
                 fallback_id: format!("chatcmpl-{}", ctx.id),
                 include_usage,
             },
+            embed: None,
+        }),
+    })
+}
+
+/// `/v1/embeddings` → `{base}/v1beta/models/{model}:batchEmbedContents`.
+fn prepare_embeddings(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestContext) -> Result<Prepared, GatewayError> {
+    let provider = &req.target.provider;
+    let model = req.target.upstream_model.trim_start_matches("models/");
+    let embed = translate_embeddings_request(req.bytes, model)?;
+    let uri = format!(
+        "{endpoint}{}/models/{model}:batchEmbedContents",
+        provider.wire.api_prefix
+    );
+    let mut builder = http::Request::post(&uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json");
+    if let Some(v) = credential(provider, req.model, "")? {
+        builder = builder.header(X_GOOG_API_KEY, v);
+    }
+    let upstream =
+        builder
+            .body(Full::new(Bytes::from(embed.body.clone())))
+            .map_err(|e| GatewayError::UpstreamInvalid {
+                target: provider.name.clone(),
+                detail: format!("cannot build the upstream request: {e}"),
+            })?;
+    Ok(Prepared {
+        req: upstream,
+        mode: Mode::Gemini(Reply {
+            stream: false,
+            ctx: ResponseContext {
+                created: 0,
+                model: req.asked.to_string(),
+                fallback_id: ctx.id.to_string(),
+                include_usage: false,
+            },
+            embed: Some(embed),
         }),
     })
 }
@@ -147,6 +194,23 @@ pub(super) async fn relay(
             out.headers_mut().insert(header::RETRY_AFTER, v);
         }
         return out;
+    }
+    if let Some(embed) = &reply.embed {
+        return match translate_embeddings_response(&bytes, &reply.ctx.model, embed) {
+            Ok((body, usage)) => {
+                ctx.usage = Some(usage);
+                ctx.completed = true;
+                json_response(StatusCode::OK, body)
+            }
+            Err(e) => {
+                let e = GatewayError::UpstreamInvalid {
+                    target,
+                    detail: e.to_string(),
+                };
+                ctx.fail(e.status().as_u16(), e.code(), true);
+                openai_error(&e)
+            }
+        };
     }
     match translate_response(&bytes, &reply.ctx) {
         Ok(t) => {

@@ -187,3 +187,36 @@ async fn throttling_and_stream_exceptions_become_openai_errors() {
         "{code}"
     );
 }
+
+#[tokio::test]
+async fn first_chunk_arrives_before_bedrock_finishes() {
+    use futures_util::StreamExt;
+    let (reply, gate) = BedrockReply::text("one two three").gated();
+    let (_mock, gw) = setup(reply).await;
+    let r = gw
+        .chat(json!({"model": "haiku", "stream": true, "messages": [{"role": "user", "content": "count"}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    gate.release(1);
+    let mut seen = String::new();
+    while !seen.contains("\"content\":\"one\"") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), body.next())
+            .await
+            .expect("the first word must arrive while Bedrock is still streaming")
+            .expect("chunk")
+            .expect("bytes");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("two"), "only released frames can have arrived: {seen}");
+    gate.finish();
+    while let Some(chunk) = body.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk.expect("chunk")));
+    }
+    assert!(
+        seen.contains(" three") && seen.trim_end().ends_with("data: [DONE]"),
+        "{seen}"
+    );
+}

@@ -231,11 +231,11 @@ async fn gemini_errors_become_openai_errors() {
     );
     assert_eq!(mock.requests().len(), 1);
 
-    // Embeddings are not served by this kind.
+    // Text completions are not served by this kind.
     let r = gw
         .http
-        .post(gw.url("/v1/embeddings"))
-        .json(&json!({"model": "flash", "input": "x"}))
+        .post(gw.url("/v1/completions"))
+        .json(&json!({"model": "flash", "prompt": "x"}))
         .send()
         .await
         .expect("send");
@@ -300,4 +300,83 @@ async fn mid_stream_error_and_cut_end_with_an_openai_error() {
         "{code}"
     );
     assert_eq!(gw.next_log().await["outcome"], "error");
+}
+
+#[tokio::test]
+async fn embeddings_go_to_batch_embed_contents_and_come_back_in_openai_shape() {
+    let mock = MockGemini::builder()
+        .api_key(KEY)
+        .models(&["text-embedding-004"])
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  google: {{ kind: gemini, base_url: \"{}\", api_key: {{ value: {KEY} }} }}\nmodels:\n  - {{ name: embed, targets: [{{ provider: google, model: text-embedding-004 }}] }}\n",
+        mock.base_url()
+    ))
+    .await;
+    let r = gw
+        .http
+        .post(gw.url("/v1/embeddings"))
+        .json(&json!({"model": "embed", "input": ["first text", "second"], "dimensions": 4}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["model"], "embed");
+    assert_eq!(v["data"][1]["index"], 1);
+    assert_eq!(v["data"][1]["embedding"], json!([2.0, 1.0, 2.0 / 3.0, 0.5]));
+    assert_eq!(v["usage"], json!({"prompt_tokens": 0, "total_tokens": 0}));
+    let req = &mock.requests()[0];
+    assert!(req.rejection.is_none(), "{:?}", req.rejection);
+    assert_eq!(req.path, "/v1beta/models/text-embedding-004:batchEmbedContents");
+    assert_eq!(req.header("x-goog-api-key"), Some(KEY));
+    assert_eq!(req.json()["requests"][0]["outputDimensionality"], 4);
+
+    // base64 (what the OpenAI SDK asks for by default): little-endian f32 bytes.
+    let v: Value = gw
+        .http
+        .post(gw.url("/v1/embeddings"))
+        .json(&json!({"model": "embed", "input": "x", "dimensions": 2, "encoding_format": "base64"}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["data"][0]["embedding"], "AACAPwAAAD8=", "[1.0, 0.5] as f32 LE");
+}
+
+#[tokio::test]
+async fn first_chunk_arrives_before_gemini_finishes() {
+    use futures_util::StreamExt;
+    let (reply, gate) = GeminiReply::text("one two three").gated();
+    let (_mock, gw) = setup(reply).await;
+    let r = gw
+        .chat(json!({"model": "flash", "stream": true, "messages": [{"role": "user", "content": "count"}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    gate.release(1);
+    let mut seen = String::new();
+    while !seen.contains("\"content\":\"one\"") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), body.next())
+            .await
+            .expect("the first word must arrive while Gemini is still streaming")
+            .expect("chunk")
+            .expect("bytes");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("two"), "only released chunks can have arrived: {seen}");
+    gate.finish();
+    while let Some(chunk) = body.next().await {
+        seen.push_str(&String::from_utf8_lossy(&chunk.expect("chunk")));
+    }
+    assert!(
+        seen.contains(" three") && seen.trim_end().ends_with("data: [DONE]"),
+        "{seen}"
+    );
 }

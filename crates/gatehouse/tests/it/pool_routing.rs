@@ -301,7 +301,13 @@ async fn lora_requests_go_where_the_adapter_is_loaded() {
     let sql = start_sim(opts.clone()).await;
     let tweet_a = start_sim(opts.clone()).await;
     let tweet_b = start_sim(opts).await;
-    let gw = TestGateway::start(&pool_config(&[sql.clone(), tweet_a.clone(), tweet_b.clone()], "")).await;
+    // A generous staleness bound: on a loaded CI machine a scrape can be late, and an unknown LoRA signal would make
+    // the pick a coin toss (this test is about affinity, not staleness, which has its own test).
+    let gw = TestGateway::start(&pool_config(
+        &[sql.clone(), tweet_a.clone(), tweet_b.clone()],
+        "      staleness: 5s\n",
+    ))
+    .await;
     load_directly(&sql, "sql-lora", 1, 3000);
     load_directly(&tweet_a, "tweet-lora", 1, 3000);
     load_directly(&tweet_b, "tweet-lora", 1, 3000);

@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use super::reply::{BedrockReply, Content, Kind};
 use super::validate::Accepted;
 use crate::journal::Journal;
-use crate::reply::Pacing;
 use crate::sse_body::{MockBody, StreamFrames};
 
 /// Answers an accepted request.
@@ -39,10 +38,17 @@ pub(crate) fn render<R: Clone>(reply: BedrockReply, req: &Accepted, journal: &Ar
             "stopReason": c.stop_reason, "usage": usage, "metrics": {"latencyMs": 12}});
         return crate::render::json(StatusCode::OK, &body);
     }
-    let (content, tail) = frames(&c, usage);
+    let (mut content, tail) = frames(&c, usage);
+    // `messageStart` goes out at once; each text delta then waits for the pacing.
+    let head = if content.is_empty() {
+        Vec::new()
+    } else {
+        vec![content.remove(0)]
+    };
     let mut frames = StreamFrames::new(content, tail);
+    frames.head = head;
     frames.cut = c.cut;
-    let mut out = crate::render::sse(frames, Pacing::Immediate, journal);
+    let mut out = crate::render::sse(frames, c.pacing.clone(), journal);
     out.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/vnd.amazon.eventstream"),

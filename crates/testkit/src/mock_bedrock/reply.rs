@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::reply::{Pacing, StreamGate};
+
 /// How the mock answers an accepted Converse request: whole for `/converse`, as binary event-stream frames for
 /// `/converse-stream` (`messageStart`, one `contentBlockDelta` per word, tool blocks with their input in two
 /// fragments, `messageStop`, then `metadata` with the usage).
@@ -29,6 +31,7 @@ pub(crate) struct Content {
     pub(crate) cache_write: u64,
     pub(crate) exception_after: Option<(usize, String, String)>,
     pub(crate) cut: bool,
+    pub(crate) pacing: Pacing,
 }
 
 // === impl BedrockReply ===
@@ -45,6 +48,7 @@ impl BedrockReply {
                 cache_write: 0,
                 exception_after: None,
                 cut: false,
+                pacing: Pacing::Immediate,
             }),
         }
     }
@@ -85,6 +89,16 @@ impl BedrockReply {
             c.cut = true;
         }
         self
+    }
+
+    /// Streams: each text delta waits for the returned gate, the rest for [`StreamGate::finish`].
+    #[must_use]
+    pub fn gated(mut self) -> (Self, StreamGate) {
+        let (gate, pacing) = StreamGate::new();
+        if let Kind::Content(c) = &mut self.kind {
+            c.pacing = pacing;
+        }
+        (self, gate)
     }
 
     /// An error: `status`, `x-amzn-ErrorType: <error_type>`, body `{"message": …}`.

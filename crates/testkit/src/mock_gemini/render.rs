@@ -11,7 +11,6 @@ use super::rejection::GeminiRejection;
 use super::reply::{Content, GeminiReply, Kind};
 use super::validate::Accepted;
 use crate::journal::Journal;
-use crate::reply::Pacing;
 use crate::sse_body::{MockBody, StreamFrames};
 
 /// Answers request number `seq` with `reply`.
@@ -21,6 +20,13 @@ pub(crate) fn render(
     seq: usize,
     journal: &Arc<Journal<GeminiRejection>>,
 ) -> Response<MockBody> {
+    if let (Some((count, dims)), Kind::Content(_)) = (req.embed, &reply.kind) {
+        // Deterministic vectors: the i-th embedding's j-th value is (i + 1) / (j + 1).
+        let embeddings: Vec<Value> = (0..count)
+            .map(|i| json!({"values": (0..dims).map(|j| (i as f64 + 1.0) / (j as f64 + 1.0)).collect::<Vec<_>>()}))
+            .collect();
+        return crate::render::json(StatusCode::OK, &json!({ "embeddings": embeddings }));
+    }
     let content = match reply.kind {
         Kind::Status { status, body } => {
             return crate::render::json(
@@ -49,7 +55,7 @@ pub(crate) fn render(
     let frame = |v: &Value| Bytes::from(format!("data: {v}\r\n\r\n"));
     let mut frames = StreamFrames::new(chunks.iter().map(frame).collect(), tail.iter().map(frame).collect());
     frames.cut = content.cut;
-    let mut out = crate::render::sse(frames, Pacing::Immediate, journal);
+    let mut out = crate::render::sse(frames, content.pacing.clone(), journal);
     out.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/event-stream"),

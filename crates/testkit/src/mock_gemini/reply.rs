@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::reply::{Pacing, StreamGate};
+
 /// How the mock answers an accepted request. A successful reply is streamed (one chunk per word, function calls
 /// whole in the last chunk with `finishReason` and the final `usageMetadata`) when the request went to
 /// `streamGenerateContent`, and returned whole otherwise.
@@ -27,6 +29,8 @@ pub(crate) struct Content {
     pub(crate) error_after: Option<(usize, Value)>,
     /// Stream only: end the connection after the content chunks, without the final chunk.
     pub(crate) cut: bool,
+    /// Stream only: when each chunk may go out.
+    pub(crate) pacing: Pacing,
 }
 
 // === impl GeminiReply ===
@@ -122,6 +126,17 @@ impl GeminiReply {
         self
     }
 
+    /// Streams: each content chunk waits for the returned gate to release it, the final chunk for
+    /// [`StreamGate::finish`] — so a test can prove the gateway relays a chunk before Gemini has finished.
+    #[must_use]
+    pub fn gated(mut self) -> (Self, StreamGate) {
+        let (gate, pacing) = StreamGate::new();
+        if let Kind::Content(c) = &mut self.kind {
+            c.pacing = pacing;
+        }
+        (self, gate)
+    }
+
     fn content(parts: Vec<Value>) -> Self {
         Self {
             kind: Kind::Content(Content {
@@ -130,6 +145,7 @@ impl GeminiReply {
                 cached_tokens: 0,
                 error_after: None,
                 cut: false,
+                pacing: Pacing::Immediate,
             }),
         }
     }

@@ -22,6 +22,8 @@ pub(crate) struct Accepted {
     pub(crate) sse: bool,
     /// Whitespace-separated words in the text parts (system instruction included): the mock's token count.
     pub(crate) prompt_tokens: u64,
+    /// `batchEmbedContents`: how many vectors, of what dimension.
+    pub(crate) embed: Option<(usize, usize)>,
 }
 
 /// The mock's configuration that validation reads.
@@ -78,40 +80,6 @@ const PART_DATA: &[&str] = &[
     "executableCode",
     "codeExecutionResult",
 ];
-const SCHEMA: &[&str] = &[
-    "type",
-    "format",
-    "title",
-    "description",
-    "nullable",
-    "enum",
-    "maxItems",
-    "minItems",
-    "properties",
-    "required",
-    "minProperties",
-    "maxProperties",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "example",
-    "anyOf",
-    "propertyOrdering",
-    "default",
-    "items",
-    "minimum",
-    "maximum",
-];
-const TYPES: &[&str] = &[
-    "TYPE_UNSPECIFIED",
-    "STRING",
-    "NUMBER",
-    "INTEGER",
-    "BOOLEAN",
-    "ARRAY",
-    "OBJECT",
-    "NULL",
-];
 
 /// Decides whether the real API would accept this request.
 pub(crate) fn check(
@@ -127,9 +95,10 @@ pub(crate) fn check(
         .filter(|_| method == Method::POST)
         .ok_or(GeminiRejection::UnknownRoute)?;
     let (model, op) = rest.split_once(':').ok_or(GeminiRejection::UnknownRoute)?;
-    let stream = match op {
-        "generateContent" => false,
-        "streamGenerateContent" => true,
+    let (stream, embed) = match op {
+        "generateContent" => (false, false),
+        "streamGenerateContent" => (true, false),
+        "batchEmbedContents" => (false, true),
         _ => return Err(GeminiRejection::UnknownRoute),
     };
     let sse = uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
@@ -158,6 +127,9 @@ pub(crate) fn check(
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
         return Err(invalid("Invalid JSON payload received."));
     };
+    if embed {
+        return batch_embed(&obj, model);
+    }
     known(&obj, TOP_LEVEL, "")?;
     let mut prompt_tokens = contents(&obj)?;
     if let Some(system) = obj.get("systemInstruction") {
@@ -173,7 +145,7 @@ pub(crate) fn check(
         generation_config(config)?;
     }
     if let Some(tools) = obj.get("tools") {
-        function_declarations(tools)?;
+        super::tools::function_declarations(tools)?;
     }
     if let Some(mode) = obj
         .get("toolConfig")
@@ -192,15 +164,66 @@ pub(crate) fn check(
         stream,
         sse,
         prompt_tokens,
+        embed: None,
     })
 }
 
-fn invalid(message: impl Into<String>) -> GeminiRejection {
+/// `batchEmbedContents`: 1–100 `requests`, each for this model (`models/<model>`), with text parts only.
+fn batch_embed(obj: &Map<String, Value>, model: &str) -> Result<Accepted, GeminiRejection> {
+    known(obj, &["requests"], "")?;
+    let requests = match obj.get("requests") {
+        Some(Value::Array(r)) if !r.is_empty() && r.len() <= 100 => r,
+        _ => {
+            return Err(invalid(
+                "* BatchEmbedContentsRequest.requests: between 1 and 100 requests are required",
+            ));
+        }
+    };
+    let mut dims = 8;
+    for (i, r) in requests.iter().enumerate() {
+        let at = format!("requests[{i}]");
+        let Some(r) = r.as_object() else {
+            return Err(invalid(format!("Invalid value at '{at}'")));
+        };
+        known(
+            r,
+            &["model", "content", "taskType", "title", "outputDimensionality"],
+            &at,
+        )?;
+        if r.get("model").and_then(Value::as_str) != Some(&format!("models/{model}")) {
+            return Err(invalid(format!(
+                "Model names should start with `models/` and match the request: {at}.model"
+            )));
+        }
+        let parts = r
+            .get("content")
+            .and_then(|c| c.get("parts"))
+            .and_then(Value::as_array)
+            .filter(|p| !p.is_empty() && p.iter().all(|p| p.get("text").and_then(Value::as_str).is_some()))
+            .ok_or_else(|| invalid(format!("{at}.content: text parts are required")))?;
+        let _ = parts;
+        if let Some(d) = r.get("outputDimensionality") {
+            dims = d
+                .as_u64()
+                .filter(|d| (1..=3072).contains(d))
+                .ok_or_else(|| invalid(format!("{at}.output_dimensionality")))? as usize;
+        }
+    }
+    Ok(Accepted {
+        model: model.to_string(),
+        stream: false,
+        sse: false,
+        prompt_tokens: 0,
+        embed: Some((requests.len(), dims)),
+    })
+}
+
+pub(super) fn invalid(message: impl Into<String>) -> GeminiRejection {
     GeminiRejection::InvalidArgument(message.into())
 }
 
 /// Every key of `obj` must be one of `allowed` (Gemini's proto JSON parser rejects the rest).
-fn known(obj: &Map<String, Value>, allowed: &[&str], at: &str) -> Result<(), GeminiRejection> {
+pub(super) fn known(obj: &Map<String, Value>, allowed: &[&str], at: &str) -> Result<(), GeminiRejection> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
         None => Ok(()),
         Some(k) if at.is_empty() => Err(invalid(format!(
@@ -323,7 +346,7 @@ fn generation_config(config: &Value) -> Result<(), GeminiRejection> {
         return Err(invalid("stop_sequences: at most 5"));
     }
     if let Some(schema) = obj.get("responseSchema") {
-        check_schema(schema, "generation_config.response_schema", 0)?;
+        super::tools::check_schema(schema, "generation_config.response_schema", 0)?;
     }
     if let Some(thinking) = obj.get("thinkingConfig").and_then(Value::as_object) {
         known(
@@ -331,98 +354,6 @@ fn generation_config(config: &Value) -> Result<(), GeminiRejection> {
             &["thinkingBudget", "includeThoughts", "thinkingLevel"],
             "generation_config.thinking_config",
         )?;
-    }
-    Ok(())
-}
-
-fn function_declarations(tools: &Value) -> Result<(), GeminiRejection> {
-    let Some(tools) = tools.as_array() else {
-        return Err(invalid("Invalid value at 'tools'"));
-    };
-    for (i, tool) in tools.iter().enumerate() {
-        let Some(decls) = tool.get("functionDeclarations").and_then(Value::as_array) else {
-            continue;
-        };
-        for (j, d) in decls.iter().enumerate() {
-            let at = format!("tools[{i}].function_declarations[{j}]");
-            let Some(obj) = d.as_object() else {
-                return Err(invalid(format!("Invalid value at '{at}'")));
-            };
-            known(
-                obj,
-                &[
-                    "name",
-                    "description",
-                    "parameters",
-                    "parametersJsonSchema",
-                    "response",
-                    "behavior",
-                ],
-                &at,
-            )?;
-            let name = obj.get("name").and_then(Value::as_str).unwrap_or_default();
-            let ok = (1..=64).contains(&name.len())
-                && name
-                    .bytes()
-                    .next()
-                    .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
-            if !ok {
-                return Err(invalid(format!("* {at}.name: Invalid function name.")));
-            }
-            if let Some(params) = obj.get("parameters") {
-                check_schema(params, &format!("{at}.parameters"), 0)?;
-                if params.get("type").and_then(Value::as_str) == Some("OBJECT")
-                    && params
-                        .get("properties")
-                        .and_then(Value::as_object)
-                        .is_some_and(Map::is_empty)
-                {
-                    return Err(invalid(format!(
-                        "* {at}.parameters.properties: should be non-empty for OBJECT type"
-                    )));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Gemini's `Schema`: known keywords only, a known upper-case `type`, string enums.
-fn check_schema(schema: &Value, at: &str, depth: usize) -> Result<(), GeminiRejection> {
-    if depth > 64 {
-        return Err(invalid(format!("{at}: schema too deep")));
-    }
-    let Some(obj) = schema.as_object() else {
-        return Err(invalid(format!("Invalid value at '{at}'")));
-    };
-    known(obj, SCHEMA, at)?;
-    if let Some(t) = obj.get("type")
-        && !t
-            .as_str()
-            .is_some_and(|t| TYPES.contains(&t.to_ascii_uppercase().as_str()))
-    {
-        return Err(invalid(format!("Invalid value at '{at}.type' ({t})")));
-    }
-    if let Some(values) = obj.get("enum")
-        && !values.as_array().is_some_and(|v| v.iter().all(Value::is_string))
-    {
-        return Err(invalid(format!("Invalid value at '{at}.enum': only strings")));
-    }
-    if let Some(Value::Object(props)) = obj.get("properties") {
-        for (name, prop) in props {
-            check_schema(prop, &format!("{at}.properties[{name}]"), depth + 1)?;
-        }
-    }
-    if let Some(items) = obj.get("items") {
-        check_schema(items, &format!("{at}.items"), depth + 1)?;
-    }
-    if let Some(Value::Array(any)) = obj.get("anyOf") {
-        for (k, s) in any.iter().enumerate() {
-            check_schema(s, &format!("{at}.any_of[{k}]"), depth + 1)?;
-        }
     }
     Ok(())
 }
