@@ -18,6 +18,7 @@ mod bedrock;
 mod gemini;
 mod messages;
 mod passthrough;
+mod translated;
 
 use std::sync::Arc;
 use std::time::Duration;

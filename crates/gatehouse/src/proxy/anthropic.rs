@@ -9,15 +9,16 @@ use bytes::Bytes;
 use gatehouse_llm::anthropic::{
     RequestOptions, ResponseContext, StreamContext, translate_error, translate_request, translate_response_full,
 };
-use http::{HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, header};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::{ClientRequest, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response};
+use super::translated;
+use super::{ClientRequest, Mode, Prepared, credential};
 use crate::body::AnthropicToOpenAi;
+use crate::context::Dialect;
 use crate::context::{RequestContext, Route};
 use crate::error::GatewayError;
-use crate::respond::openai_error;
 
 /// The client-visible facts a translated reply needs.
 pub(super) struct Reply {
@@ -141,21 +142,20 @@ pub(super) async fn relay(
     reply: Reply,
     mut ctx: RequestContext,
 ) -> Response {
-    let status = resp.status();
-    if status.is_success() {
-        if is_event_stream(&resp) != reply.stream {
-            let e = GatewayError::UpstreamInvalid {
-                target,
-                detail: if reply.stream {
-                    "expected an event stream".into()
-                } else {
-                    "expected a JSON message, got an event stream".into()
-                },
-            };
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            return openai_error(&e);
-        }
-        if reply.stream {
+    let dialect = Dialect::OpenAi;
+    let (status, retry_after, bytes) = match translated::read(
+        resp,
+        reply.stream,
+        translated::SSE,
+        deadline,
+        &target,
+        dialect,
+        &mut ctx,
+    )
+    .await
+    {
+        Err(out) => return out,
+        Ok(translated::Reply::Stream(resp)) => {
             let handler = AnthropicToOpenAi::new(StreamContext {
                 created: reply.created,
                 model: reply.model,
@@ -165,49 +165,34 @@ pub(super) async fn relay(
             });
             return super::stream_response(resp, handler, ctx, idle, deadline);
         }
-    }
-    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
-    let bytes = match collect_upstream(resp.into_body(), deadline, &target).await {
-        Ok(b) => b,
-        Err(e) => {
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            return openai_error(&e);
-        }
+        Ok(translated::Reply::Body {
+            status,
+            retry_after,
+            bytes,
+            ..
+        }) => (status, retry_after, bytes),
     };
     if !status.is_success() {
         let te = translate_error(status.as_u16(), &bytes);
         if te.code == "upstream_billing_failed" {
             tracing::error!(request_id = %ctx.id, target = %target, status = status.as_u16(), "the upstream refused to bill the gateway's account");
         }
-        ctx.fail(te.status, te.code, true);
-        let out_status = StatusCode::from_u16(te.status).unwrap_or(StatusCode::BAD_GATEWAY);
-        let mut out = json_response(out_status, te.body);
-        // Retry-After stays meaningful on 429 and on 529 (overloaded), which the client sees as 503.
-        if let (Some(v), 429 | 529) = (retry_after, status.as_u16()) {
-            out.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return out;
+        let te = translated::TranslatedError {
+            status: te.status,
+            body: te.body,
+            code: te.code,
+        };
+        return translated::error(te, retry_after, &mut ctx);
     }
     let ctx_resp = ResponseContext {
         created: reply.created,
         model: &reply.model,
     };
-    match translate_response_full(&bytes, &ctx_resp) {
-        Ok(t) => {
-            if let Some(reason) = &t.unknown_stop_reason {
-                tracing::warn!(request_id = %ctx.id, stop_reason = %reason, "unknown Anthropic stop_reason reported as `stop`");
-            }
-            ctx.usage = Some(t.usage);
-            ctx.completed = true;
-            json_response(StatusCode::OK, t.body)
+    let result = translate_response_full(&bytes, &ctx_resp).map(|t| {
+        if let Some(reason) = &t.unknown_stop_reason {
+            tracing::warn!(request_id = %ctx.id, stop_reason = %reason, "unknown Anthropic stop_reason reported as `stop`");
         }
-        Err(e) => {
-            let e = GatewayError::UpstreamInvalid {
-                target,
-                detail: e.to_string(),
-            };
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            openai_error(&e)
-        }
-    }
+        (t.body, t.usage)
+    });
+    translated::success(result, target, dialect, &mut ctx)
 }

@@ -11,15 +11,16 @@ use aws_sigv4::sign::v4;
 use axum::response::Response;
 use bytes::Bytes;
 use gatehouse_llm::bedrock::{RequestOptions, ResponseContext, translate_error, translate_request, translate_response};
-use http::{HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, header};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::{ClientRequest, Mode, Prepared, collect_upstream, json_response};
+use super::translated;
+use super::{ClientRequest, Mode, Prepared};
 use crate::body::BedrockToOpenAi;
+use crate::context::Dialect;
 use crate::context::{RequestContext, Route};
 use crate::error::GatewayError;
-use crate::respond::openai_error;
 use crate::snapshot::{BedrockSettings, Provider};
 use crate::upstream::UpstreamBody;
 
@@ -156,7 +157,8 @@ fn invalid(provider: &Provider, detail: String) -> GatewayError {
     }
 }
 
-/// Translates the reply back: the event stream incrementally, a response whole, an error into OpenAI error JSON.
+/// Translates the reply back: the binary event stream incrementally, a Converse response whole, an error into
+/// OpenAI error JSON.
 pub(super) async fn relay(
     resp: http::Response<hyper::body::Incoming>,
     deadline: Instant,
@@ -165,71 +167,38 @@ pub(super) async fn relay(
     reply: Reply,
     mut ctx: RequestContext,
 ) -> Response {
-    let status = resp.status();
-    if status.is_success() {
-        let is_stream = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with(EVENT_STREAM));
-        if is_stream != reply.stream {
-            let e = GatewayError::UpstreamInvalid {
-                target,
-                detail: if reply.stream {
-                    "expected an event stream".into()
-                } else {
-                    "expected a JSON response, got an event stream".into()
-                },
-            };
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            return openai_error(&e);
-        }
-        if reply.stream {
-            return super::stream_response(resp, BedrockToOpenAi::new(reply.ctx), ctx, idle, deadline);
-        }
-    }
-    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
-    let error_type = resp
-        .headers()
-        .get("x-amzn-errortype")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let bytes = match collect_upstream(resp.into_body(), deadline, &target).await {
-        Ok(b) => b,
-        Err(e) => {
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            return openai_error(&e);
-        }
-    };
+    let dialect = Dialect::OpenAi;
+    let (status, retry_after, headers, bytes) =
+        match translated::read(resp, reply.stream, EVENT_STREAM, deadline, &target, dialect, &mut ctx).await {
+            Err(out) => return out,
+            Ok(translated::Reply::Stream(resp)) => {
+                return super::stream_response(resp, BedrockToOpenAi::new(reply.ctx), ctx, idle, deadline);
+            }
+            Ok(translated::Reply::Body {
+                status,
+                retry_after,
+                headers,
+                bytes,
+            }) => (status, retry_after, headers, bytes),
+        };
     if !status.is_success() {
-        let te = translate_error(status.as_u16(), error_type.as_deref(), &bytes);
+        let error_type = headers.get("x-amzn-errortype").and_then(|v| v.to_str().ok());
+        let te = translate_error(status.as_u16(), error_type, &bytes);
         if te.code == "upstream_auth_failed" {
             tracing::error!(request_id = %ctx.id, target = %target, status = status.as_u16(), "Bedrock rejected the gateway's AWS credentials or signature; check the provider's aws settings");
         }
-        ctx.fail(te.status, te.code, true);
-        let out_status = StatusCode::from_u16(te.status).unwrap_or(StatusCode::BAD_GATEWAY);
-        let mut out = json_response(out_status, te.body);
-        if let (Some(v), 429 | 503) = (retry_after, te.status) {
-            out.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return out;
+        let te = translated::TranslatedError {
+            status: te.status,
+            body: te.body,
+            code: te.code,
+        };
+        return translated::error(te, retry_after, &mut ctx);
     }
-    match translate_response(&bytes, &reply.ctx) {
-        Ok(t) => {
-            if let Some(reason) = &t.unknown_stop_reason {
-                tracing::warn!(request_id = %ctx.id, stop_reason = %reason, "unknown Bedrock stopReason reported as `stop`");
-            }
-            ctx.usage = Some(t.usage);
-            ctx.completed = true;
-            json_response(StatusCode::OK, t.body)
+    let result = translate_response(&bytes, &reply.ctx).map(|t| {
+        if let Some(reason) = &t.unknown_stop_reason {
+            tracing::warn!(request_id = %ctx.id, stop_reason = %reason, "unknown Bedrock stopReason reported as `stop`");
         }
-        Err(e) => {
-            let e = GatewayError::UpstreamInvalid {
-                target,
-                detail: e.to_string(),
-            };
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            openai_error(&e)
-        }
-    }
+        (t.body, t.usage)
+    });
+    translated::success(result, target, dialect, &mut ctx)
 }

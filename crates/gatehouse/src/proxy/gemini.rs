@@ -12,15 +12,16 @@ use gatehouse_llm::gemini::{
     EmbedRequest, RequestOptions, ResponseContext, translate_embeddings_request, translate_embeddings_response,
     translate_error, translate_request, translate_response,
 };
-use http::{HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, header};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::{ClientRequest, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response};
+use super::translated;
+use super::{ClientRequest, Mode, Prepared, credential};
 use crate::body::GeminiToOpenAi;
+use crate::context::Dialect;
 use crate::context::{RequestContext, Route};
 use crate::error::GatewayError;
-use crate::respond::openai_error;
 
 /// The client-visible facts a translated reply needs.
 pub(super) struct Reply {
@@ -145,7 +146,8 @@ fn prepare_embeddings(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestCont
     })
 }
 
-/// Translates the reply back: the event stream incrementally, a response whole, an error into OpenAI error JSON.
+/// Translates the reply back: the event stream incrementally, a response or embeddings whole, an error into OpenAI
+/// error JSON.
 pub(super) async fn relay(
     resp: http::Response<hyper::body::Incoming>,
     deadline: Instant,
@@ -154,32 +156,28 @@ pub(super) async fn relay(
     reply: Reply,
     mut ctx: RequestContext,
 ) -> Response {
-    let status = resp.status();
-    if status.is_success() {
-        if is_event_stream(&resp) != reply.stream {
-            let e = GatewayError::UpstreamInvalid {
-                target,
-                detail: if reply.stream {
-                    "expected an event stream".into()
-                } else {
-                    "expected a JSON response, got an event stream".into()
-                },
-            };
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            return openai_error(&e);
+    let dialect = Dialect::OpenAi;
+    let (status, retry_after, bytes) = match translated::read(
+        resp,
+        reply.stream,
+        translated::SSE,
+        deadline,
+        &target,
+        dialect,
+        &mut ctx,
+    )
+    .await
+    {
+        Err(out) => return out,
+        Ok(translated::Reply::Stream(resp)) => {
+            return super::stream_response(resp, GeminiToOpenAi::new(reply.ctx), ctx, idle, deadline);
         }
-        if reply.stream {
-            let handler = GeminiToOpenAi::new(reply.ctx);
-            return super::stream_response(resp, handler, ctx, idle, deadline);
-        }
-    }
-    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
-    let bytes = match collect_upstream(resp.into_body(), deadline, &target).await {
-        Ok(b) => b,
-        Err(e) => {
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            return openai_error(&e);
-        }
+        Ok(translated::Reply::Body {
+            status,
+            retry_after,
+            bytes,
+            ..
+        }) => (status, retry_after, bytes),
     };
     if !status.is_success() {
         let te = translate_error(status.as_u16(), &bytes);
@@ -187,47 +185,22 @@ pub(super) async fn relay(
             // Gemini answers a bad key with 400 API_KEY_INVALID, which the generic 401/403 check cannot see.
             tracing::error!(request_id = %ctx.id, target = %target, status = status.as_u16(), "the upstream rejected the gateway's credential for this provider; check its api_key");
         }
-        ctx.fail(te.status, te.code, true);
-        let out_status = StatusCode::from_u16(te.status).unwrap_or(StatusCode::BAD_GATEWAY);
-        let mut out = json_response(out_status, te.body);
-        if let (Some(v), 429 | 503) = (retry_after, status.as_u16()) {
-            out.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return out;
+        let te = translated::TranslatedError {
+            status: te.status,
+            body: te.body,
+            code: te.code,
+        };
+        return translated::error(te, retry_after, &mut ctx);
     }
     if let Some(embed) = &reply.embed {
-        return match translate_embeddings_response(&bytes, &reply.ctx.model, embed) {
-            Ok((body, usage)) => {
-                ctx.usage = Some(usage);
-                ctx.completed = true;
-                json_response(StatusCode::OK, body)
-            }
-            Err(e) => {
-                let e = GatewayError::UpstreamInvalid {
-                    target,
-                    detail: e.to_string(),
-                };
-                ctx.fail(e.status().as_u16(), e.code(), true);
-                openai_error(&e)
-            }
-        };
+        let result = translate_embeddings_response(&bytes, &reply.ctx.model, embed);
+        return translated::success(result, target, dialect, &mut ctx);
     }
-    match translate_response(&bytes, &reply.ctx) {
-        Ok(t) => {
-            if let Some(reason) = &t.unknown_stop_reason {
-                tracing::warn!(request_id = %ctx.id, finish_reason = %reason, "unknown Gemini finishReason reported as `stop`");
-            }
-            ctx.usage = Some(t.usage);
-            ctx.completed = true;
-            json_response(StatusCode::OK, t.body)
+    let result = translate_response(&bytes, &reply.ctx).map(|t| {
+        if let Some(reason) = &t.unknown_stop_reason {
+            tracing::warn!(request_id = %ctx.id, finish_reason = %reason, "unknown Gemini finishReason reported as `stop`");
         }
-        Err(e) => {
-            let e = GatewayError::UpstreamInvalid {
-                target,
-                detail: e.to_string(),
-            };
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            openai_error(&e)
-        }
-    }
+        (t.body, t.usage)
+    });
+    translated::success(result, target, dialect, &mut ctx)
 }

@@ -15,13 +15,12 @@ use http::{HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::{
-    ClientRequest, DROPPED_HEADER, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response,
-};
+use super::translated;
+use super::{ClientRequest, DROPPED_HEADER, Mode, Prepared, credential, json_response};
 use crate::body::OpenAiToAnthropic;
+use crate::context::Dialect;
 use crate::context::{RequestContext, Route};
 use crate::error::GatewayError;
-use crate::respond::anthropic_error;
 
 /// Response header saying that a `count_tokens` answer is an estimate, not the provider's count.
 pub const TOKEN_COUNT_HEADER: &str = "x-gatehouse-token-count";
@@ -125,21 +124,20 @@ pub(super) async fn relay(
     reply: Reply,
     mut ctx: RequestContext,
 ) -> Response {
-    let status = resp.status();
-    if status.is_success() {
-        if is_event_stream(&resp) != reply.stream {
-            let e = GatewayError::UpstreamInvalid {
-                target,
-                detail: if reply.stream {
-                    "expected an event stream".into()
-                } else {
-                    "expected a JSON completion, got an event stream".into()
-                },
-            };
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            return anthropic_error(&e);
-        }
-        if reply.stream {
+    let dialect = Dialect::Anthropic;
+    let (status, retry_after, bytes) = match translated::read(
+        resp,
+        reply.stream,
+        translated::SSE,
+        deadline,
+        &target,
+        dialect,
+        &mut ctx,
+    )
+    .await
+    {
+        Err(out) => return out,
+        Ok(translated::Reply::Stream(resp)) => {
             let handler = OpenAiToAnthropic::new(MessageStreamContext {
                 model: reply.model,
                 input_tokens_estimate: reply.input_tokens_estimate,
@@ -147,41 +145,27 @@ pub(super) async fn relay(
             });
             return super::stream_response(resp, handler, ctx, idle, deadline);
         }
-    }
-    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
-    let bytes = match collect_upstream(resp.into_body(), deadline, &target).await {
-        Ok(b) => b,
-        Err(e) => {
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            return anthropic_error(&e);
-        }
+        Ok(translated::Reply::Body {
+            status,
+            retry_after,
+            bytes,
+            ..
+        }) => (status, retry_after, bytes),
     };
     if !status.is_success() {
         let te = translate_error(status.as_u16(), &bytes);
-        ctx.fail(te.status, te.code, true);
-        let out_status = StatusCode::from_u16(te.status).unwrap_or(StatusCode::BAD_GATEWAY);
-        let mut out = json_response(out_status, te.body);
-        if let (Some(v), 429 | 503) = (retry_after, status.as_u16()) {
-            out.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return out;
+        let te = translated::TranslatedError {
+            status: te.status,
+            body: te.body,
+            code: te.code,
+        };
+        return translated::error(te, retry_after, &mut ctx);
     }
-    match translate_response(&bytes, &MessageContext { model: &reply.model }) {
-        Ok(t) => {
-            if t.invalid_tool_arguments > 0 {
-                tracing::warn!(request_id = %ctx.id, target = %target, count = t.invalid_tool_arguments, "tool call arguments from the upstream were not a JSON object; sent as {{}}");
-            }
-            ctx.usage = Some(t.usage);
-            ctx.completed = true;
-            json_response(StatusCode::OK, t.body)
+    let result = translate_response(&bytes, &MessageContext { model: &reply.model }).map(|t| {
+        if t.invalid_tool_arguments > 0 {
+            tracing::warn!(request_id = %ctx.id, target = %target, count = t.invalid_tool_arguments, "tool call arguments from the upstream were not a JSON object; sent as {{}}");
         }
-        Err(e) => {
-            let e = GatewayError::UpstreamInvalid {
-                target,
-                detail: e.to_string(),
-            };
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            anthropic_error(&e)
-        }
-    }
+        (t.body, t.usage)
+    });
+    translated::success(result, target, dialect, &mut ctx)
 }
