@@ -11,6 +11,7 @@ mod mcp;
 mod mcp_auth;
 mod mcp_policy;
 mod mcp_support;
+mod mcp_upstream_headers;
 mod reload;
 mod routing;
 mod secrets;
