@@ -13,6 +13,7 @@
 pub mod error;
 mod handler;
 mod http;
+mod legacy_sse;
 mod log;
 mod methods;
 pub mod policy;

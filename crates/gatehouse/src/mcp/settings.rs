@@ -76,6 +76,15 @@ pub enum Transport {
         /// Pooled client (boxed: it is large next to the stdio variant).
         client: Box<UpstreamClient>,
     },
+    /// A legacy HTTP+SSE server (2024-11-05): one SSE connection per client session.
+    LegacySse {
+        /// The SSE URL (e.g. `http://host:3001/sse`).
+        url: http::Uri,
+        /// Static headers on the GET and every POST.
+        headers: Vec<(http::HeaderName, Arc<Secret>)>,
+        /// Pooled client (boxed like the HTTP one).
+        client: Box<UpstreamClient>,
+    },
     /// A stdio child process per client session.
     Stdio {
         /// Program.
@@ -156,7 +165,8 @@ impl McpRuntime {
             .unwrap_or(true)
     }
 
-    /// Records a failed start (or an early death) of a stdio child: the next attempt waits 0.5 s, 1 s, 2 s … ≤ 30 s.
+    /// Records a failed start or a death of a pipe (stdio child, legacy SSE stream): the first restart is immediate,
+    /// consecutive failures then wait 0.5 s, 1 s, 2 s … ≤ 30 s.
     pub fn spawn_failed(&self, target: &str, now: Instant) {
         if let Ok(mut b) = self.backoff.lock() {
             let e = b.entry(target.to_string()).or_insert((0, now));
@@ -173,10 +183,13 @@ impl McpRuntime {
     }
 }
 
-/// The restart delay after `failures` consecutive failures.
+/// The restart delay after `failures` consecutive failures (none after the first).
 #[must_use]
 pub fn backoff_delay(failures: u32) -> Duration {
-    let ms = 500u64.saturating_mul(1u64 << failures.saturating_sub(1).min(6));
+    if failures <= 1 {
+        return Duration::ZERO;
+    }
+    let ms = 500u64.saturating_mul(1u64 << (failures - 2).min(6));
     Duration::from_millis(ms.min(30_000))
 }
 
@@ -186,9 +199,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_caps() {
-        assert_eq!(backoff_delay(1), Duration::from_millis(500));
-        assert_eq!(backoff_delay(2), Duration::from_secs(1));
-        assert_eq!(backoff_delay(3), Duration::from_secs(2));
+        assert_eq!(backoff_delay(1), Duration::ZERO);
+        assert_eq!(backoff_delay(2), Duration::from_millis(500));
+        assert_eq!(backoff_delay(3), Duration::from_secs(1));
+        assert_eq!(backoff_delay(4), Duration::from_secs(2));
         assert_eq!(backoff_delay(40), Duration::from_secs(30));
     }
 
@@ -197,6 +211,8 @@ mod tests {
         let rt = McpRuntime::default();
         let t0 = Instant::now();
         assert!(rt.may_spawn("a", t0));
+        rt.spawn_failed("a", t0);
+        assert!(rt.may_spawn("a", t0), "the first restart is immediate");
         rt.spawn_failed("a", t0);
         assert!(!rt.may_spawn("a", t0 + Duration::from_millis(100)));
         assert!(rt.may_spawn("a", t0 + Duration::from_millis(500)));

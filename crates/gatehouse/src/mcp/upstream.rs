@@ -65,7 +65,7 @@ pub async fn open(settings: &McpSettings, idx: usize, sid: &str, init: &RawValue
                 result,
             })
         }
-        Transport::Stdio { program, args, env } => {
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
             let now = Instant::now();
             if !settings.runtime.may_spawn(&up.name, now) {
                 return Err(refused(&up.name, "restarting after a failure (backoff)"));
@@ -79,7 +79,11 @@ pub async fn open(settings: &McpSettings, idx: usize, sid: &str, init: &RawValue
             if count >= MAX_CHILDREN_PER_UPSTREAM {
                 return Err(refused(&up.name, "too many stdio sessions on this replica"));
             }
-            let child = StdioSession::spawn(&up.name, program, args, env).inspect_err(|_| {
+            let started = match &up.transport {
+                Transport::Stdio { program, args, env } => StdioSession::spawn(&up.name, program, args, env),
+                _ => super::legacy_sse::connect(&up.name, &up.transport, timeout).await,
+            };
+            let child = started.inspect_err(|_| {
                 settings.runtime.spawn_failed(&up.name, now);
             })?;
             let handshake = async {
@@ -163,7 +167,7 @@ pub async fn request(
                 }
             }
         }
-        Transport::Stdio { .. } => {
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
             let child = stdio_session(settings, claims, idx).await?;
             child.request(id, method, params).await
         }
@@ -196,7 +200,7 @@ pub async fn notify(
             }
             Err(e) => Err(e),
         },
-        Transport::Stdio { .. } => {
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
             let child = settings
                 .runtime
                 .children
@@ -232,7 +236,7 @@ pub async fn respond(settings: &McpSettings, claims: &SessionClaims, idx: usize,
             .map(|_| ()),
             Err(e) => Err(e),
         },
-        Transport::Stdio { .. } => {
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
             let child = settings
                 .runtime
                 .children

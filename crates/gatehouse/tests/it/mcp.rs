@@ -340,7 +340,10 @@ async fn mcp_upstream_restart_mid_session_is_reinitialised() {
     let Some(ev) = everything() else { return };
     let mut up = ev.start_http(None).await;
     let port = up.port;
-    let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    // A marker argument (ignored by server-everything) tells this test's child from other tests' children.
+    let marker = format!("restart-test-{port}");
+    let command = format!("[\"{}\", \"{}\", \"stdio\", \"{marker}\"]", ev.node, ev.script);
+    let gw = TestGateway::start(&config(&up.url(), &command)).await;
     let mut c = RawClient::new(gw.url("/mcp"));
     c.initialize(json!({})).await;
     let r = c
@@ -360,7 +363,7 @@ async fn mcp_upstream_restart_mid_session_is_reinitialised() {
         )
         .await;
     assert_eq!(r.result()["content"][0]["text"], "Echo: two");
-    // The stdio child of this session dies too: the next call starts a new one.
+    // The stdio child of this session dies: the next call starts and initialises a new one.
     let r = c
         .call(
             "tools/call",
@@ -368,6 +371,35 @@ async fn mcp_upstream_restart_mid_session_is_reinitialised() {
         )
         .await;
     assert_eq!(r.result()["content"][0]["text"], "Echo: three");
+    let children = stdio_children_of_this_process(&marker);
+    assert_eq!(children.len(), 1, "one stdio child for the one session: {children:?}");
+    assert!(
+        std::process::Command::new("kill")
+            .arg("-9")
+            .arg(children[0].to_string())
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let mut text = String::new();
+    for _ in 0..50 {
+        // The first call may still race the exit (then it is a JSON-RPC error); a later one must succeed.
+        let r = c
+            .call(
+                "tools/call",
+                json!({"name": "local_echo", "arguments": {"message": "four"}}),
+            )
+            .await;
+        if let Some(t) = r.last()["result"]["content"][0]["text"].as_str() {
+            text = t.to_string();
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(text, "Echo: four");
+    let now = stdio_children_of_this_process(&marker);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, children, "a new child replaced the killed one");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -422,4 +454,75 @@ fn mcp_config_is_validated() {
         assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
     }
     assert!(text.contains(":5:"), "errors carry lines: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_legacy_sse_upstream() {
+    let Some(ev) = everything() else { return };
+    let legacy = ev.start_sse().await;
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  upstreams:\n    legacy: {{ url: \"{}\", transport: sse }}\n    local: {{ command: {} }}\n",
+        legacy.sse_url(),
+        ev.stdio_command()
+    ))
+    .await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    c.initialize(json!({})).await;
+    let names = c.tool_names().await;
+    assert!(
+        names.contains(&"legacy_echo".to_string()) && names.contains(&"local_echo".to_string()),
+        "{names:?}"
+    );
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "legacy_echo", "arguments": {"message": "old"}}),
+        )
+        .await;
+    assert_eq!(r.result()["content"][0]["text"], "Echo: old");
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "legacy_trigger-long-running-operation", "arguments": {"duration": 0.3, "steps": 3}, "_meta": {"progressToken": 7}}),
+        )
+        .await;
+    assert_eq!(
+        r.messages
+            .iter()
+            .filter(|m| m["method"] == "notifications/progress")
+            .count(),
+        3
+    );
+    let read = c
+        .call(
+            "resources/read",
+            json!({"uri": "legacy+demo://resource/static/document/features.md"}),
+        )
+        .await;
+    assert!(!read.result()["contents"][0]["text"].as_str().expect("text").is_empty());
+}
+
+/// PIDs of this test process's server-everything stdio children started with `marker` (the gateway runs in-process).
+fn stdio_children_of_this_process(marker: &str) -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command name: state, ppid, ...
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r.to_string()) else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).unwrap_or_default();
+        let cmdline = std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default();
+        if ppid == me && cmdline.contains("server-everything") && cmdline.contains(marker) {
+            out.push(pid);
+        }
+    }
+    out.sort_unstable();
+    out
 }

@@ -54,6 +54,16 @@ pub struct McpSpec {
     pub upstreams: BTreeMap<String, McpUpstreamSpec>,
 }
 
+/// The HTTP transport of an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpTransportSpec {
+    /// Streamable HTTP (2025-03-26 and later).
+    StreamableHttp,
+    /// HTTP+SSE (2024-11-05, deprecated).
+    Sse,
+}
+
 /// Name exposure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -68,9 +78,13 @@ pub enum NamesSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct McpUpstreamSpec {
-    /// Streamable HTTP endpoint, e.g. `http://127.0.0.1:3001/mcp`.
+    /// Streamable HTTP endpoint, e.g. `http://127.0.0.1:3001/mcp` (or, with `transport: sse`, the legacy SSE URL such
+    /// as `http://127.0.0.1:3001/sse`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// How `url` is spoken: `streamable_http` (default) or `sse` (the deprecated HTTP+SSE transport of 2024-11-05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<HttpTransportSpec>,
     /// Static headers sent to an HTTP upstream (e.g. its own `Authorization`); values are secrets. The client's own
     /// credential is never forwarded.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

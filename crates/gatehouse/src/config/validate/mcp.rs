@@ -9,7 +9,9 @@ use gatehouse_mcp::name::{Mode, Namespace, valid_target};
 use super::Errors;
 use crate::config::EnvLookup;
 use crate::config::spec::SecretSpec;
-use crate::config::spec::mcp::{AccessSpec, McpAuthSpec, McpRateLimitSpec, McpSpec, NamesSpec, RateKeySpec};
+use crate::config::spec::mcp::{
+    AccessSpec, HttpTransportSpec, McpAuthSpec, McpRateLimitSpec, McpSpec, NamesSpec, RateKeySpec,
+};
 use crate::limit::keyed::DEFAULT_MAX_KEYS;
 use crate::limit::{Gcra, KeyedLimiter, TokioClock};
 use crate::mcp::policy::{Condition, Pattern, Policy, RateLimit, Rule, Test};
@@ -47,6 +49,12 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
                 http_transport(errs, name, url, u, env)
             }
             (None, false) => {
+                if u.transport.is_some() {
+                    errs.push(
+                        &["mcp", "upstreams", name, "transport"],
+                        "`transport` is only valid with `url`",
+                    );
+                }
                 if !u.headers.is_empty() {
                     errs.push(
                         &["mcp", "upstreams", name, "headers"],
@@ -156,6 +164,11 @@ fn http_transport(
         headers.push((hn, Arc::new(resolve(secret, env))));
     }
     match UpstreamClient::new(Duration::from_secs(5)) {
+        Ok(client) if u.transport == Some(HttpTransportSpec::Sse) => Some(Transport::LegacySse {
+            url: uri,
+            headers,
+            client: Box::new(client),
+        }),
         Ok(client) => Some(Transport::Http {
             url: uri,
             headers,
