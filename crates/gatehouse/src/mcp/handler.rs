@@ -316,6 +316,8 @@ fn sse(
                         st.log.completed = true;
                         if is_error(&mapped) {
                             st.log.error_code = Some("mcp_upstream_error");
+                        } else if is_tool_error(&mapped) {
+                            st.log.tool_error = true;
                         }
                     }
                     Some((Ok(event(&String::from_utf8_lossy(&mapped))), st))
@@ -347,6 +349,18 @@ fn event(data: &str) -> Bytes {
     let mut out = Vec::with_capacity(data.len() + 24);
     gatehouse_llm::sse::encode_event(Some("message"), data, &mut out);
     Bytes::from(out)
+}
+
+fn is_tool_error(msg: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct R {
+        #[serde(default, rename = "isError")]
+        is_error: bool,
+    }
+    match envelope::parse_one(msg) {
+        Ok(Message::Response { outcome: Ok(r), .. }) => serde_json::from_str::<R>(r.get()).is_ok_and(|r| r.is_error),
+        _ => false,
+    }
 }
 
 fn is_error(msg: &[u8]) -> bool {

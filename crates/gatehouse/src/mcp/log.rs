@@ -1,4 +1,5 @@
-//! The access-log line of one `/mcp` exchange: principal, method, target, tool, outcome.
+//! The access-log line and the duration metric (`mcp_server_operation_duration_seconds`) of one `/mcp` exchange:
+//! principal, method, target, tool, outcome.
 //!
 //! Written once, when the record is dropped — for a relayed stream that is when the stream ends or the client goes
 //! away — so every exchange is logged exactly once. Never contains a token, a session id's plaintext or arguments.
@@ -32,6 +33,8 @@ pub struct McpLog {
     pub error_code: Option<&'static str>,
     /// Whether the exchange completed.
     pub completed: bool,
+    /// Whether a tool answered with `isError: true` (a tool failure, not a protocol error).
+    pub tool_error: bool,
 }
 
 #[derive(Serialize)]
@@ -47,6 +50,8 @@ struct Line<'a> {
     status: u16,
     outcome: &'static str,
     error_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tool_error: bool,
     latency_ms: f64,
 }
 
@@ -68,6 +73,7 @@ impl McpLog {
             status: 200,
             error_code: None,
             completed: false,
+            tool_error: false,
         }
     }
 }
@@ -94,8 +100,23 @@ impl Drop for McpLog {
             status: self.status,
             outcome,
             error_code: self.error_code,
+            tool_error: self.tool_error,
             latency_ms: self.start.elapsed().as_secs_f64() * 1000.0,
         };
+        let error_type = match (self.error_code, self.tool_error) {
+            (Some(code), _) => code.to_string(),
+            (None, true) => "tool_error".to_string(),
+            (None, false) => String::new(),
+        };
+        self.telemetry
+            .metrics
+            .mcp_duration
+            .get_or_create(&crate::metrics::McpLabels {
+                mcp_method_name: self.method.clone().unwrap_or_default(),
+                target: self.target.clone().unwrap_or_default(),
+                error_type,
+            })
+            .observe(self.start.elapsed().as_secs_f64());
         if let Ok(s) = serde_json::to_string(&line) {
             self.telemetry.access_log.write(&s);
         }

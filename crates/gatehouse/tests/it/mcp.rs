@@ -124,6 +124,17 @@ async fn mcp_lists_and_routes_across_http_and_stdio_upstreams() {
         .await;
     assert_eq!(unknown.status, 200);
     assert_eq!(unknown.last()["error"]["code"], -32602);
+    // An unknown tool of a known upstream reaches it: server-everything answers with an `isError` result, counted as a
+    // tool error (not a protocol error).
+    let tool_err = c
+        .call("tools/call", json!({"name": "everything_nope", "arguments": {}}))
+        .await;
+    assert_eq!(tool_err.result()["isError"], true);
+    let metrics = gw.metrics().await;
+    assert!(
+        metrics.contains(r#"mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",target="everything",error_type="tool_error"} 1"#),
+        "{metrics}"
+    );
     let m = c.call("completion/complete", json!({})).await;
     assert_eq!(m.last()["error"]["code"], -32601);
 
@@ -525,4 +536,30 @@ fn stdio_children_of_this_process(marker: &str) -> Vec<u32> {
     }
     out.sort_unstable();
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_secrets_are_redacted_on_config() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  session_key: {{ value: \"{KEY}\" }}\n  upstreams:\n    web: {{ url: \"http://127.0.0.1:{dead}/mcp\", headers: {{ Authorization: {{ value: \"Bearer up-secret\" }} }} }}\n    child: {{ command: [\"/bin/true\"], env: {{ API_TOKEN: child-secret }} }}\n"
+    ))
+    .await;
+    let config = gw
+        .http
+        .get(gw.admin("/config"))
+        .send()
+        .await
+        .expect("config")
+        .text()
+        .await
+        .expect("text");
+    for secret in [KEY, "up-secret", "child-secret"] {
+        assert!(!config.contains(secret), "{secret} leaked on /config: {config}");
+    }
+    assert!(config.contains("API_TOKEN"), "{config}");
 }

@@ -128,6 +128,16 @@ async fn mcp_upstream_gets_its_own_credential_never_the_clients_token() {
         assert_eq!(line["principal"], "alice");
         assert!(!line.to_string().contains(&jwt));
     }
+    // The MCP duration histogram (semantic-convention buckets) by method and upstream.
+    let metrics = gw.metrics().await;
+    assert!(
+        metrics.contains(
+            r#"mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",target="mock",error_type=""} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"mcp_server_operation_duration_seconds_count{mcp_method_name="tools/list",target="",error_type="mcp_invalid_cursor"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"le="300.0""#));
     // The upstream saw the client's own initialize params (clientInfo) and its own name for the tool.
     assert_eq!(seen[0].1["params"]["clientInfo"]["name"], "gatehouse-it");
     assert_eq!(seen[4].1["params"]["name"], "one");

@@ -92,8 +92,13 @@ pub struct McpUpstreamSpec {
     /// stdio child process: program and arguments. Only the config chooses what runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
-    /// Environment of the child (the gateway's own environment is not inherited, except `PATH` and `HOME`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Environment of the child (the gateway's own environment is not inherited, except `PATH` and `HOME`). Values
+    /// are shown redacted on `/config`, as they often carry the child's credentials.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "redacted_values"
+    )]
     pub env: BTreeMap<String, String>,
 }
 
@@ -186,4 +191,14 @@ pub enum RateKeySpec {
     Caller,
     /// One bucket per caller and tool (`tools/call`; other methods count per caller).
     CallerAndTool,
+}
+
+/// Serializes a map's keys with every value replaced by `<redacted>`.
+fn redacted_values<S: serde::Serializer>(map: &BTreeMap<String, String>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(map.len()))?;
+    for k in map.keys() {
+        m.serialize_entry(k, "<redacted>")?;
+    }
+    m.end()
 }
