@@ -112,12 +112,9 @@ pub struct Metrics {
 
 fn mcp_histogram() -> Histogram {
     // The MCP semantic-convention boundaries, in seconds.
-    Histogram::new(
-        [
-            0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
-        ]
-        .into_iter(),
-    )
+    Histogram::new([
+        0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    ])
 }
 
 fn seconds_histogram() -> Histogram {
