@@ -10,6 +10,7 @@
 //! only caches, per session, upstream sessions it had to re-create and its stdio children ([`McpRuntime`]). Losing
 //! that cache costs one re-initialisation, never the session.
 
+mod checks;
 pub mod error;
 mod handler;
 mod http;
@@ -17,6 +18,7 @@ mod legacy_sse;
 mod log;
 mod methods;
 pub mod policy;
+mod relay;
 pub mod settings;
 mod stdio;
 pub mod token;
