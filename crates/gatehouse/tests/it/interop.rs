@@ -142,7 +142,9 @@ async fn openai_python_sdk_to_anthropic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mcp_python_sdk_through_two_replicas() {
     let Some(python) = python() else { return };
-    let Some(ev) = crate::mcp_support::everything() else { return };
+    let Some(ev) = crate::mcp_support::everything() else {
+        return;
+    };
     let up = ev.start_http(None).await;
     let cfg = crate::mcp::config(&up.url(), &ev.stdio_command());
     let a = TestGateway::start(&cfg).await;
@@ -156,7 +158,10 @@ async fn mcp_python_sdk_through_two_replicas() {
             .expect("run python");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "MCP SDK interop ({mode}) failed:\n{stdout}\n{stderr}");
+        assert!(
+            out.status.success(),
+            "MCP SDK interop ({mode}) failed:\n{stdout}\n{stderr}"
+        );
         assert!(stdout.contains("ok"), "{mode}");
     }
 }
