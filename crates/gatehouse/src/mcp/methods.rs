@@ -170,7 +170,7 @@ pub async fn list(
             (None, p) => p.map(ToOwned::to_owned),
         };
         let rx = upstream::request(settings, claims, *idx, id, method, params.as_deref()).await?;
-        let msg = upstream::final_response(&settings.upstreams[*idx].name, rx, settings.request_timeout).await?;
+        let msg = upstream::final_response(upstream_name(settings, *idx), rx, settings.request_timeout).await?;
         Ok::<_, McpFailure>((*idx, msg))
     });
     let answers = join_all(calls).await;
@@ -181,7 +181,7 @@ pub async fn list(
             Ok(b) => bodies.push(b),
             Err(e) => {
                 failed += 1;
-                tracing::warn!(upstream = %settings.upstreams[*idx].name, method, error = %e, "MCP upstream left out of a list");
+                tracing::warn!(upstream = %upstream_name(settings, *idx), method, error = %e, "MCP upstream left out of a list");
             }
         }
     }
@@ -198,17 +198,17 @@ pub async fn list(
                 outcome: Ok(result), ..
             } => pages.push(Page { target: *idx, result }),
             Message::Response { outcome: Err(e), .. } => {
-                tracing::warn!(upstream = %settings.upstreams[*idx].name, method, error = %e.get(), "MCP upstream answered a list with an error");
+                tracing::warn!(upstream = %upstream_name(settings, *idx), method, error = %e.get(), "MCP upstream answered a list with an error");
             }
             _ => {}
         }
     }
     let noun = kind.noun();
     let merged = merge::merge(kind, &settings.ns, &pages, &|t, name| {
-        allow(noun, &settings.upstreams[t].name, name)
+        allow(noun, upstream_name(settings, t), name)
     })?;
     for (t, name) in &merged.invalid {
-        tracing::warn!(upstream = %settings.upstreams[*t].name, name, "MCP item left out: its prefixed name would be invalid");
+        tracing::warn!(upstream = %upstream_name(settings, *t), name, "MCP item left out: its prefixed name would be invalid");
     }
     Ok(Answer::Json {
         body: envelope::result(id, &merged.result),
@@ -242,7 +242,7 @@ pub async fn routed(
         settings.ns.resolve(exposed)
     }
     .ok_or_else(unknown)?;
-    let target = settings.upstreams[idx].name.clone();
+    let target = upstream_name(settings, idx).to_string();
     if !allow(noun, &target, original) {
         return Err(McpFailure::Denied {
             kind: noun,
@@ -275,7 +275,7 @@ pub async fn fan_out_request(
 ) -> Result<Answer, McpFailure> {
     let calls = (0..settings.upstreams.len()).map(|i| async move {
         let rx = upstream::request(settings, claims, i, id, method, params).await?;
-        upstream::final_response(&settings.upstreams[i].name, rx, settings.request_timeout).await
+        upstream::final_response(upstream_name(settings, i), rx, settings.request_timeout).await
     });
     for (res, up) in join_all(calls).await.into_iter().zip(&settings.upstreams) {
         if let Err(e) = res {
@@ -370,6 +370,12 @@ impl Mapper {
         }
         serde_json::value::to_raw_value(&v).ok()
     }
+}
+
+/// An upstream's name by namespace index (indices come from the namespace built from the same list, so the fallback
+/// is never used; it keeps a broken invariant from becoming a panic).
+fn upstream_name(settings: &McpSettings, idx: usize) -> &str {
+    settings.upstreams.get(idx).map_or("?", |u| u.name.as_str())
 }
 
 fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
