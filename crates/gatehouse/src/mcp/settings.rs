@@ -34,6 +34,8 @@ pub struct McpSettings {
     pub allowed_hosts: Vec<String>,
     /// Longest wait for an upstream.
     pub request_timeout: Duration,
+    /// Most pipes (stdio children, legacy SSE connections) per upstream on this replica.
+    pub max_pipes_per_upstream: usize,
     /// Caller authentication; `None` = everyone is `anonymous`.
     pub auth: Option<McpAuth>,
     /// Authorization rules.
@@ -112,7 +114,7 @@ pub type SessionKeyPair = (String, String);
 
 /// Most cached overlay entries and stdio children per replica; beyond this the oldest are dropped / refused.
 pub const MAX_CACHED_SESSIONS: usize = 4096;
-/// Most stdio children per upstream on one replica.
+/// Default most stdio children / legacy SSE connections per upstream on one replica.
 pub const MAX_CHILDREN_PER_UPSTREAM: usize = 64;
 
 // === impl McpRuntime ===
@@ -133,6 +135,35 @@ impl McpRuntime {
             }
         }
         out
+    }
+
+    /// Makes room for one more pipe of `target`: below `max` there is room; at `max`, the least recently used idle
+    /// pipe (no call in progress) is stopped — its session re-creates it on its next request. False when every pipe
+    /// is busy.
+    pub fn make_room(&self, target: &str, max: usize) -> bool {
+        let Ok(mut children) = self.children.lock() else {
+            return false;
+        };
+        children.retain(|_, c| c.is_alive());
+        let mine: Vec<_> = children.iter().filter(|((_, t), _)| t == target).collect();
+        if mine.len() < max {
+            return true;
+        }
+        let victim = mine
+            .iter()
+            .filter(|(_, c)| c.in_flight() == 0)
+            .min_by_key(|(_, c)| c.last_used())
+            .map(|(k, _)| (*k).clone());
+        match victim {
+            Some(key) => {
+                if let Some(child) = children.remove(&key) {
+                    tracing::info!(upstream = target, session = %key.0, "idle MCP pipe stopped to make room");
+                    child.stop();
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// The upstream session this replica re-created, if any.

@@ -39,6 +39,7 @@ pub struct StdioSession {
     next_id: AtomicU64,
     alive: AtomicBool,
     child: Mutex<Option<Child>>,
+    last_used: Mutex<std::time::Instant>,
 }
 
 /// Where messages to the upstream go.
@@ -111,6 +112,7 @@ impl StdioSession {
             next_id: AtomicU64::new(1),
             alive: AtomicBool::new(true),
             child: Mutex::new(Some(child)),
+            last_used: Mutex::new(std::time::Instant::now()),
         });
         let name = target.to_string();
         tokio::spawn(async move {
@@ -153,6 +155,7 @@ impl StdioSession {
             next_id: AtomicU64::new(1),
             alive: AtomicBool::new(true),
             child: Mutex::new(None),
+            last_used: Mutex::new(std::time::Instant::now()),
         })
     }
 
@@ -171,6 +174,21 @@ impl StdioSession {
     /// The upstream end closed.
     pub fn closed(&self) {
         self.died();
+    }
+
+    /// Calls in progress.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.pending.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    /// When a call was last sent.
+    #[must_use]
+    pub fn last_used(&self) -> std::time::Instant {
+        self.last_used
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|_| std::time::Instant::now())
     }
 
     /// Whether the child is still running.
@@ -192,6 +210,9 @@ impl StdioSession {
             .and_then(|p| p.progress_token())
             .map(|t| t.get().to_string());
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut t) = self.last_used.lock() {
+            *t = std::time::Instant::now();
+        }
         let (tx, rx) = mpsc::channel(64);
         if let Ok(mut p) = self.pending.lock() {
             p.insert(

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::error::McpFailure;
 use super::http::{self, Sent};
-use super::settings::{MAX_CHILDREN_PER_UPSTREAM, McpSettings, Transport, UpstreamDef};
+use super::settings::{McpSettings, Transport, UpstreamDef};
 use super::stdio::StdioSession;
 
 /// The id of the gateway's own `initialize` towards an upstream.
@@ -70,14 +70,8 @@ pub async fn open(settings: &McpSettings, idx: usize, sid: &str, init: &RawValue
             if !settings.runtime.may_spawn(&up.name, now) {
                 return Err(refused(&up.name, "restarting after a failure (backoff)"));
             }
-            let count = settings
-                .runtime
-                .children
-                .lock()
-                .map(|c| c.keys().filter(|(_, t)| *t == up.name).count())
-                .unwrap_or(0);
-            if count >= MAX_CHILDREN_PER_UPSTREAM {
-                return Err(refused(&up.name, "too many stdio sessions on this replica"));
+            if !settings.runtime.make_room(&up.name, settings.max_pipes_per_upstream) {
+                return Err(refused(&up.name, "too many busy stdio/SSE sessions on this replica"));
             }
             let started = match &up.transport {
                 Transport::Stdio { program, args, env } => StdioSession::spawn(&up.name, program, args, env),

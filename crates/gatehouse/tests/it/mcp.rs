@@ -528,7 +528,12 @@ fn stdio_children_of_this_process(marker: &str) -> Vec<u32> {
         let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r.to_string()) else {
             continue;
         };
-        let ppid = rest.split_whitespace().nth(1).unwrap_or_default();
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or_default();
+        let ppid = fields.next().unwrap_or_default();
+        if matches!(state, "Z" | "X") {
+            continue; // exited, not yet reaped
+        }
         let cmdline = std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default();
         if ppid == me && cmdline.contains("server-everything") && cmdline.contains(marker) {
             out.push(pid);
@@ -562,4 +567,41 @@ async fn mcp_secrets_are_redacted_on_config() {
         assert!(!config.contains(secret), "{secret} leaked on /config: {config}");
     }
     assert!(config.contains("API_TOKEN"), "{config}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_idle_pipes_are_evicted_at_the_cap() {
+    let Some(ev) = everything() else { return };
+    let marker = format!("cap-test-{}", std::process::id());
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  names: passthrough\n  max_pipes_per_upstream: 1\n  upstreams:\n    local: {{ command: [\"{}\", \"{}\", \"stdio\", \"{marker}\"] }}\n",
+        ev.node, ev.script
+    ))
+    .await;
+    let mut a = RawClient::new(gw.url("/mcp"));
+    a.initialize(json!({})).await;
+    let first = stdio_children_of_this_process(&marker);
+    assert_eq!(first.len(), 1);
+    // A second session needs a child: the first session's idle one is stopped to make room.
+    let mut b = RawClient::new(gw.url("/mcp"));
+    b.initialize(json!({})).await;
+    let r = b
+        .call("tools/call", json!({"name": "echo", "arguments": {"message": "b"}}))
+        .await;
+    assert_eq!(
+        r.result()["content"][0]["text"],
+        "Echo: b",
+        "single upstream: names pass through unchanged"
+    );
+    // The first session still works: its child is re-created (evicting b's idle one).
+    let r = a
+        .call("tools/call", json!({"name": "echo", "arguments": {"message": "a"}}))
+        .await;
+    assert_eq!(r.result()["content"][0]["text"], "Echo: a");
+    let now = stdio_children_of_this_process(&marker);
+    assert!(
+        !now.contains(&first[0]),
+        "the first idle child was stopped: {first:?} {now:?}"
+    );
+    assert!(!now.is_empty(), "a's child was re-created");
 }

@@ -33,6 +33,10 @@ pub struct McpSpec {
     /// When set, the `Host` header must be one of these (`host` or `host:port`); otherwise any host.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_hosts: Vec<String>,
+    /// Most stdio children / legacy SSE connections per upstream on one replica (default 64). At the cap the least
+    /// recently used idle one is stopped (its session re-creates it when next used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pipes_per_upstream: Option<usize>,
     /// Longest wait for one upstream answer (default 60s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_timeout: Option<HumanDuration>,

@@ -15,7 +15,7 @@ use crate::config::spec::mcp::{
 use crate::limit::keyed::DEFAULT_MAX_KEYS;
 use crate::limit::{Gcra, KeyedLimiter, TokioClock};
 use crate::mcp::policy::{Condition, Pattern, Policy, RateLimit, Rule, Test};
-use crate::mcp::settings::McpRuntime;
+use crate::mcp::settings::{MAX_CHILDREN_PER_UPSTREAM, McpRuntime};
 use crate::mcp::token::SessionKey;
 use crate::mcp::{McpAuth, McpSettings, Transport, UpstreamDef};
 use crate::secret::{Secret, SecretSource};
@@ -106,6 +106,10 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
     if max_message_bytes == 0 {
         errs.push(&["mcp", "max_message_bytes"], "must be greater than zero");
     }
+    let max_pipes_per_upstream = spec.max_pipes_per_upstream.unwrap_or(MAX_CHILDREN_PER_UPSTREAM);
+    if max_pipes_per_upstream == 0 {
+        errs.push(&["mcp", "max_pipes_per_upstream"], "must be greater than zero");
+    }
     let request_timeout = spec.request_timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
     if request_timeout.is_zero() {
         errs.push(&["mcp", "request_timeout"], "must be greater than zero");
@@ -128,6 +132,7 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
         allowed_origins: spec.allowed_origins.clone(),
         allowed_hosts: spec.allowed_hosts.clone(),
         request_timeout,
+        max_pipes_per_upstream,
         auth,
         policy,
         rate_limit,
