@@ -46,6 +46,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
     let resp = match serve(&settings, req, &mut log).await {
         Ok(Reply::Response(r)) => r,
         Ok(Reply::Stream { rx, mapper, id }) => return relay::sse(settings, rx, mapper, id, log),
+        Ok(Reply::Notifications(claims)) => return relay::notification_stream(settings, &claims, log).await,
         Err((id, e)) => {
             log.error_code = Some(e.code());
             let mut r = jsonrpc_error(id.as_deref(), &e);
@@ -68,6 +69,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
 
 enum Reply {
     Response(Response),
+    Notifications(SessionClaims),
     Stream {
         rx: mpsc::Receiver<Bytes>,
         mapper: Mapper,
@@ -101,11 +103,23 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
             upstream::close(settings, &claims).await;
             return Ok(Reply::Response(StatusCode::OK.into_response()));
         }
+        Method::GET => {
+            let accept = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !accept.contains("text/event-stream") {
+                return Err(no_id(McpFailure::BadHeaders("Accept must list text/event-stream")));
+            }
+            let claims = session(settings, req.headers(), &principal).map_err(no_id)?;
+            log.session = Some(claims.sid.clone());
+            return Ok(Reply::Notifications(claims));
+        }
         _ => {
-            // No standalone server→client stream (GET) yet: the spec allows 405.
             let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
             r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
             return Ok(Reply::Response(r));
         }
     }

@@ -387,10 +387,16 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     let Ok(r) = serde_json::from_str::<R>(result.get()) else {
         return;
     };
-    // Only what the gateway routes; no `listChanged` (no standalone notification stream yet), no `subscribe`.
+    // Only what the gateway routes: `listChanged` (relayed on the GET stream) where an upstream has it; no
+    // `subscribe` (resources/subscribe is not routed).
     for key in ["tools", "prompts", "resources", "logging"] {
-        if r.capabilities.contains_key(key) {
-            caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
+        let Some(up) = r.capabilities.get(key) else { continue };
+        let entry = caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
+        if key != "logging"
+            && up.get("listChanged").and_then(Value::as_bool) == Some(true)
+            && let Value::Object(m) = entry
+        {
+            m.insert("listChanged".into(), Value::Bool(true));
         }
     }
 }

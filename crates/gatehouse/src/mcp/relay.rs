@@ -122,3 +122,74 @@ fn is_tool_error(msg: &[u8]) -> bool {
 fn is_error(msg: &[u8]) -> bool {
     matches!(envelope::parse_one(msg), Ok(Message::Response { outcome: Err(_), .. }))
 }
+
+/// Stops the upstream readers of a notification stream when the client's stream is dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// The standalone notification stream (`GET /mcp`): every upstream's messages outside calls, merged, mapped into the
+/// client's namespace (server→client request ids rewritten, resource URIs namespaced), with keep-alives. It ends when
+/// every upstream's stream has ended, or when the client goes away (which stops the upstream readers).
+pub async fn notification_stream(
+    settings: Arc<McpSettings>,
+    claims: &gatehouse_mcp::session::SessionClaims,
+    log: McpLog,
+) -> Response {
+    let (tx, rx) = mpsc::channel::<(usize, Bytes)>(64);
+    let mut tasks = Vec::new();
+    for idx in 0..settings.upstreams.len() {
+        let Some((mut urx, reader)) = super::upstream::notifications(&settings, claims, idx).await else {
+            continue;
+        };
+        tasks.extend(reader);
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(m) = urx.recv().await {
+                if tx.send((idx, m)).await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    drop(tx);
+    struct St {
+        rx: mpsc::Receiver<(usize, Bytes)>,
+        settings: Arc<McpSettings>,
+        _tasks: AbortOnDrop,
+        log: McpLog,
+    }
+    let st = St {
+        rx,
+        settings,
+        _tasks: AbortOnDrop(tasks),
+        log,
+    };
+    let body = stream::unfold(st, |mut st| async move {
+        tokio::select! {
+            msg = st.rx.recv() => {
+                let (idx, msg) = msg?;
+                let mapper = Mapper { target: idx, method: String::new() };
+                let (mapped, _) = mapper.map(&st.settings, msg);
+                st.log.completed = true;
+                Some((Ok::<_, std::convert::Infallible>(event(&String::from_utf8_lossy(&mapped))), st))
+            }
+            () = tokio::time::sleep(KEEP_ALIVE) => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), st)),
+        }
+    });
+    let mut r = Response::new(Body::from_stream(body));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    r
+}

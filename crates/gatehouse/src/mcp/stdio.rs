@@ -40,6 +40,7 @@ pub struct StdioSession {
     alive: AtomicBool,
     child: Mutex<Option<Child>>,
     last_used: Mutex<std::time::Instant>,
+    unsolicited: Mutex<Option<mpsc::Sender<Bytes>>>,
 }
 
 /// Where messages to the upstream go.
@@ -113,6 +114,7 @@ impl StdioSession {
             alive: AtomicBool::new(true),
             child: Mutex::new(Some(child)),
             last_used: Mutex::new(std::time::Instant::now()),
+            unsolicited: Mutex::new(None),
         });
         let name = target.to_string();
         tokio::spawn(async move {
@@ -156,6 +158,7 @@ impl StdioSession {
             alive: AtomicBool::new(true),
             child: Mutex::new(None),
             last_used: Mutex::new(std::time::Instant::now()),
+            unsolicited: Mutex::new(None),
         })
     }
 
@@ -174,6 +177,13 @@ impl StdioSession {
     /// The upstream end closed.
     pub fn closed(&self) {
         self.died();
+    }
+
+    /// Where notifications unrelated to a call go (the client's GET stream); replaces an earlier one.
+    pub fn attach(&self, sink: mpsc::Sender<Bytes>) {
+        if let Ok(mut u) = self.unsolicited.lock() {
+            *u = Some(sink);
+        }
     }
 
     /// Calls in progress.
@@ -340,7 +350,12 @@ impl StdioSession {
                         let _ = tx.send(Bytes::copy_from_slice(line.trim_ascii_end())).await;
                     }
                     None => {
-                        tracing::debug!(upstream = %self.target, method, "MCP stdio notification not related to a request; dropped")
+                        let sink = self.unsolicited.lock().ok().and_then(|u| u.clone());
+                        let delivered =
+                            sink.is_some_and(|tx| tx.try_send(Bytes::copy_from_slice(line.trim_ascii_end())).is_ok());
+                        if !delivered {
+                            tracing::debug!(upstream = %self.target, method, "MCP notification with no call and no open GET stream; dropped");
+                        }
                     }
                 }
             }

@@ -248,6 +248,37 @@ pub async fn respond(settings: &McpSettings, claims: &SessionClaims, idx: usize,
     }
 }
 
+/// Messages an upstream sends outside any call (list changes, log messages, resource updates): its GET stream
+/// (HTTP), or the pipe's unrelated messages (stdio, legacy SSE). `None` when it has none. The task, when there is
+/// one, must be stopped when the client's stream ends.
+pub async fn notifications(
+    settings: &McpSettings,
+    claims: &SessionClaims,
+    idx: usize,
+) -> Option<(mpsc::Receiver<Bytes>, Option<tokio::task::JoinHandle<()>>)> {
+    let up = def(settings, idx).ok()?;
+    match &up.transport {
+        Transport::Http { .. } => {
+            let (session, protocol) = http_session(settings, claims, idx).await.ok()?;
+            let (rx, task) = http::open_stream(
+                &up.name,
+                &up.transport,
+                session.as_deref(),
+                &protocol,
+                settings.request_timeout,
+            )
+            .await?;
+            Some((rx, Some(task)))
+        }
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
+            let child = stdio_session(settings, claims, idx).await.ok()?;
+            let (tx, rx) = mpsc::channel(64);
+            child.attach(tx);
+            Some((rx, None))
+        }
+    }
+}
+
 /// Ends the client session upstream: DELETE on HTTP upstreams, stop stdio children.
 pub async fn close(settings: &McpSettings, claims: &SessionClaims) {
     for (idx, up) in settings.upstreams.iter().enumerate() {

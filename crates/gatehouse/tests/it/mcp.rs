@@ -300,7 +300,7 @@ async fn mcp_transport_checks() {
     let r = c.send_raw("{nope".into()).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.last()["id"], serde_json::Value::Null);
-    // GET stream is not offered.
+    // The GET notification stream needs a session and an SSE Accept.
     assert_eq!(
         c.http
             .get(&c.url)
@@ -309,7 +309,17 @@ async fn mcp_transport_checks() {
             .await
             .expect("get")
             .status(),
-        405
+        400
+    );
+    assert_eq!(
+        c.http
+            .get(&c.url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        406
     );
 }
 
@@ -604,4 +614,64 @@ async fn mcp_idle_pipes_are_evicted_at_the_cap() {
         "the first idle child was stopped: {first:?} {now:?}"
     );
     assert!(!now.is_empty(), "a's child was re-created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_get_stream_relays_notifications_outside_calls() {
+    let Some(ev) = everything() else { return };
+    let up = ev.start_http(None).await;
+    let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    let init = c.initialize(json!({})).await;
+    assert_eq!(init.result()["capabilities"]["tools"]["listChanged"], true);
+    let mut stream = c
+        .http
+        .get(&c.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", c.session.clone().expect("session"))
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(stream.status(), 200);
+    // Simulated logging sends one message at once, outside the call that turns it on, on each upstream.
+    for tool in ["everything_toggle-simulated-logging", "local_toggle-simulated-logging"] {
+        let r = c.call("tools/call", json!({"name": tool, "arguments": {}})).await;
+        assert!(
+            r.result()["content"][0]["text"]
+                .as_str()
+                .expect("text")
+                .contains("Started"),
+            "{tool}"
+        );
+    }
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while text.matches("notifications/message").count() < 2 {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("two log notifications within 20s, got: {text}"))
+            .expect("chunk")
+            .expect("stream open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // The HTTP upstream's messages name its session; the stdio child's do not: both upstreams were heard.
+    let events: Vec<serde_json::Value> = text
+        .split("\n\n")
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .filter(|m: &serde_json::Value| m["method"] == "notifications/message")
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|m| m["params"]["data"].as_str().is_some_and(|d| d.contains("SessionId"))),
+        "{text}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|m| m["params"]["data"].as_str().is_some_and(|d| !d.contains("SessionId"))),
+        "{text}"
+    );
 }
