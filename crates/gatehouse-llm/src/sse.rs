@@ -143,6 +143,10 @@ impl SseDecoder {
     }
 
     fn push_inner(&mut self, mut chunk: &[u8]) -> Result<(), LlmError> {
+        if chunk.is_empty() {
+            // An empty chunk must not clear a pending `\r`: the `\n` pairing with it may come in the next one.
+            return Ok(());
+        }
         if self.pending_cr {
             self.pending_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {

@@ -193,3 +193,13 @@ fn encoder_splits_lines_and_sanitises_event() {
         ]
     );
 }
+
+#[test]
+fn empty_chunk_between_cr_and_lf_keeps_one_terminator() {
+    let mut d = SseDecoder::new(SseLimits::default());
+    for chunk in [&b"data: a\r"[..], b"", b"\ndata: b\n\n"] {
+        d.push(chunk).expect("push");
+    }
+    assert_eq!(d.next_event(), Some(ev(None, "a\nb", None)));
+    assert_eq!(d.next_event(), None);
+}
