@@ -201,6 +201,14 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
                     log.target = Some(target);
                     answer
                 }
+                "completion/complete" => {
+                    let (answer, target, item) = methods::complete(settings, &claims, id, params, allow)
+                        .await
+                        .map_err(with_id)?;
+                    log.target = Some(target);
+                    log.item = Some(item);
+                    answer
+                }
                 "logging/setLevel" => methods::fan_out_request(settings, &claims, id, method, params)
                     .await
                     .map_err(with_id)?,

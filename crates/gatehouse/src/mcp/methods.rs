@@ -265,6 +265,68 @@ pub async fn routed(
     ))
 }
 
+/// `completion/complete`: routed by its reference (`ref/prompt` name, or `ref/resource` URI template) to the owning
+/// upstream, with the reference in the upstream's own names; authorized like the prompt or resource itself.
+pub async fn complete(
+    settings: &McpSettings,
+    claims: &SessionClaims,
+    id: &RawValue,
+    params: Option<&RawValue>,
+    allow: Allow<'_>,
+) -> Result<(Answer, String, String), McpFailure> {
+    #[derive(serde::Deserialize)]
+    struct P {
+        #[serde(rename = "ref")]
+        reference: Map<String, Value>,
+    }
+    let bad = |m: &str| McpFailure::from(gatehouse_mcp::McpError::InvalidParams(m.to_string()));
+    let params = params.ok_or_else(|| bad("`ref` is required"))?;
+    let mut reference = serde_json::from_str::<P>(params.get())
+        .map_err(|_| bad("`ref` must be an object"))?
+        .reference;
+    let (noun, field) = match reference.get("type").and_then(Value::as_str) {
+        Some("ref/prompt") => ("prompt", "name"),
+        Some("ref/resource") => ("resource", "uri"),
+        _ => return Err(bad("`ref.type` must be `ref/prompt` or `ref/resource`")),
+    };
+    let exposed = reference
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("the reference has no name or uri"))?
+        .to_string();
+    let (idx, original) = if noun == "resource" {
+        gatehouse_mcp::uri::resolve(&settings.ns, &exposed)
+    } else {
+        settings.ns.resolve(&exposed)
+    }
+    .ok_or_else(|| gatehouse_mcp::McpError::UnknownName {
+        kind: noun,
+        name: exposed.clone(),
+    })?;
+    let target = upstream_name(settings, idx).to_string();
+    if !allow(noun, &target, original) {
+        return Err(McpFailure::Denied {
+            kind: noun,
+            name: exposed,
+        });
+    }
+    let original = original.to_string();
+    reference.insert(field.into(), Value::String(original.clone()));
+    let rewritten = envelope::replace_param_raw(params, "ref", &envelope::to_raw(&reference)?)?;
+    let rx = upstream::request(settings, claims, idx, id, "completion/complete", Some(&rewritten)).await?;
+    Ok((
+        Answer::Stream {
+            rx,
+            mapper: Mapper {
+                target: idx,
+                method: "completion/complete".into(),
+            },
+        },
+        target,
+        original,
+    ))
+}
+
 /// `logging/setLevel`: sent to every upstream; answered `{}`.
 pub async fn fan_out_request(
     settings: &McpSettings,
@@ -389,10 +451,10 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     };
     // Only what the gateway routes: `listChanged` (relayed on the GET stream) where an upstream has it; no
     // `subscribe` (resources/subscribe is not routed).
-    for key in ["tools", "prompts", "resources", "logging"] {
+    for key in ["tools", "prompts", "resources", "logging", "completions"] {
         let Some(up) = r.capabilities.get(key) else { continue };
         let entry = caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
-        if key != "logging"
+        if !matches!(key, "logging" | "completions")
             && up.get("listChanged").and_then(Value::as_bool) == Some(true)
             && let Value::Object(m) = entry
         {

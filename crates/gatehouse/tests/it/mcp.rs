@@ -135,8 +135,30 @@ async fn mcp_lists_and_routes_across_http_and_stdio_upstreams() {
         metrics.contains(r#"mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",target="everything",error_type="tool_error"} 1"#),
         "{metrics}"
     );
-    let m = c.call("completion/complete", json!({})).await;
-    assert_eq!(m.last()["error"]["code"], -32601);
+    let m = c.call("resources/subscribe", json!({"uri": uri})).await;
+    assert_eq!(m.last()["error"]["code"], -32601, "not routed, not advertised");
+    // Completions route by their reference, like the prompt itself.
+    assert!(result["capabilities"]["completions"].is_object());
+    for prompt in ["everything_completable-prompt", "local_completable-prompt"] {
+        let done = c
+            .call(
+                "completion/complete",
+                json!({"ref": {"type": "ref/prompt", "name": prompt}, "argument": {"name": "department", "value": "En"}}),
+            )
+            .await;
+        assert_eq!(
+            done.result()["completion"]["values"],
+            json!(["Engineering"]),
+            "{prompt}"
+        );
+    }
+    let bad = c
+        .call(
+            "completion/complete",
+            json!({"ref": {"type": "ref/prompt", "name": "nope_x"}, "argument": {"name": "a", "value": ""}}),
+        )
+        .await;
+    assert_eq!(bad.last()["error"]["data"]["code"], "mcp_unknown_name");
 
     let del = c.request_builder().build().expect("req");
     let resp = c
