@@ -134,6 +134,11 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
         Parsed::Batch(_) => return Err(no_id(gatehouse_mcp::McpError::BatchNotAllowed.into())),
     };
     log.method = msg.method().map(str::to_string);
+    log.jsonrpc_id = msg.id().map(|i| i.get().trim_matches('"').to_string());
+    log.protocol = headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let id = msg.id().map(ToOwned::to_owned);
     let with_id = |e: McpFailure| (id.clone(), e);
     if let Some(limit) = &settings.rate_limit {

@@ -143,3 +143,47 @@ async fn mcp_upstream_gets_its_own_credential_never_the_clients_token() {
     assert_eq!(seen[4].1["params"]["name"], "one");
     assert_eq!(seen[3].1["params"]["cursor"], "p2");
 }
+
+/// The span of each MCP exchange carries the MCP semantic-convention attributes (checked in the binary's debug log,
+/// which prints span fields; an OpenTelemetry layer would export the same span).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_span_carries_semantic_convention_attributes() {
+    let seen = Seen::default();
+    let app = axum::Router::new().route("/mcp", post(move |h: HeaderMap, b: Bytes| mock(seen.clone(), h, b)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("g.yaml");
+    std::fs::write(
+        &path,
+        format!("listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\ntelemetry: {{ access_log: off }}\nmcp:\n  upstreams:\n    mock: {{ url: \"http://{addr}/mcp\" }}\n"),
+    )
+    .expect("write");
+    let mut child = crate::support::ChildGateway::spawn_with_log(&path, "info,gatehouse::mcp=debug").await;
+    let mut c = RawClient::new(format!("http://{}/mcp", child.data));
+    c.initialize(json!({})).await;
+    let r = c.call("tools/call", json!({"name": "mock_one", "arguments": {}})).await;
+    assert_eq!(r.result()["content"][0]["text"], "called \"one\"");
+    child.signal("TERM");
+    child.wait_exit().await;
+    let lines = child.stderr.lock().expect("lock").clone();
+    let call = lines
+        .iter()
+        .find(|l| l.contains("MCP exchange finished") && l.contains("tools/call"))
+        .unwrap_or_else(|| panic!("no span for tools/call in:\n{}", lines.join("\n")));
+    for needle in [
+        "otel.kind=\"server\"",
+        "mcp.method.name=\"tools/call\"",
+        "gen_ai.tool.name=\"mock_one\"",
+        "gen_ai.operation.name=\"execute_tool\"",
+        "jsonrpc.request.id=\"2\"",
+        "mcp.session.id=",
+        "mcp.protocol.version=\"2025-11-25\"",
+        "otel.name=tools/call mock_one",
+    ] {
+        assert!(call.contains(needle), "missing {needle} in {call}");
+    }
+}
