@@ -78,6 +78,14 @@ pub async fn initialize(
         caps.retain(|k, _| !STRIPPED_CLIENT_CAPABILITIES.contains(&k.as_str()));
     }
     let init = serde_json::value::to_raw_value(&init).map_err(|_| McpFailure::SessionTooLarge)?;
+    // The params live in the session token (bounded); refuse oversize ones before any upstream session is opened.
+    let max_init = gatehouse_mcp::session::MAX_CLAIMS_BYTES / 2;
+    if init.get().len() > max_init {
+        return Err(gatehouse_mcp::McpError::InvalidParams(format!(
+            "initialize params exceed {max_init} bytes (they are kept in the session token)"
+        ))
+        .into());
+    }
     let sid = random_id()?;
     let opened = join_all((0..settings.upstreams.len()).map(|i| upstream::open(settings, i, &sid, &init))).await;
 

@@ -212,6 +212,11 @@ async fn mcp_sessions_are_sealed_and_checked() {
     let up = ev.start_http(None).await;
     let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
     let mut c = RawClient::new(gw.url("/mcp"));
+    // Initialize params too large to keep in the session token: a JSON-RPC invalid-params error, not a 500.
+    let huge = json!({"jsonrpc":"2.0","id":9,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"experimental":{"pad":"x".repeat(7000)}},"clientInfo":{"name":"t","version":"1"}}}).to_string();
+    let r = c.send_raw(huge).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.last()["error"]["code"], -32602);
     // No session: 400.
     let r = c.call("tools/list", json!({})).await;
     assert_eq!(r.status, 400);
