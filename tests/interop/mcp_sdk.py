@@ -1,7 +1,9 @@
 """Interop: the official MCP Python SDK (mcp 2.x) drives gatehouse's /mcp in front of two server-everything upstreams
 (`everything` over Streamable HTTP, `local` as a stdio child).
 
-Usage: mcp_sdk.py GATEWAY_A_MCP_URL GATEWAY_B_MCP_URL
+Usage: mcp_sdk.py GATEWAY_A_MCP_URL GATEWAY_B_MCP_URL [MODE]
+MODE is the SDK's connect mode: `legacy` (default) or `auto` (probes the 2026-07-28 `server/discover` first and must
+fall back to `initialize`, since gatehouse serves the session era only).
 The session is initialised on gateway A; after that every request goes to gateway B (same session key), which must
 serve the session it never saw. Prints "ok" on success; any failed check raises.
 """
@@ -14,7 +16,7 @@ from mcp import Client, types
 from mcp.client.streamable_http import streamable_http_client
 
 
-async def main(url_a: str, url_b: str) -> None:
+async def main(url_a: str, url_b: str, mode: str) -> None:
     other = httpx2.URL(url_b)
     switched = {"on": False, "requests_to_b": 0}
 
@@ -35,7 +37,7 @@ async def main(url_a: str, url_b: str) -> None:
         )
 
     http = httpx2.AsyncClient(event_hooks={"request": [to_replica_b]}, timeout=60)
-    client = Client(streamable_http_client(url_a, http_client=http), mode="legacy", sampling_callback=sampling)
+    client = Client(streamable_http_client(url_a, http_client=http), mode=mode, sampling_callback=sampling)
     async with client as c:
         tools = (await c.list_tools()).tools
         names = {t.name for t in tools}
@@ -88,4 +90,4 @@ async def main(url_a: str, url_b: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "legacy"))

@@ -285,6 +285,16 @@ pub fn replace_param(params: &RawValue, key: &str, value: &str) -> Result<Box<Ra
     RawValue::from_string(out).map_err(|e| McpError::InvalidParams(e.to_string()))
 }
 
+/// Replaces (or adds) one top-level field of a params object with a raw JSON value, keeping every other field's raw
+/// bytes.
+pub fn replace_param_raw(params: &RawValue, key: &str, value: &RawValue) -> Result<Box<RawValue>, McpError> {
+    let mut map: BTreeMap<Cow<'_, str>, &RawValue> =
+        serde_json::from_str(params.get()).map_err(|e| McpError::InvalidParams(e.to_string()))?;
+    map.insert(Cow::Borrowed(key), value);
+    let out = serde_json::to_string(&map).map_err(|e| McpError::InvalidParams(e.to_string()))?;
+    RawValue::from_string(out).map_err(|e| McpError::InvalidParams(e.to_string()))
+}
+
 /// Serializes a request.
 #[must_use]
 pub fn request(id: &RawValue, method: &str, params: Option<&RawValue>) -> String {

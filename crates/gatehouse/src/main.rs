@@ -92,12 +92,14 @@ fn init_tracing() {
 fn run(config: PathBuf) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
+        // Register the signal handlers before "listening" is logged: a SIGTERM right after start must drain, not kill.
+        let signals = ShutdownSignals::install();
         let gw = gatehouse::Gateway::start(gatehouse::StartOptions {
             config,
             capture_access_log: None,
         })
         .await?;
-        shutdown_signal().await;
+        signals.wait().await;
         tracing::info!("shutting down: draining in-flight requests");
         gw.shutdown();
         if gw.wait().await {
@@ -109,26 +111,49 @@ fn run(config: PathBuf) -> anyhow::Result<()> {
     })
 }
 
-async fn shutdown_signal() {
+/// SIGTERM and SIGINT, registered when created (a signal arriving before [`ShutdownSignals::wait`] is not lost).
+struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).ok();
-        let term = async {
-            match term.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending().await,
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = term => {}
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            async fn recv(s: Option<&mut tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                () = recv(self.term.as_mut()) => {}
+                () = recv(self.int.as_mut()) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

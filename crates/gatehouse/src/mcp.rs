@@ -10,12 +10,15 @@
 //! only caches, per session, upstream sessions it had to re-create and its stdio children ([`McpRuntime`]). Losing
 //! that cache costs one re-initialisation, never the session.
 
+mod checks;
 pub mod error;
 mod handler;
 mod http;
+mod legacy_sse;
 mod log;
 mod methods;
 pub mod policy;
+mod relay;
 pub mod settings;
 mod stdio;
 pub mod token;

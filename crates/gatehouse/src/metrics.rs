@@ -71,6 +71,17 @@ pub struct UpstreamErrorLabels {
     pub code: &'static str,
 }
 
+/// MCP operation labels (OpenTelemetry MCP attribute names with `.` as `_`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct McpLabels {
+    /// JSON-RPC method (`tools/call`, `initialize`, …; the HTTP method for GET/DELETE).
+    pub mcp_method_name: String,
+    /// Upstream that served it, or empty.
+    pub target: String,
+    /// Empty on success; the gateway error code, or `tool_error` for a tool result with `isError: true`.
+    pub error_type: String,
+}
+
 /// Reload outcome labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabels {
@@ -97,6 +108,15 @@ pub struct Metrics {
     pub in_flight: Gauge,
     /// vLLM pool routing (`gatehouse_pool_*`).
     pub pool: crate::pool::PoolMetrics,
+    /// MCP operation duration in seconds (semantic convention `mcp.server.operation.duration`).
+    pub mcp_duration: Family<McpLabels, Histogram, fn() -> Histogram>,
+}
+
+fn mcp_histogram() -> Histogram {
+    // The MCP semantic-convention boundaries, in seconds.
+    Histogram::new([
+        0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    ])
 }
 
 fn seconds_histogram() -> Histogram {
@@ -128,6 +148,13 @@ impl Metrics {
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         let reloads = Family::<ReloadLabels, Counter>::default();
         let in_flight = Gauge::default();
+        let mcp_duration =
+            Family::<McpLabels, Histogram, fn() -> Histogram>::new_with_constructor(mcp_histogram as fn() -> Histogram);
+        registry.register(
+            "mcp_server_operation_duration_seconds",
+            "MCP operations served on /mcp, by method, upstream and error type, in seconds",
+            mcp_duration.clone(),
+        );
         registry.register(
             "gatehouse_requests",
             "Requests finished, by route, model, target, status and error code",
@@ -173,6 +200,7 @@ impl Metrics {
             upstream_errors,
             reloads,
             in_flight,
+            mcp_duration,
         }
     }
 

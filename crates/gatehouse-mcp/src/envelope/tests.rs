@@ -113,3 +113,18 @@ fn builders_produce_valid_messages() {
         assert!(parse_one(s.as_bytes()).is_ok(), "{s}");
     }
 }
+
+#[test]
+fn replace_param_raw_keeps_the_rest() {
+    let p = RawValue::from_string(
+        r#"{"ref":{"type":"ref/prompt","name":"a_b"},"argument":{"name":"x","value":"E"}}"#.into(),
+    )
+    .expect("raw");
+    let r = RawValue::from_string(r#"{"type":"ref/prompt","name":"b"}"#.into()).expect("raw");
+    let out = replace_param_raw(&p, "ref", &r).expect("replace");
+    assert_eq!(
+        out.get(),
+        r#"{"argument":{"name":"x","value":"E"},"ref":{"type":"ref/prompt","name":"b"}}"#
+    );
+    assert!(replace_param_raw(&RawValue::from_string("[1]".into()).expect("raw"), "ref", &r).is_err());
+}

@@ -1,16 +1,16 @@
-//! The `/mcp` endpoint over HTTP: transport checks, session token, dispatch, and the JSON / SSE answer.
+//! The `/mcp` endpoint over HTTP: the policy pipeline, session token, dispatch, and the JSON answer (SSE answers are
+//! relayed by `relay.rs`).
 //!
-//! Order: Origin/Host (403) → method (GET 405, DELETE ends the session) → Content-Type (415) / Accept (406) →
-//! `MCP-Protocol-Version` (400) → body size (413) → JSON-RPC parse (400; batches refused) → `initialize`, or the
-//! session token (400 missing, 404 unknown, 403 another principal's) → method.
+//! Order: Origin/Host (403, `checks.rs`) → authentication (401) → method (GET 405, DELETE ends the session) →
+//! Content-Type (415) / Accept (406) / `MCP-Protocol-Version` (400) → body size (413) → JSON-RPC parse (400; batches
+//! refused) → rate limit (429) → `initialize`, or the session token (400 missing, 404 unknown, 403 another
+//! principal's) → method, with per-item authorization inside lists and calls.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::stream;
 use gatehouse_mcp::envelope::{self, Message, Parsed};
 use gatehouse_mcp::merge::ListKind;
 use gatehouse_mcp::session::SessionClaims;
@@ -22,12 +22,9 @@ use super::error::McpFailure;
 use super::log::McpLog;
 use super::methods::{self, Allow, Answer, Mapper};
 use super::settings::McpSettings;
-use super::{SUPPORTED_VERSIONS, upstream};
+use super::{checks, relay, upstream};
 use crate::respond::jsonrpc_error;
 use crate::state::AppState;
-
-/// SSE comment sent while a relayed answer is quiet, so proxies keep the stream open.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Serves `/mcp`.
 pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
@@ -48,7 +45,8 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
     };
     let resp = match serve(&settings, req, &mut log).await {
         Ok(Reply::Response(r)) => r,
-        Ok(Reply::Stream { rx, mapper, id }) => return sse(settings, rx, mapper, id, log),
+        Ok(Reply::Stream { rx, mapper, id }) => return relay::sse(settings, rx, mapper, id, log),
+        Ok(Reply::Notifications(claims)) => return relay::notification_stream(settings, &claims, log).await,
         Err((id, e)) => {
             log.error_code = Some(e.code());
             let mut r = jsonrpc_error(id.as_deref(), &e);
@@ -71,6 +69,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
 
 enum Reply {
     Response(Response),
+    Notifications(SessionClaims),
     Stream {
         rx: mpsc::Receiver<Bytes>,
         mapper: Mapper,
@@ -82,7 +81,7 @@ type Failed = (Option<Box<RawValue>>, McpFailure);
 
 async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog) -> Result<Reply, Failed> {
     let no_id = |e: McpFailure| (None, e);
-    check_origin_and_host(settings, req.headers()).map_err(no_id)?;
+    checks::origin_and_host(settings, req.headers()).map_err(no_id)?;
     let peer = crate::peer::of(&req);
     // Policies in order: authenticate → (parse) → rate limit → authorize per item.
     let caller = match &settings.auth {
@@ -104,15 +103,27 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
             upstream::close(settings, &claims).await;
             return Ok(Reply::Response(StatusCode::OK.into_response()));
         }
+        Method::GET => {
+            let accept = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !accept.contains("text/event-stream") {
+                return Err(no_id(McpFailure::BadHeaders("Accept must list text/event-stream")));
+            }
+            let claims = session(settings, req.headers(), &principal).map_err(no_id)?;
+            log.session = Some(claims.sid.clone());
+            return Ok(Reply::Notifications(claims));
+        }
         _ => {
-            // No standalone server→client stream (GET) yet: the spec allows 405.
             let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
             r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
             return Ok(Reply::Response(r));
         }
     }
-    check_post_headers(req.headers()).map_err(no_id)?;
+    checks::post_headers(req.headers()).map_err(no_id)?;
     let headers = req.headers().clone();
     let limit = settings.max_message_bytes;
     let body = axum::body::to_bytes(req.into_body(), limit)
@@ -123,6 +134,11 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
         Parsed::Batch(_) => return Err(no_id(gatehouse_mcp::McpError::BatchNotAllowed.into())),
     };
     log.method = msg.method().map(str::to_string);
+    log.jsonrpc_id = msg.id().map(|i| i.get().trim_matches('"').to_string());
+    log.protocol = headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let id = msg.id().map(ToOwned::to_owned);
     let with_id = |e: McpFailure| (id.clone(), e);
     if let Some(limit) = &settings.rate_limit {
@@ -188,6 +204,14 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
                         .await
                         .map_err(with_id)?;
                     log.target = Some(target);
+                    answer
+                }
+                "completion/complete" => {
+                    let (answer, target, item) = methods::complete(settings, &claims, id, params, allow)
+                        .await
+                        .map_err(with_id)?;
+                    log.target = Some(target);
+                    log.item = Some(item);
                     answer
                 }
                 "logging/setLevel" => methods::fan_out_request(settings, &claims, id, method, params)
@@ -266,93 +290,6 @@ fn json_answer(answer: Answer) -> Response {
     }
 }
 
-/// Relays an upstream's messages as SSE, mapped into the client's namespace, with keep-alives; ends after the
-/// response. If the upstream stream ends without one, the client gets a JSON-RPC error for its id.
-fn sse(
-    settings: Arc<McpSettings>,
-    rx: mpsc::Receiver<Bytes>,
-    mapper: Mapper,
-    id: Box<RawValue>,
-    log: McpLog,
-) -> Response {
-    struct St {
-        rx: mpsc::Receiver<Bytes>,
-        settings: Arc<McpSettings>,
-        mapper: Mapper,
-        id: Box<RawValue>,
-        log: McpLog,
-        done: bool,
-        last: tokio::time::Instant,
-    }
-    let st = St {
-        rx,
-        settings,
-        mapper,
-        id,
-        log,
-        done: false,
-        last: tokio::time::Instant::now(),
-    };
-    let body = stream::unfold(st, |mut st| async move {
-        if st.done {
-            return None;
-        }
-        let idle = st.settings.request_timeout;
-        let left = idle.saturating_sub(st.last.elapsed());
-        let tick = tokio::time::sleep(KEEP_ALIVE.min(left));
-        tokio::select! {
-                msg = st.rx.recv() => {
-                    let Some(msg) = msg else {
-                        let e = McpFailure::Upstream { target: st.log.target.clone().unwrap_or_default(), detail: "the upstream ended the stream without an answer".into() };
-                        st.log.error_code = Some(e.code());
-                        st.done = true;
-                        let body = envelope::error(Some(&st.id), e.jsonrpc_code(), &e.to_string(), None);
-                        return Some((Ok::<_, std::convert::Infallible>(event(&body)), st));
-                    };
-                    st.last = tokio::time::Instant::now();
-                    let (mapped, last) = st.mapper.map(&st.settings, msg);
-                    if last {
-                        st.done = true;
-                        st.log.completed = true;
-                        if is_error(&mapped) {
-                            st.log.error_code = Some("mcp_upstream_error");
-                        }
-                    }
-                    Some((Ok(event(&String::from_utf8_lossy(&mapped))), st))
-                }
-                () = tick => {
-                    if st.last.elapsed() >= idle {
-                        let e = McpFailure::UpstreamTimeout(st.log.target.clone().unwrap_or_default());
-                        st.log.error_code = Some(e.code());
-                        st.done = true;
-                        let body = envelope::error(Some(&st.id), e.jsonrpc_code(), &e.to_string(), None);
-                        return Some((Ok(event(&body)), st));
-                    }
-                    Some((Ok(Bytes::from_static(b": keep-alive\n\n")), st))
-                }
-        }
-    });
-    let mut r = Response::new(Body::from_stream(body));
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-transform"),
-    );
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    r
-}
-
-fn event(data: &str) -> Bytes {
-    let mut out = Vec::with_capacity(data.len() + 24);
-    gatehouse_llm::sse::encode_event(Some("message"), data, &mut out);
-    Bytes::from(out)
-}
-
-fn is_error(msg: &[u8]) -> bool {
-    matches!(envelope::parse_one(msg), Ok(Message::Response { outcome: Err(_), .. }))
-}
-
 /// Opens the session token and checks it belongs to the caller.
 fn session(settings: &McpSettings, headers: &HeaderMap, principal: &str) -> Result<SessionClaims, McpFailure> {
     let token = headers
@@ -364,93 +301,4 @@ fn session(settings: &McpSettings, headers: &HeaderMap, principal: &str) -> Resu
         return Err(McpFailure::ForeignSession);
     }
     Ok(claims)
-}
-
-fn check_origin_and_host(settings: &McpSettings, headers: &HeaderMap) -> Result<(), McpFailure> {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let o = origin.to_str().map_err(|_| McpFailure::BadOrigin)?;
-        if !(loopback_origin(o) || settings.allowed_origins.iter().any(|a| a == o)) {
-            return Err(McpFailure::BadOrigin);
-        }
-    }
-    if !settings.allowed_hosts.is_empty() {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default();
-        let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        if !settings.allowed_hosts.iter().any(|a| a == host || a == bare) {
-            return Err(McpFailure::BadHost);
-        }
-    }
-    Ok(())
-}
-
-/// `http(s)://localhost`, `127.0.0.1` or `[::1]`, any port.
-fn loopback_origin(o: &str) -> bool {
-    let Some(rest) = o.strip_prefix("http://").or_else(|| o.strip_prefix("https://")) else {
-        return false;
-    };
-    let host = if rest.starts_with('[') {
-        rest.split_inclusive(']').next().unwrap_or(rest)
-    } else {
-        rest.split(':').next().unwrap_or(rest)
-    };
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
-}
-
-fn check_post_headers(headers: &HeaderMap) -> Result<(), McpFailure> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
-        return Err(McpFailure::BadHeaders("Content-Type must be application/json"));
-    }
-    let accept = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",")
-        .to_ascii_lowercase();
-    let wildcard = accept.contains("*/*");
-    if !(wildcard || (accept.contains("application/json") && accept.contains("text/event-stream"))) {
-        return Err(McpFailure::BadHeaders(
-            "Accept must list application/json and text/event-stream",
-        ));
-    }
-    if let Some(v) = headers.get("mcp-protocol-version") {
-        let v = v.to_str().unwrap_or_default();
-        if !SUPPORTED_VERSIONS.contains(&v) {
-            return Err(McpFailure::BadVersion(v.to_string()));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_origins() {
-        for ok in [
-            "http://localhost",
-            "http://localhost:6274",
-            "https://127.0.0.1:8443",
-            "http://[::1]:80",
-        ] {
-            assert!(loopback_origin(ok), "{ok}");
-        }
-        for bad in [
-            "http://evil.example",
-            "http://localhost.evil.example",
-            "null",
-            "file://",
-            "http://127.0.0.1.nip.io",
-        ] {
-            assert!(!loopback_origin(bad), "{bad}");
-        }
-    }
 }

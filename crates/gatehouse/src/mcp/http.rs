@@ -101,42 +101,10 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     let (tx, rx) = mpsc::channel(64);
-    let mut body = resp.into_body();
+    let body = resp.into_body();
     let name = target.to_string();
     if is_sse {
-        tokio::spawn(async move {
-            let mut dec = SseDecoder::new(SseLimits {
-                max_line_bytes: MAX_LINE,
-                max_event_bytes: MAX_UPSTREAM_MESSAGE,
-            });
-            loop {
-                let frame = match tokio::time::timeout(timeout, body.frame()).await {
-                    Ok(Some(Ok(f))) => f,
-                    Ok(Some(Err(e))) => {
-                        tracing::debug!(upstream = %name, error = %e, "MCP upstream stream failed");
-                        return;
-                    }
-                    Ok(None) => return,
-                    Err(_) => {
-                        tracing::warn!(upstream = %name, "MCP upstream stream idle for too long");
-                        return;
-                    }
-                };
-                let Ok(data) = frame.into_data() else { continue };
-                if dec.push(&data).is_err() {
-                    tracing::warn!(upstream = %name, "MCP upstream SSE event exceeds the size limit");
-                    return;
-                }
-                while let Some(ev) = dec.next_event() {
-                    if ev.data.is_empty() {
-                        continue; // priming event
-                    }
-                    if tx.send(Bytes::from(ev.data)).await.is_err() {
-                        return; // the client went away; dropping the body closes the upstream stream
-                    }
-                }
-            }
-        });
+        drop(spawn_sse_reader(name, body, Some(timeout), tx));
     } else {
         let collected = tokio::time::timeout(
             timeout,
@@ -150,6 +118,96 @@ pub async fn post(
     Ok(Sent::Messages {
         session: new_session,
         rx,
+    })
+}
+
+/// Opens the upstream's standalone notification stream (GET) for a session; `None` when it offers none (405) or
+/// fails. The reader task is returned so the caller can stop it when its client goes away.
+pub async fn open_stream(
+    target: &str,
+    transport: &Transport,
+    session: Option<&str>,
+    protocol: &str,
+    timeout: Duration,
+) -> Option<(mpsc::Receiver<Bytes>, tokio::task::JoinHandle<()>)> {
+    let Transport::Http { url, headers, client } = transport else {
+        return None;
+    };
+    let mut req = Request::builder()
+        .method(Method::GET)
+        .uri(url.clone())
+        .header(header::ACCEPT, "text/event-stream")
+        .header("mcp-protocol-version", protocol);
+    if let Some(s) = session.and_then(|s| HeaderValue::from_str(s).ok()) {
+        req = req.header("mcp-session-id", s);
+    }
+    let mut req = req.body(Full::new(Bytes::new())).ok()?;
+    add_static_headers(target, headers, req.headers_mut()).ok()?;
+    let resp = tokio::time::timeout(timeout, client.send(req)).await.ok()?.ok()?;
+    let sse = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if resp.status() != StatusCode::OK || !sse {
+        tracing::debug!(
+            upstream = target,
+            status = resp.status().as_u16(),
+            "MCP upstream offers no notification stream"
+        );
+        return None;
+    }
+    let (tx, rx) = mpsc::channel(64);
+    let task = spawn_sse_reader(target.to_string(), resp.into_body(), None, tx);
+    Some((rx, task))
+}
+
+/// Decodes an upstream SSE body into complete messages until it ends, the client goes away, or (with `idle`) it is
+/// silent for too long. Priming events (empty `data`) are skipped.
+fn spawn_sse_reader(
+    name: String,
+    mut body: hyper::body::Incoming,
+    idle: Option<Duration>,
+    tx: mpsc::Sender<Bytes>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut dec = SseDecoder::new(SseLimits {
+            max_line_bytes: MAX_LINE,
+            max_event_bytes: MAX_UPSTREAM_MESSAGE,
+        });
+        loop {
+            let next = match idle {
+                Some(d) => match tokio::time::timeout(d, body.frame()).await {
+                    Ok(f) => f,
+                    Err(_) => {
+                        tracing::warn!(upstream = %name, "MCP upstream stream idle for too long");
+                        return;
+                    }
+                },
+                None => body.frame().await,
+            };
+            let frame = match next {
+                Some(Ok(f)) => f,
+                Some(Err(e)) => {
+                    tracing::debug!(upstream = %name, error = %e, "MCP upstream stream failed");
+                    return;
+                }
+                None => return,
+            };
+            let Ok(data) = frame.into_data() else { continue };
+            if dec.push(&data).is_err() {
+                tracing::warn!(upstream = %name, "MCP upstream SSE event exceeds the size limit");
+                return;
+            }
+            while let Some(ev) = dec.next_event() {
+                if ev.data.is_empty() {
+                    continue; // priming event
+                }
+                if tx.send(Bytes::from(ev.data)).await.is_err() {
+                    return; // the client went away; dropping the body closes the upstream stream
+                }
+            }
+        }
     })
 }
 

@@ -78,6 +78,14 @@ pub async fn initialize(
         caps.retain(|k, _| !STRIPPED_CLIENT_CAPABILITIES.contains(&k.as_str()));
     }
     let init = serde_json::value::to_raw_value(&init).map_err(|_| McpFailure::SessionTooLarge)?;
+    // The params live in the session token (bounded); refuse oversize ones before any upstream session is opened.
+    let max_init = gatehouse_mcp::session::MAX_CLAIMS_BYTES / 2;
+    if init.get().len() > max_init {
+        return Err(gatehouse_mcp::McpError::InvalidParams(format!(
+            "initialize params exceed {max_init} bytes (they are kept in the session token)"
+        ))
+        .into());
+    }
     let sid = random_id()?;
     let opened = join_all((0..settings.upstreams.len()).map(|i| upstream::open(settings, i, &sid, &init))).await;
 
@@ -170,7 +178,7 @@ pub async fn list(
             (None, p) => p.map(ToOwned::to_owned),
         };
         let rx = upstream::request(settings, claims, *idx, id, method, params.as_deref()).await?;
-        let msg = upstream::final_response(&settings.upstreams[*idx].name, rx, settings.request_timeout).await?;
+        let msg = upstream::final_response(upstream_name(settings, *idx), rx, settings.request_timeout).await?;
         Ok::<_, McpFailure>((*idx, msg))
     });
     let answers = join_all(calls).await;
@@ -181,7 +189,7 @@ pub async fn list(
             Ok(b) => bodies.push(b),
             Err(e) => {
                 failed += 1;
-                tracing::warn!(upstream = %settings.upstreams[*idx].name, method, error = %e, "MCP upstream left out of a list");
+                tracing::warn!(upstream = %upstream_name(settings, *idx), method, error = %e, "MCP upstream left out of a list");
             }
         }
     }
@@ -198,17 +206,17 @@ pub async fn list(
                 outcome: Ok(result), ..
             } => pages.push(Page { target: *idx, result }),
             Message::Response { outcome: Err(e), .. } => {
-                tracing::warn!(upstream = %settings.upstreams[*idx].name, method, error = %e.get(), "MCP upstream answered a list with an error");
+                tracing::warn!(upstream = %upstream_name(settings, *idx), method, error = %e.get(), "MCP upstream answered a list with an error");
             }
             _ => {}
         }
     }
     let noun = kind.noun();
     let merged = merge::merge(kind, &settings.ns, &pages, &|t, name| {
-        allow(noun, &settings.upstreams[t].name, name)
+        allow(noun, upstream_name(settings, t), name)
     })?;
     for (t, name) in &merged.invalid {
-        tracing::warn!(upstream = %settings.upstreams[*t].name, name, "MCP item left out: its prefixed name would be invalid");
+        tracing::warn!(upstream = %upstream_name(settings, *t), name, "MCP item left out: its prefixed name would be invalid");
     }
     Ok(Answer::Json {
         body: envelope::result(id, &merged.result),
@@ -242,7 +250,7 @@ pub async fn routed(
         settings.ns.resolve(exposed)
     }
     .ok_or_else(unknown)?;
-    let target = settings.upstreams[idx].name.clone();
+    let target = upstream_name(settings, idx).to_string();
     if !allow(noun, &target, original) {
         return Err(McpFailure::Denied {
             kind: noun,
@@ -265,6 +273,68 @@ pub async fn routed(
     ))
 }
 
+/// `completion/complete`: routed by its reference (`ref/prompt` name, or `ref/resource` URI template) to the owning
+/// upstream, with the reference in the upstream's own names; authorized like the prompt or resource itself.
+pub async fn complete(
+    settings: &McpSettings,
+    claims: &SessionClaims,
+    id: &RawValue,
+    params: Option<&RawValue>,
+    allow: Allow<'_>,
+) -> Result<(Answer, String, String), McpFailure> {
+    #[derive(serde::Deserialize)]
+    struct P {
+        #[serde(rename = "ref")]
+        reference: Map<String, Value>,
+    }
+    let bad = |m: &str| McpFailure::from(gatehouse_mcp::McpError::InvalidParams(m.to_string()));
+    let params = params.ok_or_else(|| bad("`ref` is required"))?;
+    let mut reference = serde_json::from_str::<P>(params.get())
+        .map_err(|_| bad("`ref` must be an object"))?
+        .reference;
+    let (noun, field) = match reference.get("type").and_then(Value::as_str) {
+        Some("ref/prompt") => ("prompt", "name"),
+        Some("ref/resource") => ("resource", "uri"),
+        _ => return Err(bad("`ref.type` must be `ref/prompt` or `ref/resource`")),
+    };
+    let exposed = reference
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("the reference has no name or uri"))?
+        .to_string();
+    let (idx, original) = if noun == "resource" {
+        gatehouse_mcp::uri::resolve(&settings.ns, &exposed)
+    } else {
+        settings.ns.resolve(&exposed)
+    }
+    .ok_or_else(|| gatehouse_mcp::McpError::UnknownName {
+        kind: noun,
+        name: exposed.clone(),
+    })?;
+    let target = upstream_name(settings, idx).to_string();
+    if !allow(noun, &target, original) {
+        return Err(McpFailure::Denied {
+            kind: noun,
+            name: exposed,
+        });
+    }
+    let original = original.to_string();
+    reference.insert(field.into(), Value::String(original.clone()));
+    let rewritten = envelope::replace_param_raw(params, "ref", &envelope::to_raw(&reference)?)?;
+    let rx = upstream::request(settings, claims, idx, id, "completion/complete", Some(&rewritten)).await?;
+    Ok((
+        Answer::Stream {
+            rx,
+            mapper: Mapper {
+                target: idx,
+                method: "completion/complete".into(),
+            },
+        },
+        target,
+        original,
+    ))
+}
+
 /// `logging/setLevel`: sent to every upstream; answered `{}`.
 pub async fn fan_out_request(
     settings: &McpSettings,
@@ -275,7 +345,7 @@ pub async fn fan_out_request(
 ) -> Result<Answer, McpFailure> {
     let calls = (0..settings.upstreams.len()).map(|i| async move {
         let rx = upstream::request(settings, claims, i, id, method, params).await?;
-        upstream::final_response(&settings.upstreams[i].name, rx, settings.request_timeout).await
+        upstream::final_response(upstream_name(settings, i), rx, settings.request_timeout).await
     });
     for (res, up) in join_all(calls).await.into_iter().zip(&settings.upstreams) {
         if let Err(e) = res {
@@ -372,6 +442,12 @@ impl Mapper {
     }
 }
 
+/// An upstream's name by namespace index (indices come from the namespace built from the same list, so the fallback
+/// is never used; it keeps a broken invariant from becoming a panic).
+fn upstream_name(settings: &McpSettings, idx: usize) -> &str {
+    settings.upstreams.get(idx).map_or("?", |u| u.name.as_str())
+}
+
 fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     #[derive(serde::Deserialize)]
     struct R {
@@ -381,10 +457,16 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     let Ok(r) = serde_json::from_str::<R>(result.get()) else {
         return;
     };
-    // Only what the gateway routes; no `listChanged` (no standalone notification stream yet), no `subscribe`.
-    for key in ["tools", "prompts", "resources", "logging"] {
-        if r.capabilities.contains_key(key) {
-            caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    // Only what the gateway routes: `listChanged` (relayed on the GET stream) where an upstream has it; no
+    // `subscribe` (resources/subscribe is not routed).
+    for key in ["tools", "prompts", "resources", "logging", "completions"] {
+        let Some(up) = r.capabilities.get(key) else { continue };
+        let entry = caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
+        if !matches!(key, "logging" | "completions")
+            && up.get("listChanged").and_then(Value::as_bool) == Some(true)
+            && let Value::Object(m) = entry
+        {
+            m.insert("listChanged".into(), Value::Bool(true));
         }
     }
 }

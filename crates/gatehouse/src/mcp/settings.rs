@@ -34,6 +34,8 @@ pub struct McpSettings {
     pub allowed_hosts: Vec<String>,
     /// Longest wait for an upstream.
     pub request_timeout: Duration,
+    /// Most pipes (stdio children, legacy SSE connections) per upstream on this replica.
+    pub max_pipes_per_upstream: usize,
     /// Caller authentication; `None` = everyone is `anonymous`.
     pub auth: Option<McpAuth>,
     /// Authorization rules.
@@ -76,6 +78,15 @@ pub enum Transport {
         /// Pooled client (boxed: it is large next to the stdio variant).
         client: Box<UpstreamClient>,
     },
+    /// A legacy HTTP+SSE server (2024-11-05): one SSE connection per client session.
+    LegacySse {
+        /// The SSE URL (e.g. `http://host:3001/sse`).
+        url: http::Uri,
+        /// Static headers on the GET and every POST.
+        headers: Vec<(http::HeaderName, Arc<Secret>)>,
+        /// Pooled client (boxed like the HTTP one).
+        client: Box<UpstreamClient>,
+    },
     /// A stdio child process per client session.
     Stdio {
         /// Program.
@@ -103,7 +114,7 @@ pub type SessionKeyPair = (String, String);
 
 /// Most cached overlay entries and stdio children per replica; beyond this the oldest are dropped / refused.
 pub const MAX_CACHED_SESSIONS: usize = 4096;
-/// Most stdio children per upstream on one replica.
+/// Default most stdio children / legacy SSE connections per upstream on one replica.
 pub const MAX_CHILDREN_PER_UPSTREAM: usize = 64;
 
 // === impl McpRuntime ===
@@ -124,6 +135,35 @@ impl McpRuntime {
             }
         }
         out
+    }
+
+    /// Makes room for one more pipe of `target`: below `max` there is room; at `max`, the least recently used idle
+    /// pipe (no call in progress) is stopped — its session re-creates it on its next request. False when every pipe
+    /// is busy.
+    pub fn make_room(&self, target: &str, max: usize) -> bool {
+        let Ok(mut children) = self.children.lock() else {
+            return false;
+        };
+        children.retain(|_, c| c.is_alive());
+        let mine: Vec<_> = children.iter().filter(|((_, t), _)| t == target).collect();
+        if mine.len() < max {
+            return true;
+        }
+        let victim = mine
+            .iter()
+            .filter(|(_, c)| c.in_flight() == 0)
+            .min_by_key(|(_, c)| c.last_used())
+            .map(|(k, _)| (*k).clone());
+        match victim {
+            Some(key) => {
+                if let Some(child) = children.remove(&key) {
+                    tracing::info!(upstream = target, session = %key.0, "idle MCP pipe stopped to make room");
+                    child.stop();
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// The upstream session this replica re-created, if any.
@@ -156,7 +196,8 @@ impl McpRuntime {
             .unwrap_or(true)
     }
 
-    /// Records a failed start (or an early death) of a stdio child: the next attempt waits 0.5 s, 1 s, 2 s … ≤ 30 s.
+    /// Records a failed start or a death of a pipe (stdio child, legacy SSE stream): the first restart is immediate,
+    /// consecutive failures then wait 0.5 s, 1 s, 2 s … ≤ 30 s.
     pub fn spawn_failed(&self, target: &str, now: Instant) {
         if let Ok(mut b) = self.backoff.lock() {
             let e = b.entry(target.to_string()).or_insert((0, now));
@@ -173,10 +214,13 @@ impl McpRuntime {
     }
 }
 
-/// The restart delay after `failures` consecutive failures.
+/// The restart delay after `failures` consecutive failures (none after the first).
 #[must_use]
 pub fn backoff_delay(failures: u32) -> Duration {
-    let ms = 500u64.saturating_mul(1u64 << failures.saturating_sub(1).min(6));
+    if failures <= 1 {
+        return Duration::ZERO;
+    }
+    let ms = 500u64.saturating_mul(1u64 << (failures - 2).min(6));
     Duration::from_millis(ms.min(30_000))
 }
 
@@ -186,9 +230,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_caps() {
-        assert_eq!(backoff_delay(1), Duration::from_millis(500));
-        assert_eq!(backoff_delay(2), Duration::from_secs(1));
-        assert_eq!(backoff_delay(3), Duration::from_secs(2));
+        assert_eq!(backoff_delay(1), Duration::ZERO);
+        assert_eq!(backoff_delay(2), Duration::from_millis(500));
+        assert_eq!(backoff_delay(3), Duration::from_secs(1));
+        assert_eq!(backoff_delay(4), Duration::from_secs(2));
         assert_eq!(backoff_delay(40), Duration::from_secs(30));
     }
 
@@ -197,6 +242,8 @@ mod tests {
         let rt = McpRuntime::default();
         let t0 = Instant::now();
         assert!(rt.may_spawn("a", t0));
+        rt.spawn_failed("a", t0);
+        assert!(rt.may_spawn("a", t0), "the first restart is immediate");
         rt.spawn_failed("a", t0);
         assert!(!rt.may_spawn("a", t0 + Duration::from_millis(100)));
         assert!(rt.may_spawn("a", t0 + Duration::from_millis(500)));

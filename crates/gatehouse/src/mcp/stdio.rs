@@ -1,4 +1,6 @@
-//! A stdio upstream: one child process per client session, newline-delimited JSON-RPC on stdin/stdout.
+//! A message pipe to one upstream session, for upstreams without per-message HTTP exchanges: a stdio child process
+//! (newline-delimited JSON-RPC on stdin/stdout), or a legacy HTTP+SSE server (`legacy_sse.rs`: messages POSTed to
+//! the endpoint it announced, answers read from its SSE stream). One pipe per client session.
 //!
 //! The program, arguments and environment come from the config only; request data never chooses what runs. The
 //! child's environment is cleared except `PATH`, `HOME` and the configured variables, so the gateway's own secrets
@@ -28,14 +30,25 @@ const MAX_LINE: u64 = 16 << 20;
 /// Longest stderr line logged.
 const MAX_LOG_LINE: usize = 2048;
 
-/// One running child.
+/// One running pipe (a child, or a legacy SSE connection).
 pub struct StdioSession {
     target: String,
-    stdin: tokio::sync::Mutex<ChildStdin>,
+    out: Outbound,
+    reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pending: Mutex<HashMap<u64, Pending>>,
     next_id: AtomicU64,
     alive: AtomicBool,
     child: Mutex<Option<Child>>,
+    last_used: Mutex<std::time::Instant>,
+    unsolicited: Mutex<Option<mpsc::Sender<Bytes>>>,
+}
+
+/// Where messages to the upstream go.
+enum Outbound {
+    /// The child's stdin.
+    Stdin(tokio::sync::Mutex<ChildStdin>),
+    /// POSTed to a legacy SSE server's message endpoint.
+    Post(Box<super::legacy_sse::Endpoint>),
 }
 
 struct Pending {
@@ -94,11 +107,14 @@ impl StdioSession {
         );
         let session = std::sync::Arc::new(Self {
             target: target.to_string(),
-            stdin: tokio::sync::Mutex::new(stdin),
+            out: Outbound::Stdin(tokio::sync::Mutex::new(stdin)),
+            reader: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             alive: AtomicBool::new(true),
             child: Mutex::new(Some(child)),
+            last_used: Mutex::new(std::time::Instant::now()),
+            unsolicited: Mutex::new(None),
         });
         let name = target.to_string();
         tokio::spawn(async move {
@@ -131,6 +147,60 @@ impl StdioSession {
         Ok(session)
     }
 
+    /// A pipe whose messages are POSTed to a legacy SSE endpoint; the caller feeds it the SSE stream's messages.
+    pub fn for_sse(target: &str, endpoint: super::legacy_sse::Endpoint) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            target: target.to_string(),
+            out: Outbound::Post(Box::new(endpoint)),
+            reader: Mutex::new(None),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            alive: AtomicBool::new(true),
+            child: Mutex::new(None),
+            last_used: Mutex::new(std::time::Instant::now()),
+            unsolicited: Mutex::new(None),
+        })
+    }
+
+    /// Hands over the task reading the upstream's messages, stopped with the pipe.
+    pub fn set_reader(&self, task: tokio::task::JoinHandle<()>) {
+        if let Ok(mut r) = self.reader.lock() {
+            *r = Some(task);
+        }
+    }
+
+    /// One message from the upstream (a line of stdout, or an SSE `message` event).
+    pub async fn feed(&self, msg: &[u8]) {
+        self.on_line(msg).await;
+    }
+
+    /// The upstream end closed.
+    pub fn closed(&self) {
+        self.died();
+    }
+
+    /// Where notifications unrelated to a call go (the client's GET stream); replaces an earlier one.
+    pub fn attach(&self, sink: mpsc::Sender<Bytes>) {
+        if let Ok(mut u) = self.unsolicited.lock() {
+            *u = Some(sink);
+        }
+    }
+
+    /// Calls in progress.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.pending.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    /// When a call was last sent.
+    #[must_use]
+    pub fn last_used(&self) -> std::time::Instant {
+        self.last_used
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|_| std::time::Instant::now())
+    }
+
     /// Whether the child is still running.
     #[must_use]
     pub fn is_alive(&self) -> bool {
@@ -150,6 +220,9 @@ impl StdioSession {
             .and_then(|p| p.progress_token())
             .map(|t| t.get().to_string());
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut t) = self.last_used.lock() {
+            *t = std::time::Instant::now();
+        }
         let (tx, rx) = mpsc::channel(64);
         if let Ok(mut p) = self.pending.lock() {
             p.insert(
@@ -192,6 +265,11 @@ impl StdioSession {
     /// Closes stdin and stops the child.
     pub fn stop(&self) {
         self.alive.store(false, Ordering::SeqCst);
+        if let Ok(mut r) = self.reader.lock()
+            && let Some(task) = r.take()
+        {
+            task.abort();
+        }
         if let Ok(mut c) = self.child.lock()
             && let Some(mut child) = c.take()
         {
@@ -219,16 +297,21 @@ impl StdioSession {
         if !self.is_alive() {
             return Err(self.gone());
         }
-        line.push('\n');
-        let mut stdin = self.stdin.lock().await;
-        stdin.write_all(line.as_bytes()).await.map_err(|_| self.gone())?;
-        stdin.flush().await.map_err(|_| self.gone())
+        match &self.out {
+            Outbound::Stdin(stdin) => {
+                line.push('\n');
+                let mut stdin = stdin.lock().await;
+                stdin.write_all(line.as_bytes()).await.map_err(|_| self.gone())?;
+                stdin.flush().await.map_err(|_| self.gone())
+            }
+            Outbound::Post(endpoint) => endpoint.post(&self.target, line).await,
+        }
     }
 
     fn gone(&self) -> McpFailure {
         McpFailure::Upstream {
             target: self.target.clone(),
-            detail: "the stdio child exited".into(),
+            detail: "the upstream pipe closed (child exited or SSE stream ended)".into(),
         }
     }
 
@@ -267,7 +350,12 @@ impl StdioSession {
                         let _ = tx.send(Bytes::copy_from_slice(line.trim_ascii_end())).await;
                     }
                     None => {
-                        tracing::debug!(upstream = %self.target, method, "MCP stdio notification not related to a request; dropped")
+                        let sink = self.unsolicited.lock().ok().and_then(|u| u.clone());
+                        let delivered =
+                            sink.is_some_and(|tx| tx.try_send(Bytes::copy_from_slice(line.trim_ascii_end())).is_ok());
+                        if !delivered {
+                            tracing::debug!(upstream = %self.target, method, "MCP notification with no call and no open GET stream; dropped");
+                        }
                     }
                 }
             }

@@ -65,7 +65,13 @@ impl SessionKey {
 
     /// Seals claims into a token.
     pub fn seal(&self, claims: &SessionClaims) -> Result<String, McpFailure> {
-        let mut buf = claims.to_bytes().map_err(|_| McpFailure::SessionTooLarge)?;
+        // Only size can make the claims unencodable, and only the client's initialize params can be large.
+        let mut buf = claims.to_bytes().map_err(|_| {
+            McpFailure::Protocol(gatehouse_mcp::McpError::InvalidParams(format!(
+                "initialize params too large to keep in the session (the session state is limited to {} bytes)",
+                gatehouse_mcp::session::MAX_CLAIMS_BYTES
+            )))
+        })?;
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).map_err(|_| McpFailure::SessionTooLarge)?;
         self.key

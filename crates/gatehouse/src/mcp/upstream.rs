@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::error::McpFailure;
 use super::http::{self, Sent};
-use super::settings::{MAX_CHILDREN_PER_UPSTREAM, McpSettings, Transport, UpstreamDef};
+use super::settings::{McpSettings, Transport, UpstreamDef};
 use super::stdio::StdioSession;
 
 /// The id of the gateway's own `initialize` towards an upstream.
@@ -65,21 +65,19 @@ pub async fn open(settings: &McpSettings, idx: usize, sid: &str, init: &RawValue
                 result,
             })
         }
-        Transport::Stdio { program, args, env } => {
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
             let now = Instant::now();
             if !settings.runtime.may_spawn(&up.name, now) {
                 return Err(refused(&up.name, "restarting after a failure (backoff)"));
             }
-            let count = settings
-                .runtime
-                .children
-                .lock()
-                .map(|c| c.keys().filter(|(_, t)| *t == up.name).count())
-                .unwrap_or(0);
-            if count >= MAX_CHILDREN_PER_UPSTREAM {
-                return Err(refused(&up.name, "too many stdio sessions on this replica"));
+            if !settings.runtime.make_room(&up.name, settings.max_pipes_per_upstream) {
+                return Err(refused(&up.name, "too many busy stdio/SSE sessions on this replica"));
             }
-            let child = StdioSession::spawn(&up.name, program, args, env).inspect_err(|_| {
+            let started = match &up.transport {
+                Transport::Stdio { program, args, env } => StdioSession::spawn(&up.name, program, args, env),
+                _ => super::legacy_sse::connect(&up.name, &up.transport, timeout).await,
+            };
+            let child = started.inspect_err(|_| {
                 settings.runtime.spawn_failed(&up.name, now);
             })?;
             let handshake = async {
@@ -163,7 +161,7 @@ pub async fn request(
                 }
             }
         }
-        Transport::Stdio { .. } => {
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
             let child = stdio_session(settings, claims, idx).await?;
             child.request(id, method, params).await
         }
@@ -196,7 +194,7 @@ pub async fn notify(
             }
             Err(e) => Err(e),
         },
-        Transport::Stdio { .. } => {
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
             let child = settings
                 .runtime
                 .children
@@ -232,7 +230,7 @@ pub async fn respond(settings: &McpSettings, claims: &SessionClaims, idx: usize,
             .map(|_| ()),
             Err(e) => Err(e),
         },
-        Transport::Stdio { .. } => {
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
             let child = settings
                 .runtime
                 .children
@@ -247,6 +245,37 @@ pub async fn respond(settings: &McpSettings, claims: &SessionClaims, idx: usize,
     };
     if let Err(e) = result {
         tracing::warn!(upstream = %up.name, error = %e, "response to a server request not delivered");
+    }
+}
+
+/// Messages an upstream sends outside any call (list changes, log messages, resource updates): its GET stream
+/// (HTTP), or the pipe's unrelated messages (stdio, legacy SSE). `None` when it has none. The task, when there is
+/// one, must be stopped when the client's stream ends.
+pub async fn notifications(
+    settings: &McpSettings,
+    claims: &SessionClaims,
+    idx: usize,
+) -> Option<(mpsc::Receiver<Bytes>, Option<tokio::task::JoinHandle<()>>)> {
+    let up = def(settings, idx).ok()?;
+    match &up.transport {
+        Transport::Http { .. } => {
+            let (session, protocol) = http_session(settings, claims, idx).await.ok()?;
+            let (rx, task) = http::open_stream(
+                &up.name,
+                &up.transport,
+                session.as_deref(),
+                &protocol,
+                settings.request_timeout,
+            )
+            .await?;
+            Some((rx, Some(task)))
+        }
+        Transport::Stdio { .. } | Transport::LegacySse { .. } => {
+            let child = stdio_session(settings, claims, idx).await.ok()?;
+            let (tx, rx) = mpsc::channel(64);
+            child.attach(tx);
+            Some((rx, None))
+        }
     }
 }
 

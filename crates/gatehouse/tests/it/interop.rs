@@ -235,7 +235,8 @@ async fn anthropic_python_sdk_translated() {
 }
 
 /// The official MCP Python SDK through two gatehouse replicas sharing a session key, in front of server-everything
-/// over Streamable HTTP and stdio (tests/interop/mcp_sdk.py).
+/// over Streamable HTTP and stdio (tests/interop/mcp_sdk.py), in the SDK's `legacy` mode and in its default `auto`
+/// mode (which probes the 2026-07-28 era first and must fall back to `initialize`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mcp_python_sdk_through_two_replicas() {
     let Some(python) = python() else { return };
@@ -247,15 +248,20 @@ async fn mcp_python_sdk_through_two_replicas() {
     let a = TestGateway::start(&cfg).await;
     let b = TestGateway::start(&cfg).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop/mcp_sdk.py");
-    let (ua, ub) = (a.url("/mcp"), b.url("/mcp"));
-    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(ua).arg(ub).output())
-        .await
-        .expect("join")
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "MCP SDK interop failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("ok"));
+    for mode in ["legacy", "auto"] {
+        let (ua, ub, py) = (a.url("/mcp"), b.url("/mcp"), python.clone());
+        let out = tokio::task::spawn_blocking(move || Command::new(py).arg(script).arg(ua).arg(ub).arg(mode).output())
+            .await
+            .expect("join")
+            .expect("run python");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "MCP SDK interop ({mode}) failed:\n{stdout}\n{stderr}"
+        );
+        assert!(stdout.contains("ok"), "{mode}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ mod mcp;
 mod mcp_auth;
 mod mcp_policy;
 mod mcp_support;
+mod mcp_upstream_headers;
 mod messages;
 mod openai_azure;
 mod pool_health;

@@ -124,8 +124,41 @@ async fn mcp_lists_and_routes_across_http_and_stdio_upstreams() {
         .await;
     assert_eq!(unknown.status, 200);
     assert_eq!(unknown.last()["error"]["code"], -32602);
-    let m = c.call("completion/complete", json!({})).await;
-    assert_eq!(m.last()["error"]["code"], -32601);
+    // An unknown tool of a known upstream reaches it: server-everything answers with an `isError` result, counted as a
+    // tool error (not a protocol error).
+    let tool_err = c
+        .call("tools/call", json!({"name": "everything_nope", "arguments": {}}))
+        .await;
+    assert_eq!(tool_err.result()["isError"], true);
+    let metrics = gw.metrics().await;
+    assert!(
+        metrics.contains(r#"mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",target="everything",error_type="tool_error"} 1"#),
+        "{metrics}"
+    );
+    let m = c.call("resources/subscribe", json!({"uri": uri})).await;
+    assert_eq!(m.last()["error"]["code"], -32601, "not routed, not advertised");
+    // Completions route by their reference, like the prompt itself.
+    assert!(result["capabilities"]["completions"].is_object());
+    for prompt in ["everything_completable-prompt", "local_completable-prompt"] {
+        let done = c
+            .call(
+                "completion/complete",
+                json!({"ref": {"type": "ref/prompt", "name": prompt}, "argument": {"name": "department", "value": "En"}}),
+            )
+            .await;
+        assert_eq!(
+            done.result()["completion"]["values"],
+            json!(["Engineering"]),
+            "{prompt}"
+        );
+    }
+    let bad = c
+        .call(
+            "completion/complete",
+            json!({"ref": {"type": "ref/prompt", "name": "nope_x"}, "argument": {"name": "a", "value": ""}}),
+        )
+        .await;
+    assert_eq!(bad.last()["error"]["data"]["code"], "mcp_unknown_name");
 
     let del = c.request_builder().build().expect("req");
     let resp = c
@@ -179,6 +212,11 @@ async fn mcp_sessions_are_sealed_and_checked() {
     let up = ev.start_http(None).await;
     let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
     let mut c = RawClient::new(gw.url("/mcp"));
+    // Initialize params too large to keep in the session token: a JSON-RPC invalid-params error, not a 500.
+    let huge = json!({"jsonrpc":"2.0","id":9,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"experimental":{"pad":"x".repeat(7000)}},"clientInfo":{"name":"t","version":"1"}}}).to_string();
+    let r = c.send_raw(huge).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.last()["error"]["code"], -32602);
     // No session: 400.
     let r = c.call("tools/list", json!({})).await;
     assert_eq!(r.status, 400);
@@ -289,7 +327,7 @@ async fn mcp_transport_checks() {
     let r = c.send_raw("{nope".into()).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.last()["id"], serde_json::Value::Null);
-    // GET stream is not offered.
+    // The GET notification stream needs a session and an SSE Accept.
     assert_eq!(
         c.http
             .get(&c.url)
@@ -298,7 +336,17 @@ async fn mcp_transport_checks() {
             .await
             .expect("get")
             .status(),
-        405
+        400
+    );
+    assert_eq!(
+        c.http
+            .get(&c.url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        406
     );
 }
 
@@ -340,7 +388,10 @@ async fn mcp_upstream_restart_mid_session_is_reinitialised() {
     let Some(ev) = everything() else { return };
     let mut up = ev.start_http(None).await;
     let port = up.port;
-    let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    // A marker argument (ignored by server-everything) tells this test's child from other tests' children.
+    let marker = format!("restart-test-{port}");
+    let command = format!("[\"{}\", \"{}\", \"stdio\", \"{marker}\"]", ev.node, ev.script);
+    let gw = TestGateway::start(&config(&up.url(), &command)).await;
     let mut c = RawClient::new(gw.url("/mcp"));
     c.initialize(json!({})).await;
     let r = c
@@ -360,7 +411,7 @@ async fn mcp_upstream_restart_mid_session_is_reinitialised() {
         )
         .await;
     assert_eq!(r.result()["content"][0]["text"], "Echo: two");
-    // The stdio child of this session dies too: the next call starts a new one.
+    // The stdio child of this session dies: the next call starts and initialises a new one.
     let r = c
         .call(
             "tools/call",
@@ -368,6 +419,35 @@ async fn mcp_upstream_restart_mid_session_is_reinitialised() {
         )
         .await;
     assert_eq!(r.result()["content"][0]["text"], "Echo: three");
+    let children = stdio_children_of_this_process(&marker);
+    assert_eq!(children.len(), 1, "one stdio child for the one session: {children:?}");
+    assert!(
+        std::process::Command::new("kill")
+            .arg("-9")
+            .arg(children[0].to_string())
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let mut text = String::new();
+    for _ in 0..50 {
+        // The first call may still race the exit (then it is a JSON-RPC error); a later one must succeed.
+        let r = c
+            .call(
+                "tools/call",
+                json!({"name": "local_echo", "arguments": {"message": "four"}}),
+            )
+            .await;
+        if let Some(t) = r.last()["result"]["content"][0]["text"].as_str() {
+            text = t.to_string();
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(text, "Echo: four");
+    let now = stdio_children_of_this_process(&marker);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, children, "a new child replaced the killed one");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -422,4 +502,203 @@ fn mcp_config_is_validated() {
         assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
     }
     assert!(text.contains(":5:"), "errors carry lines: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_legacy_sse_upstream() {
+    let Some(ev) = everything() else { return };
+    let legacy = ev.start_sse().await;
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  upstreams:\n    legacy: {{ url: \"{}\", transport: sse }}\n    local: {{ command: {} }}\n",
+        legacy.sse_url(),
+        ev.stdio_command()
+    ))
+    .await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    c.initialize(json!({})).await;
+    let names = c.tool_names().await;
+    assert!(
+        names.contains(&"legacy_echo".to_string()) && names.contains(&"local_echo".to_string()),
+        "{names:?}"
+    );
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "legacy_echo", "arguments": {"message": "old"}}),
+        )
+        .await;
+    assert_eq!(r.result()["content"][0]["text"], "Echo: old");
+    let r = c
+        .call(
+            "tools/call",
+            json!({"name": "legacy_trigger-long-running-operation", "arguments": {"duration": 0.3, "steps": 3}, "_meta": {"progressToken": 7}}),
+        )
+        .await;
+    assert_eq!(
+        r.messages
+            .iter()
+            .filter(|m| m["method"] == "notifications/progress")
+            .count(),
+        3
+    );
+    let read = c
+        .call(
+            "resources/read",
+            json!({"uri": "legacy+demo://resource/static/document/features.md"}),
+        )
+        .await;
+    assert!(!read.result()["contents"][0]["text"].as_str().expect("text").is_empty());
+}
+
+/// PIDs of this test process's server-everything stdio children started with `marker` (the gateway runs in-process).
+fn stdio_children_of_this_process(marker: &str) -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command name: state, ppid, ...
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r.to_string()) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or_default();
+        let ppid = fields.next().unwrap_or_default();
+        if matches!(state, "Z" | "X") {
+            continue; // exited, not yet reaped
+        }
+        let cmdline = std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default();
+        if ppid == me && cmdline.contains("server-everything") && cmdline.contains(marker) {
+            out.push(pid);
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_secrets_are_redacted_on_config() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  session_key: {{ value: \"{KEY}\" }}\n  upstreams:\n    web: {{ url: \"http://127.0.0.1:{dead}/mcp\", headers: {{ Authorization: {{ value: \"Bearer up-secret\" }} }} }}\n    child: {{ command: [\"/bin/true\"], env: {{ API_TOKEN: child-secret }} }}\n"
+    ))
+    .await;
+    let config = gw
+        .http
+        .get(gw.admin("/config"))
+        .send()
+        .await
+        .expect("config")
+        .text()
+        .await
+        .expect("text");
+    for secret in [KEY, "up-secret", "child-secret"] {
+        assert!(!config.contains(secret), "{secret} leaked on /config: {config}");
+    }
+    assert!(config.contains("API_TOKEN"), "{config}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_idle_pipes_are_evicted_at_the_cap() {
+    let Some(ev) = everything() else { return };
+    let marker = format!("cap-test-{}", std::process::id());
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  names: passthrough\n  max_pipes_per_upstream: 1\n  upstreams:\n    local: {{ command: [\"{}\", \"{}\", \"stdio\", \"{marker}\"] }}\n",
+        ev.node, ev.script
+    ))
+    .await;
+    let mut a = RawClient::new(gw.url("/mcp"));
+    a.initialize(json!({})).await;
+    let first = stdio_children_of_this_process(&marker);
+    assert_eq!(first.len(), 1);
+    // A second session needs a child: the first session's idle one is stopped to make room.
+    let mut b = RawClient::new(gw.url("/mcp"));
+    b.initialize(json!({})).await;
+    let r = b
+        .call("tools/call", json!({"name": "echo", "arguments": {"message": "b"}}))
+        .await;
+    assert_eq!(
+        r.result()["content"][0]["text"],
+        "Echo: b",
+        "single upstream: names pass through unchanged"
+    );
+    // The first session still works: its child is re-created (evicting b's idle one).
+    let r = a
+        .call("tools/call", json!({"name": "echo", "arguments": {"message": "a"}}))
+        .await;
+    assert_eq!(r.result()["content"][0]["text"], "Echo: a");
+    let now = stdio_children_of_this_process(&marker);
+    assert!(
+        !now.contains(&first[0]),
+        "the first idle child was stopped: {first:?} {now:?}"
+    );
+    assert!(!now.is_empty(), "a's child was re-created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_get_stream_relays_notifications_outside_calls() {
+    let Some(ev) = everything() else { return };
+    let up = ev.start_http(None).await;
+    let gw = TestGateway::start(&config(&up.url(), &ev.stdio_command())).await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    let init = c.initialize(json!({})).await;
+    assert_eq!(init.result()["capabilities"]["tools"]["listChanged"], true);
+    let mut stream = c
+        .http
+        .get(&c.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", c.session.clone().expect("session"))
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(stream.status(), 200);
+    // Simulated logging sends one message at once, outside the call that turns it on, on each upstream.
+    for tool in ["everything_toggle-simulated-logging", "local_toggle-simulated-logging"] {
+        let r = c.call("tools/call", json!({"name": tool, "arguments": {}})).await;
+        assert!(
+            r.result()["content"][0]["text"]
+                .as_str()
+                .expect("text")
+                .contains("Started"),
+            "{tool}"
+        );
+    }
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while text.matches("notifications/message").count() < 2 {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("two log notifications within 20s, got: {text}"))
+            .expect("chunk")
+            .expect("stream open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // The HTTP upstream's messages name its session; the stdio child's do not: both upstreams were heard.
+    let events: Vec<serde_json::Value> = text
+        .split("\n\n")
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .filter(|m: &serde_json::Value| m["method"] == "notifications/message")
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|m| m["params"]["data"].as_str().is_some_and(|d| d.contains("SessionId"))),
+        "{text}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|m| m["params"]["data"].as_str().is_some_and(|d| !d.contains("SessionId"))),
+        "{text}"
+    );
 }

@@ -166,3 +166,30 @@ fn mcp_example_config_is_valid() {
     assert!(mcp.auth.is_some() && mcp.rate_limit.is_some());
     assert_eq!(mcp.policy.rules.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_rate_limit_per_caller_and_tool() {
+    let Some(ev) = everything() else { return };
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  rate_limit: {{ per: caller_and_tool, requests_per_second: 0.2, burst: 4 }}\n  upstreams:\n    local: {{ command: {} }}\n",
+        ev.stdio_command()
+    ))
+    .await;
+    let mut c = RawClient::new(gw.url("/mcp"));
+    c.initialize(json!({})).await; // 2 requests (initialize + initialized) from this caller's own bucket
+    let echo = json!({"name": "local_echo", "arguments": {"message": "x"}});
+    for i in 0..4 {
+        assert_eq!(c.call("tools/call", echo.clone()).await.status, 200, "echo {i}");
+    }
+    let r = c.call("tools/call", echo).await;
+    assert_eq!(r.status, 429, "the echo bucket is empty");
+    // Another tool has its own bucket, and so do the caller's other methods.
+    let sum = c
+        .call(
+            "tools/call",
+            json!({"name": "local_get-sum", "arguments": {"a": 1, "b": 2}}),
+        )
+        .await;
+    assert_eq!(sum.status, 200);
+    assert_eq!(c.call("tools/list", json!({})).await.status, 200);
+}

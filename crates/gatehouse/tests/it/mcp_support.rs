@@ -85,7 +85,49 @@ impl Everything {
     }
 }
 
+impl Everything {
+    /// Starts it in legacy HTTP+SSE mode (`/sse` + `/message`) on a free port and waits until it listens.
+    pub async fn start_sse(&self) -> HttpEverything {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let mut child = tokio::process::Command::new(&self.node)
+            .arg(&self.script)
+            .arg("sse")
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn server-everything");
+        let out = child.stderr.take().expect("stderr");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let mut tx = Some(tx);
+            let mut lines = BufReader::new(out).lines();
+            while let Ok(Some(l)) = lines.next_line().await {
+                if l.contains("running on port")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(30), rx)
+            .await
+            .expect("server-everything (sse) did not listen within 30s")
+            .expect("server-everything exited");
+        HttpEverything { child, port }
+    }
+}
+
 impl HttpEverything {
+    pub fn sse_url(&self) -> String {
+        format!("http://127.0.0.1:{}/sse", self.port)
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/mcp", self.port)
     }

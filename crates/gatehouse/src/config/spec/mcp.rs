@@ -33,6 +33,10 @@ pub struct McpSpec {
     /// When set, the `Host` header must be one of these (`host` or `host:port`); otherwise any host.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_hosts: Vec<String>,
+    /// Most stdio children / legacy SSE connections per upstream on one replica (default 64). At the cap the least
+    /// recently used idle one is stopped (its session re-creates it when next used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pipes_per_upstream: Option<usize>,
     /// Longest wait for one upstream answer (default 60s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_timeout: Option<HumanDuration>,
@@ -54,6 +58,16 @@ pub struct McpSpec {
     pub upstreams: BTreeMap<String, McpUpstreamSpec>,
 }
 
+/// The HTTP transport of an upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpTransportSpec {
+    /// Streamable HTTP (2025-03-26 and later).
+    StreamableHttp,
+    /// HTTP+SSE (2024-11-05, deprecated).
+    Sse,
+}
+
 /// Name exposure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -68,9 +82,13 @@ pub enum NamesSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct McpUpstreamSpec {
-    /// Streamable HTTP endpoint, e.g. `http://127.0.0.1:3001/mcp`.
+    /// Streamable HTTP endpoint, e.g. `http://127.0.0.1:3001/mcp` (or, with `transport: sse`, the legacy SSE URL such
+    /// as `http://127.0.0.1:3001/sse`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// How `url` is spoken: `streamable_http` (default) or `sse` (the deprecated HTTP+SSE transport of 2024-11-05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<HttpTransportSpec>,
     /// Static headers sent to an HTTP upstream (e.g. its own `Authorization`); values are secrets. The client's own
     /// credential is never forwarded.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -78,8 +96,13 @@ pub struct McpUpstreamSpec {
     /// stdio child process: program and arguments. Only the config chooses what runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
-    /// Environment of the child (the gateway's own environment is not inherited, except `PATH` and `HOME`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Environment of the child (the gateway's own environment is not inherited, except `PATH` and `HOME`). Values
+    /// are shown redacted on `/config`, as they often carry the child's credentials.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "redacted_values"
+    )]
     pub env: BTreeMap<String, String>,
 }
 
@@ -172,4 +195,14 @@ pub enum RateKeySpec {
     Caller,
     /// One bucket per caller and tool (`tools/call`; other methods count per caller).
     CallerAndTool,
+}
+
+/// Serializes a map's keys with every value replaced by `<redacted>`.
+fn redacted_values<S: serde::Serializer>(map: &BTreeMap<String, String>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(map.len()))?;
+    for k in map.keys() {
+        m.serialize_entry(k, "<redacted>")?;
+    }
+    m.end()
 }

@@ -9,11 +9,13 @@ use gatehouse_mcp::name::{Mode, Namespace, valid_target};
 use super::Errors;
 use crate::config::EnvLookup;
 use crate::config::spec::SecretSpec;
-use crate::config::spec::mcp::{AccessSpec, McpAuthSpec, McpRateLimitSpec, McpSpec, NamesSpec, RateKeySpec};
+use crate::config::spec::mcp::{
+    AccessSpec, HttpTransportSpec, McpAuthSpec, McpRateLimitSpec, McpSpec, NamesSpec, RateKeySpec,
+};
 use crate::limit::keyed::DEFAULT_MAX_KEYS;
 use crate::limit::{Gcra, KeyedLimiter, TokioClock};
 use crate::mcp::policy::{Condition, Pattern, Policy, RateLimit, Rule, Test};
-use crate::mcp::settings::McpRuntime;
+use crate::mcp::settings::{MAX_CHILDREN_PER_UPSTREAM, McpRuntime};
 use crate::mcp::token::SessionKey;
 use crate::mcp::{McpAuth, McpSettings, Transport, UpstreamDef};
 use crate::secret::{Secret, SecretSource};
@@ -47,6 +49,12 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
                 http_transport(errs, name, url, u, env)
             }
             (None, false) => {
+                if u.transport.is_some() {
+                    errs.push(
+                        &["mcp", "upstreams", name, "transport"],
+                        "`transport` is only valid with `url`",
+                    );
+                }
                 if !u.headers.is_empty() {
                     errs.push(
                         &["mcp", "upstreams", name, "headers"],
@@ -98,6 +106,10 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
     if max_message_bytes == 0 {
         errs.push(&["mcp", "max_message_bytes"], "must be greater than zero");
     }
+    let max_pipes_per_upstream = spec.max_pipes_per_upstream.unwrap_or(MAX_CHILDREN_PER_UPSTREAM);
+    if max_pipes_per_upstream == 0 {
+        errs.push(&["mcp", "max_pipes_per_upstream"], "must be greater than zero");
+    }
     let request_timeout = spec.request_timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
     if request_timeout.is_zero() {
         errs.push(&["mcp", "request_timeout"], "must be greater than zero");
@@ -120,6 +132,7 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
         allowed_origins: spec.allowed_origins.clone(),
         allowed_hosts: spec.allowed_hosts.clone(),
         request_timeout,
+        max_pipes_per_upstream,
         auth,
         policy,
         rate_limit,
@@ -156,6 +169,11 @@ fn http_transport(
         headers.push((hn, Arc::new(resolve(secret, env))));
     }
     match UpstreamClient::new(Duration::from_secs(5)) {
+        Ok(client) if u.transport == Some(HttpTransportSpec::Sse) => Some(Transport::LegacySse {
+            url: uri,
+            headers,
+            client: Box::new(client),
+        }),
         Ok(client) => Some(Transport::Http {
             url: uri,
             headers,
