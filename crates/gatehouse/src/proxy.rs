@@ -15,6 +15,7 @@
 mod anthropic;
 mod anthropic_native;
 mod bedrock;
+mod chained;
 mod gemini;
 mod messages;
 mod passthrough;
@@ -73,6 +74,8 @@ enum Mode {
     AnthropicNative,
     /// OpenAI-style reply translated to Anthropic for an Anthropic-dialect client.
     Messages(messages::Reply),
+    /// A Gemini or Bedrock reply translated back to OpenAI, then to Anthropic for an Anthropic-dialect client.
+    Chained(Box<Mode>, messages::Reply),
 }
 
 /// What `forward` produced: an upstream response to relay, or an answer made here (no upstream call).
@@ -208,11 +211,28 @@ async fn forward(
             messages::prepare(&incoming, endpoint, ctx, &mut extra)?
         }
         (Dialect::Anthropic, ProviderKind::Gemini | ProviderKind::Bedrock) => {
-            // Anthropic → OpenAI → Gemini/Bedrock would chain two translations; not built yet (docs/FEATURES.md).
-            return Err(GatewayError::RouteNotSupported {
-                route: route.upstream_path(),
-                target: provider.name.clone(),
-            });
+            if route == Route::CountTokens {
+                return messages::count_tokens(&incoming).map(Forwarded::Local);
+            }
+            // Two translations chained through the OpenAI shape (proxy/chained.rs).
+            let (chat, reply) = messages::translate(&incoming, ctx, &mut extra)?;
+            let chat = Bytes::from(chat);
+            let parsed = RequestBody::parse(&chat)?;
+            let inner = ClientRequest {
+                route: Route::ChatCompletions,
+                bytes: &chat,
+                parsed: &parsed,
+                ..incoming
+            };
+            let p = if provider.kind == ProviderKind::Gemini {
+                gemini::prepare(&inner, endpoint, ctx, &mut extra)?
+            } else {
+                bedrock::prepare(&inner, endpoint, ctx, &mut extra)?
+            };
+            Prepared {
+                req: p.req,
+                mode: Mode::Chained(Box::new(p.mode), reply),
+            }
         }
     };
 
@@ -363,6 +383,21 @@ async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext)
         }
         Mode::Gemini(reply) => gemini::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await,
         Mode::Bedrock(reply) => bedrock::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await,
+        Mode::Chained(inner, reply) => {
+            let resp = match *inner {
+                Mode::Gemini(r) => gemini::relay(relay.resp, relay.deadline, relay.idle, relay.target, r, ctx).await,
+                Mode::Bedrock(r) => bedrock::relay(relay.resp, relay.deadline, relay.idle, relay.target, r, ctx).await,
+                _ => {
+                    let e = GatewayError::UpstreamInvalid {
+                        target: relay.target,
+                        detail: "no chained translation for this provider".into(),
+                    };
+                    ctx.fail(e.status().as_u16(), e.code(), false);
+                    return error_response(dialect, &e);
+                }
+            };
+            chained::to_anthropic(resp, reply).await
+        }
         Mode::AnthropicNative => {
             anthropic_native::relay(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await
         }
@@ -373,6 +408,14 @@ async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext)
 }
 
 /// Whether an upstream response is an event stream.
+/// Whether a response this gateway built is an event stream.
+fn is_sse_response(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
 fn is_event_stream(resp: &http::Response<hyper::body::Incoming>) -> bool {
     resp.headers()
         .get(header::CONTENT_TYPE)

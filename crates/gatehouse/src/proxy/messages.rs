@@ -16,7 +16,7 @@ use http_body_util::Full;
 use tokio::time::Instant;
 
 use super::translated;
-use super::{ClientRequest, DROPPED_HEADER, Mode, Prepared, credential, json_response};
+use super::{ClientRequest, Mode, Prepared, credential, json_response};
 use crate::body::OpenAiToAnthropic;
 use crate::context::Dialect;
 use crate::context::{RequestContext, Route};
@@ -28,13 +28,37 @@ pub const TOKEN_COUNT_HEADER: &str = "x-gatehouse-token-count";
 /// The client-visible facts a translated reply needs.
 pub(super) struct Reply {
     /// The client asked for a stream.
-    stream: bool,
+    pub(super) stream: bool,
     /// Reported as the message's `model`: the name the client asked for.
-    model: String,
+    pub(super) model: String,
     /// Prompt tokens estimated locally, for `message_start` (the upstream reports usage only at the end).
-    input_tokens_estimate: u64,
+    pub(super) input_tokens_estimate: u64,
     /// `msg_…` id for the streamed message.
-    message_id: String,
+    pub(super) message_id: String,
+}
+
+/// Translates the Anthropic body into an OpenAI chat body (reporting what was dropped) and the facts the reply
+/// needs; shared by the direct path and the one chained through Gemini or Bedrock.
+pub(super) fn translate(
+    req: &ClientRequest<'_>,
+    ctx: &RequestContext,
+    extra: &mut Vec<(HeaderName, HeaderValue)>,
+) -> Result<(Vec<u8>, Reply), GatewayError> {
+    let translated = translate_request(req.bytes, req.upstream_model)?;
+    super::report_dropped(
+        &translated.dropped,
+        &translated.dropped_unknown,
+        &req.target.provider.name,
+        ctx,
+        extra,
+    );
+    let reply = Reply {
+        stream: translated.stream,
+        model: req.asked.to_string(),
+        input_tokens_estimate: translated.input_tokens_estimate,
+        message_id: message_id(&ctx.id),
+    };
+    Ok((translated.body, reply))
 }
 
 /// Translates the request and builds the upstream chat-completions call.
@@ -45,26 +69,13 @@ pub(super) fn prepare(
     extra: &mut Vec<(HeaderName, HeaderValue)>,
 ) -> Result<Prepared, GatewayError> {
     let provider = &req.target.provider;
-    let translated = translate_request(req.bytes, req.upstream_model)?;
-    if !translated.dropped.is_empty() || !translated.dropped_unknown.is_empty() {
-        let names: Vec<&str> = translated
-            .dropped
-            .iter()
-            .copied()
-            .chain(translated.dropped_unknown.iter().map(String::as_str))
-            .collect();
-        let list = names.join(",");
-        tracing::info!(request_id = %ctx.id, target = %provider.name, dropped = %list, "parameters not sent to the target");
-        if let Ok(v) = HeaderValue::from_str(&list) {
-            extra.push((HeaderName::from_static(DROPPED_HEADER), v));
-        }
-    }
+    let (body, reply) = translate(req, ctx, extra)?;
     let uri = super::passthrough::upstream_uri(provider, endpoint, Route::ChatCompletions, req.upstream_model);
     let mut builder = http::Request::post(&uri)
         .header(header::CONTENT_TYPE, "application/json")
         .header(
             header::ACCEPT,
-            if translated.stream {
+            if reply.stream {
                 "text/event-stream"
             } else {
                 "application/json"
@@ -76,21 +87,15 @@ pub(super) fn prepare(
         // The client's Authorization / x-api-key are never copied; only the provider's credential is sent.
         builder = builder.header(name, v);
     }
-    let upstream =
-        builder
-            .body(Full::new(Bytes::from(translated.body)))
-            .map_err(|e| GatewayError::UpstreamInvalid {
-                target: provider.name.clone(),
-                detail: format!("cannot build the upstream request: {e}"),
-            })?;
+    let upstream = builder
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| GatewayError::UpstreamInvalid {
+            target: provider.name.clone(),
+            detail: format!("cannot build the upstream request: {e}"),
+        })?;
     Ok(Prepared {
         req: upstream,
-        mode: Mode::Messages(Reply {
-            stream: translated.stream,
-            model: req.asked.to_string(),
-            input_tokens_estimate: translated.input_tokens_estimate,
-            message_id: message_id(&ctx.id),
-        }),
+        mode: Mode::Messages(reply),
     })
 }
 

@@ -16,6 +16,7 @@ mod mcp_policy;
 mod mcp_support;
 mod mcp_upstream_headers;
 mod messages;
+mod messages_chained;
 mod openai_azure;
 mod pool_health;
 mod pool_routing;

@@ -52,7 +52,7 @@ fn messages(gw: &TestGateway, body: &Value) -> reqwest::RequestBuilder {
 }
 
 /// `(event name, data JSON)` pairs of an Anthropic SSE body.
-fn events(body: &[u8]) -> Vec<(String, Value)> {
+pub(crate) fn events(body: &[u8]) -> Vec<(String, Value)> {
     let text = String::from_utf8_lossy(body);
     let mut out = Vec::new();
     for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {

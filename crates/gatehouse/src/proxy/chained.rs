@@ -1,0 +1,136 @@
+//! Anthropic in, Gemini or Bedrock out: two translations chained through the OpenAI shape. The request is
+//! translated Anthropic → OpenAI (`anthropic_ingress`) and handed to the provider's own OpenAI → native path; that
+//! path's OpenAI-shaped answer — a JSON body, an error, or an SSE stream — is then translated OpenAI → Anthropic.
+//! Metering and timeouts stay with the provider path's context; this layer only reshapes bytes.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use gatehouse_llm::anthropic_ingress::{
+    MessageContext, MessageStreamContext, MessageStreamTranslator, translate_error, translate_response,
+};
+use gatehouse_llm::{SseDecoder, SseLimits};
+use http::{HeaderValue, StatusCode, header};
+use http_body::Frame;
+use http_body_util::BodyExt;
+
+use super::{is_sse_response, json_response, messages};
+use crate::body::BoxError;
+
+/// Most bytes of an OpenAI-shaped JSON answer read back for re-translation (it is already in memory).
+const MAX_BODY: usize = 64 << 20;
+
+/// Reshapes the provider path's OpenAI answer for the Anthropic-dialect client.
+pub(super) async fn to_anthropic(resp: Response, reply: messages::Reply) -> Response {
+    let status = resp.status();
+    if status.is_success() && is_sse_response(&resp) {
+        let translator = MessageStreamTranslator::new(MessageStreamContext {
+            model: reply.model,
+            input_tokens_estimate: reply.input_tokens_estimate,
+            message_id: reply.message_id,
+        });
+        let (mut parts, body) = resp.into_parts();
+        parts.headers.remove(header::CONTENT_LENGTH);
+        let body = Reshaped {
+            inner: body,
+            decoder: SseDecoder::new(SseLimits::default()),
+            translator,
+            out: Vec::new(),
+        };
+        return Response::from_parts(parts, Body::new(body));
+    }
+    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
+    let extra: Vec<(header::HeaderName, HeaderValue)> = resp
+        .headers()
+        .iter()
+        .filter(|(n, _)| n.as_str().starts_with("x-gatehouse-") || *n == "x-request-id")
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    let bytes = match http_body_util::Limited::new(resp.into_body(), MAX_BODY).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let mut out = if status.is_success() {
+        match translate_response(&bytes, &MessageContext { model: &reply.model }) {
+            Ok(t) => json_response(StatusCode::OK, t.body),
+            Err(_) => {
+                let te = translate_error(
+                    502,
+                    br#"{"error":{"message":"the upstream answer could not be translated"}}"#,
+                );
+                json_response(StatusCode::BAD_GATEWAY, te.body)
+            }
+        }
+    } else {
+        let te = translate_error(status.as_u16(), &bytes);
+        json_response(
+            StatusCode::from_u16(te.status).unwrap_or(StatusCode::BAD_GATEWAY),
+            te.body,
+        )
+    };
+    if let Some(v) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    for (n, v) in extra {
+        out.headers_mut().insert(n, v);
+    }
+    out
+}
+
+/// An OpenAI SSE body re-translated into Anthropic events as it streams.
+struct Reshaped {
+    inner: Body,
+    decoder: SseDecoder,
+    translator: MessageStreamTranslator,
+    out: Vec<u8>,
+}
+
+impl http_body::Body for Reshaped {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        loop {
+            if this.translator.ended() {
+                return Poll::Ready(None);
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Some(data) = frame.data_ref() else { continue };
+                    if this.decoder.push(data).is_err() {
+                        this.translator.fail(
+                            "upstream_invalid_stream",
+                            "the upstream stream sent an event larger than the gateway accepts",
+                            &mut this.out,
+                        );
+                    } else {
+                        while let Some(ev) = this.decoder.next_event() {
+                            this.translator.on_event(&ev, &mut this.out);
+                        }
+                    }
+                }
+                Poll::Ready(Some(Err(_))) => {
+                    this.translator.fail(
+                        "upstream_stream_error",
+                        "the upstream connection failed mid-stream",
+                        &mut this.out,
+                    );
+                }
+                Poll::Ready(None) => {
+                    if let Some(ev) = this.decoder.finish() {
+                        this.translator.on_event(&ev, &mut this.out);
+                    }
+                    this.translator.finish(&mut this.out);
+                }
+            }
+            if !this.out.is_empty() {
+                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(std::mem::take(&mut this.out))))));
+            }
+        }
+    }
+}
