@@ -81,6 +81,8 @@ pub struct RequestContext {
     upstream_error: bool,
     /// The vLLM pool replica this request holds (released, with its outcome, when the context drops).
     pub pool_lease: Option<crate::pool::Lease>,
+    /// The authenticated caller (`None` when `auth:` is not configured or authentication failed).
+    pub identity: Option<Arc<crate::policy::Identity>>,
 }
 
 #[derive(Serialize)]
@@ -88,6 +90,9 @@ struct LogLine<'a> {
     ts: f64,
     request_id: &'a str,
     route: &'static str,
+    key: Option<&'a str>,
+    team: Option<&'a str>,
+    user: Option<&'a str>,
     model: Option<&'a str>,
     target: Option<&'a str>,
     endpoint: Option<&'a str>,
@@ -178,6 +183,7 @@ impl RequestContext {
             completed: false,
             upstream_error: false,
             pool_lease: None,
+            identity: None,
         }
     }
 
@@ -282,6 +288,9 @@ impl Drop for RequestContext {
                 .map_or(0.0, |d| d.as_secs_f64()),
             request_id: &self.id,
             route: self.route.as_str(),
+            key: self.identity.as_deref().map(|i| i.name.as_str()),
+            team: self.identity.as_deref().and_then(|i| i.team.as_deref()),
+            user: self.identity.as_deref().and_then(|i| i.user.as_deref()),
             model: self.model.as_deref(),
             target: self.target.as_deref(),
             endpoint: self.endpoint.as_deref(),

@@ -112,6 +112,22 @@ pub enum GatewayError {
     /// The gateway is draining and accepts no new work.
     #[error("the gateway is shutting down")]
     ShuttingDown,
+    /// The caller presented no credential, or one that is unknown, revoked or invalid (`auth:`).
+    #[error("{reason}")]
+    Unauthenticated {
+        /// Stable code: `missing_api_key`, `invalid_api_key`, `invalid_token`, `auth_keys_unavailable`.
+        code: &'static str,
+        /// What the client is told (never echoes the credential).
+        reason: &'static str,
+    },
+    /// The caller's key may not use this model.
+    #[error("the key `{key}` may not use the model `{model}`")]
+    ModelNotAllowed {
+        /// Canonical model name.
+        model: String,
+        /// The key's configured name.
+        key: String,
+    },
     /// A saturated vLLM pool shed a request with a negative-priority objective.
     #[error("inference pool `{pool}` is saturated; sheddable request dropped")]
     Shed {
@@ -146,6 +162,8 @@ impl GatewayError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::ShuttingDown => "shutting_down",
             Self::Shed { .. } => "pool_saturated",
+            Self::Unauthenticated { code, .. } => code,
+            Self::ModelNotAllowed { .. } => "model_not_allowed",
         }
     }
 
@@ -168,6 +186,8 @@ impl GatewayError {
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::Shed { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::ModelNotAllowed { .. } => StatusCode::FORBIDDEN,
         }
     }
 
@@ -184,7 +204,9 @@ impl GatewayError {
             | Self::MethodNotAllowed(_)
             | Self::BodyTooLarge { .. }
             | Self::ClientTimeout
-            | Self::ClientBody(_) => ErrorSource::Client,
+            | Self::ClientBody(_)
+            | Self::Unauthenticated { .. }
+            | Self::ModelNotAllowed { .. } => ErrorSource::Client,
             Self::UpstreamUnreachable { .. }
             | Self::UpstreamTimeout { .. }
             | Self::UpstreamInvalid { .. }
@@ -230,6 +252,11 @@ impl GatewayError {
     /// The OpenAI error `type` for this error.
     #[must_use]
     pub fn openai_type(&self) -> &'static str {
+        match self.status().as_u16() {
+            401 => return "authentication_error",
+            403 => return "permission_error",
+            _ => {}
+        }
         match self.source_kind() {
             ErrorSource::Client => "invalid_request_error",
             ErrorSource::Upstream | ErrorSource::Internal => "api_error",

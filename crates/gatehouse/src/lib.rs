@@ -16,6 +16,7 @@ pub mod limit;
 pub mod mcp;
 pub mod metrics;
 pub mod peer;
+pub mod policy;
 pub mod pool;
 pub mod proxy;
 pub mod reload;

@@ -1,7 +1,7 @@
 //! The request pipeline for the LLM routes, in one fixed order:
 //!
 //! read body (bounded) → parse the top level → resolve model (header, then body) → policies (authn →
-//! rate limit → authz → budget; none configured yet) → pick target → prepare the upstream request (splice
+//! rate limit → authz → budget; `policy.rs`) → pick target → prepare the upstream request (splice
 //! `model` and `stream_options` on the passthrough path, or translate for Anthropic) → send (first-byte
 //! timeout) → relay (stream frame by frame, or buffer a non-streamed reply to read its usage; translate back
 //! where needed) → meter and log (when the context drops).
@@ -162,6 +162,8 @@ async fn forward(
     ctx.model = Some(model.name.clone());
 
     // Policies (authn → rate limit → authz → budget) plug in here, in that order.
+    ctx.identity = crate::policy::authenticate(&snap.policy, &parts.headers).await?;
+    crate::policy::authorize(ctx.identity.as_deref(), model)?;
 
     let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable {
         model: model.name.clone(),

@@ -188,13 +188,14 @@ fn watch_secrets(snap: &Snapshot) -> DirWatch {
             SecretSource::File(path) => Some(parent_dir(path)),
             _ => None,
         })
+        .chain(snap.policy.key_file().map(parent_dir))
         .collect();
     watch_dirs(&dirs)
 }
 
-/// Re-reads every file secret; true when any changed.
+/// Re-reads every file secret and the API key file; true when any changed.
 fn refresh_secrets(snap: &Snapshot) -> bool {
-    let mut changed = false;
+    let mut changed = snap.policy.refresh();
     for p in snap.providers.values() {
         if let Some(s) = &p.api_key {
             changed |= s.refresh();

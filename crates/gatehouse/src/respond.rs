@@ -50,6 +50,10 @@ fn finish(err: &GatewayError, body: serde_json::Value) -> Response {
     let mut resp = (err.status(), body.to_string()).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if err.status() == http::StatusCode::UNAUTHORIZED {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
     if let Some(d) = err.retry_after() {
         let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
         resp.headers_mut()

@@ -41,6 +41,8 @@ pub struct Snapshot {
     pub redacted: serde_json::Value,
     /// The MCP gateway, when `mcp:` is configured.
     pub mcp: Option<Arc<crate::mcp::McpSettings>>,
+    /// Governance of the LLM routes (identities); empty when `auth:` is absent.
+    pub policy: Arc<crate::policy::Policy>,
 }
 
 /// Listener limits and shutdown settings.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::units::{ByteSize, HumanDuration};
 
 pub mod auth;
+pub mod governance;
 pub mod mcp;
 
 /// The whole config file.
@@ -40,6 +41,9 @@ pub struct ConfigSpec {
     /// The MCP gateway (absent: `/mcp` is not served).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp: Option<mcp::McpSpec>,
+    /// Caller identities on the LLM routes (absent: the LLM routes are open to anyone who can reach them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<governance::AuthSpec>,
 }
 
 /// Which protocol a provider speaks and how it is reached.
@@ -290,4 +294,13 @@ impl Serialize for SecretSpec {
 }
 
 /// The top-level field names, for "did you mean" on unknown sections.
-pub const TOP_LEVEL_FIELDS: &[&str] = &["listen", "admin", "providers", "models", "server", "telemetry", "mcp"];
+pub const TOP_LEVEL_FIELDS: &[&str] = &[
+    "listen",
+    "admin",
+    "providers",
+    "models",
+    "server",
+    "telemetry",
+    "mcp",
+    "auth",
+];

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod auth;
+mod governance;
 mod mcp;
 mod routing;
 
@@ -137,6 +138,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         .as_ref()
         .and_then(|m| mcp::build(&mut errs, m, env))
         .map(Arc::new);
+    let policy = Arc::new(governance::build(&mut errs, spec.auth.as_ref()));
 
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));
@@ -153,6 +155,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         access_log: spec.telemetry.access_log.unwrap_or(AccessLogTarget::Stdout),
         redacted,
         mcp,
+        policy,
     })
 }
 

@@ -7,6 +7,7 @@ mod bedrock;
 mod cli;
 mod cross_provider;
 mod gemini;
+mod governance;
 mod interop;
 mod jwt_support;
 mod limits;

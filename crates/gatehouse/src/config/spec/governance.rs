@@ -1,0 +1,79 @@
+//! Who may call the LLM routes and how much: client identities (`auth:`) and request limits (`limits:`).
+//!
+//! Both sections are optional. Without `auth:` the LLM routes stay open (every caller is `anonymous`), which is
+//! the behaviour before this section existed and what the demo relies on.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How LLM-route callers are identified.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    /// Virtual API keys, stored as SHA-256 hashes: a list, or `{ file: PATH }` naming a YAML file holding the list
+    /// (re-read when it changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_keys: Option<ApiKeysSpec>,
+    /// JWT bearer tokens validated against an identity provider (the same settings as `mcp.auth.jwt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<super::auth::JwtSpec>,
+    /// Which JWT claims name the team and the user (default: user = `sub`, no team).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_claims: Option<JwtClaimsSpec>,
+    /// Let requests that carry no credential through as `anonymous` (a request with a wrong credential is still
+    /// refused). Default false.
+    #[serde(default)]
+    pub anonymous: bool,
+}
+
+/// Virtual keys inline or in a file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ApiKeysSpec {
+    /// Written in the config.
+    Inline(Vec<ApiKeySpec>),
+    /// In a separate YAML file (a list of keys), watched and re-read on change.
+    File {
+        /// Path of the key file.
+        file: PathBuf,
+    },
+}
+
+/// One virtual key.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeySpec {
+    /// The key's name: appears in logs, metrics and limits (never the key itself).
+    pub name: String,
+    /// Lower-case hex SHA-256 of the key (`gatehouse keys hash`).
+    pub sha256: String,
+    /// Team the key belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// User the key belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Free-form labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Models (canonical names or aliases) the key may use; empty = every model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// A revoked key is refused with 401, like an unknown one.
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// JWT claim names mapped onto the principal.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwtClaimsSpec {
+    /// Claim holding the team (a string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Claim holding the user (default `sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
