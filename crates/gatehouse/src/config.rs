@@ -91,6 +91,10 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
             "telemetry" => section(value, &mut spec.telemetry),
             "mcp" => section(value, &mut spec.mcp),
             "auth" => section(value, &mut spec.auth),
+            "limits" => {
+                items_seq("limits", value, &mut spec.limits, &mut errors);
+                Ok(())
+            }
             "providers" => {
                 items_map("providers", value, &mut spec.providers, &mut errors);
                 Ok(())

@@ -83,6 +83,9 @@ pub struct RequestContext {
     pub pool_lease: Option<crate::pool::Lease>,
     /// The authenticated caller (`None` when `auth:` is not configured or authentication failed).
     pub identity: Option<Arc<crate::policy::Identity>>,
+    /// What the request holds from the limits: token charges settled with the real usage, and concurrency slots
+    /// released, when the context finishes.
+    pub limits: Option<crate::policy::limits::Guard>,
 }
 
 #[derive(Serialize)]
@@ -184,6 +187,7 @@ impl RequestContext {
             upstream_error: false,
             pool_lease: None,
             identity: None,
+            limits: None,
         }
     }
 
@@ -218,6 +222,16 @@ impl Drop for RequestContext {
     fn drop(&mut self) {
         if let Some(lease) = self.pool_lease.take() {
             lease.finish(self.error_code);
+        }
+        if let Some(mut guard) = self.limits.take() {
+            // Real usage when seen; no usage after an error means nothing was generated; otherwise (a stream cut
+            // before its usage) the estimate stands.
+            let actual = match (self.usage, self.error_code) {
+                (Some(u), _) => Some(u.input_tokens.saturating_add(u.output_tokens)),
+                (None, Some(_)) => Some(0),
+                (None, None) => None,
+            };
+            guard.settle(actual);
         }
         let elapsed = self.start.elapsed();
         let outcome = self.outcome();

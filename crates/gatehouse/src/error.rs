@@ -128,6 +128,18 @@ pub enum GatewayError {
         /// The key's configured name.
         key: String,
     },
+    /// A configured limit refused the request.
+    #[error("rate limit `{limit}` exceeded ({what}); retry after {retry_after:?}")]
+    RateLimited {
+        /// The limit's configured name.
+        limit: String,
+        /// What ran out: `requests`, `tokens`, `concurrent`.
+        what: &'static str,
+        /// The limit's capacity in that unit (burst, tokens per minute, slots), for `x-ratelimit-limit-*`.
+        capacity: u64,
+        /// Sent as `Retry-After`.
+        retry_after: std::time::Duration,
+    },
     /// A saturated vLLM pool shed a request with a negative-priority objective.
     #[error("inference pool `{pool}` is saturated; sheddable request dropped")]
     Shed {
@@ -164,6 +176,7 @@ impl GatewayError {
             Self::Shed { .. } => "pool_saturated",
             Self::Unauthenticated { code, .. } => code,
             Self::ModelNotAllowed { .. } => "model_not_allowed",
+            Self::RateLimited { .. } => "rate_limit_exceeded",
         }
     }
 
@@ -185,7 +198,7 @@ impl GatewayError {
                 StatusCode::BAD_GATEWAY
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::Shed { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Shed { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::ModelNotAllowed { .. } => StatusCode::FORBIDDEN,
         }
@@ -206,7 +219,8 @@ impl GatewayError {
             | Self::ClientTimeout
             | Self::ClientBody(_)
             | Self::Unauthenticated { .. }
-            | Self::ModelNotAllowed { .. } => ErrorSource::Client,
+            | Self::ModelNotAllowed { .. }
+            | Self::RateLimited { .. } => ErrorSource::Client,
             Self::UpstreamUnreachable { .. }
             | Self::UpstreamTimeout { .. }
             | Self::UpstreamInvalid { .. }
@@ -244,7 +258,7 @@ impl GatewayError {
     #[must_use]
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::Shed { retry_after, .. } => Some(*retry_after),
+            Self::Shed { retry_after, .. } | Self::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -252,6 +266,9 @@ impl GatewayError {
     /// The OpenAI error `type` for this error.
     #[must_use]
     pub fn openai_type(&self) -> &'static str {
+        if matches!(self, Self::RateLimited { .. }) {
+            return "rate_limit_error";
+        }
         match self.status().as_u16() {
             401 => return "authentication_error",
             403 => return "permission_error",

@@ -7,6 +7,7 @@
 
 pub mod identity;
 pub mod keys;
+pub mod limits;
 
 use std::sync::Arc;
 
@@ -39,6 +40,8 @@ pub struct Authn {
 pub struct Policy {
     /// Caller authentication; `None` = open gateway.
     pub auth: Option<Authn>,
+    /// Limits in evaluation order.
+    pub limits: Vec<Arc<limits::Limit>>,
 }
 
 /// Header carrying a virtual key for Anthropic-style clients.
@@ -53,6 +56,15 @@ impl Policy {
             .as_ref()
             .and_then(|a| a.keys.as_ref())
             .is_some_and(KeyStore::refresh)
+    }
+
+    /// Keeps the live state of every limit whose spec is unchanged from `old` (a reload does not reset counters).
+    pub fn inherit(&mut self, old: &Self) {
+        for l in &mut self.limits {
+            if let Some(o) = old.limits.iter().find(|o| o.spec == l.spec) {
+                *l = o.clone();
+            }
+        }
     }
 
     /// The key file to watch, if keys come from one.
@@ -113,6 +125,23 @@ pub async fn authenticate(policy: &Policy, headers: &HeaderMap) -> Result<Option
         };
     }
     Err(invalid_key())
+}
+
+/// The policy slot of the pipeline after authentication and authorization: rate limits, in config order. Returns
+/// the guard the request's context settles and releases when it finishes, and the `x-ratelimit-*` headers.
+pub fn limit(
+    policy: &Policy,
+    identity: Option<&Identity>,
+    model: &Model,
+    body_len: usize,
+    max_output: Option<u64>,
+    embeddings: bool,
+) -> Result<(limits::Guard, Vec<(http::HeaderName, http::HeaderValue)>), GatewayError> {
+    if policy.limits.is_empty() {
+        return Ok((limits::Guard::default(), Vec::new()));
+    }
+    let estimate = limits::estimate_tokens(body_len, max_output, embeddings);
+    limits::admit(&policy.limits, identity, &model.name, estimate)
 }
 
 /// Whether `identity` may use `model` (403 otherwise); an absent identity (open gateway) may use every model.

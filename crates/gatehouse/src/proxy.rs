@@ -163,6 +163,19 @@ async fn forward(
 
     // Policies (authn → rate limit → authz → budget) plug in here, in that order.
     ctx.identity = crate::policy::authenticate(&snap.policy, &parts.headers).await?;
+    let max_output = ["max_tokens", "max_completion_tokens"]
+        .iter()
+        .find_map(|k| parsed.get(k))
+        .and_then(|v| serde_json::from_str::<u64>(v.get()).ok());
+    let (guard, limit_headers) = crate::policy::limit(
+        &snap.policy,
+        ctx.identity.as_deref(),
+        model,
+        bytes.len(),
+        max_output,
+        route == Route::Embeddings,
+    )?;
+    ctx.limits = Some(guard);
     crate::policy::authorize(ctx.identity.as_deref(), model)?;
 
     let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable {
@@ -172,7 +185,7 @@ async fn forward(
     let provider = &target.provider;
     ctx.target = Some(provider.name.clone());
     ctx.stream = parsed.stream()?;
-    let mut extra = Vec::new();
+    let mut extra = limit_headers;
     let endpoint = provider.pick_endpoint(&parts.headers, &parsed, &target.upstream_model, ctx, &mut extra)?;
     ctx.endpoint = Some(endpoint.to_string());
 

@@ -109,8 +109,11 @@ pub async fn reload(state: &AppState, path: &std::path::Path) -> bool {
     let at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let metrics = &state.telemetry.metrics;
     match loaded {
-        Ok(Ok(snap)) => {
+        Ok(Ok(mut snap)) => {
             let old = state.snapshot();
+            if let Some(p) = Arc::get_mut(&mut snap.policy) {
+                p.inherit(&old.policy);
+            }
             if snap.listen != old.listen || snap.admin != old.admin {
                 tracing::warn!("listen/admin address changes take effect only after a restart");
             }

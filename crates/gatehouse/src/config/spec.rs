@@ -44,6 +44,9 @@ pub struct ConfigSpec {
     /// Caller identities on the LLM routes (absent: the LLM routes are open to anyone who can reach them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<governance::AuthSpec>,
+    /// Request, token and concurrency limits on the LLM routes, evaluated in order (docs/limits.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<governance::LimitSpec>,
 }
 
 /// Which protocol a provider speaks and how it is reached.
@@ -303,4 +306,5 @@ pub const TOP_LEVEL_FIELDS: &[&str] = &[
     "telemetry",
     "mcp",
     "auth",
+    "limits",
 ];

@@ -138,7 +138,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         .as_ref()
         .and_then(|m| mcp::build(&mut errs, m, env))
         .map(Arc::new);
-    let policy = Arc::new(governance::build(&mut errs, spec.auth.as_ref()));
+    let policy = Arc::new(governance::build(&mut errs, spec.auth.as_ref(), &spec.limits));
 
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));

@@ -8,6 +8,7 @@ mod cli;
 mod cross_provider;
 mod gemini;
 mod governance;
+mod governance_limits;
 mod interop;
 mod jwt_support;
 mod limits;

@@ -77,3 +77,44 @@ pub struct JwtClaimsSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
 }
+
+/// What a limit counts separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitScope {
+    /// One bucket per key name (`anonymous` when unauthenticated).
+    Key,
+    /// One bucket per team (callers without a team are not subject to the limit).
+    Team,
+    /// One bucket per user (callers without a user are not subject to the limit).
+    User,
+    /// One bucket per canonical model.
+    Model,
+    /// One bucket for all traffic.
+    Global,
+}
+
+/// One limit: any combination of a request rate, a token rate and a concurrency cap, counted per `scope`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSpec {
+    /// Unique name, shown in 429 messages and logs.
+    pub name: String,
+    /// What is counted separately.
+    pub scope: LimitScope,
+    /// Sustained request rate per second (exclusive with `requests_per_minute`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_second: Option<f64>,
+    /// Sustained request rate per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<f64>,
+    /// Requests allowed at once above the sustained rate (default: one second's worth, at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    /// Tokens (input + output) per minute; the bucket holds one minute's worth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<u64>,
+    /// Requests in flight at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrent: Option<u32>,
+}

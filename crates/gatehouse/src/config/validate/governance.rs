@@ -2,14 +2,94 @@
 //! once now so a bad file is a load error, the JWT authenticator built like `/mcp`'s.
 
 use super::Errors;
-use crate::config::spec::governance::{ApiKeysSpec, AuthSpec};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::config::spec::governance::{ApiKeysSpec, AuthSpec, LimitSpec};
 use crate::policy::keys::{self, KeyStore};
+use crate::policy::limits::Limit;
 use crate::policy::{Authn, Policy};
 
 /// Builds the LLM-route policies; problems are pushed to `errs`.
-pub(super) fn build(errs: &mut Errors<'_>, auth: Option<&AuthSpec>) -> Policy {
+pub(super) fn build(errs: &mut Errors<'_>, auth: Option<&AuthSpec>, limits: &[LimitSpec]) -> Policy {
+    let mut seen = HashSet::new();
+    for (i, l) in limits.iter().enumerate() {
+        if !seen.insert(l.name.as_str()) {
+            errs.push(
+                &["limits", &i.to_string(), "name"],
+                format!("the limit name `{}` is used twice", l.name),
+            );
+        }
+    }
     Policy {
         auth: auth.and_then(|a| authn(errs, a)),
+        limits: limits
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| limit(errs, i, l))
+            .map(Arc::new)
+            .collect(),
+    }
+}
+
+fn limit(errs: &mut Errors<'_>, i: usize, spec: &LimitSpec) -> Option<Limit> {
+    let idx = i.to_string();
+    let before = errs.list.len();
+    if spec.name.trim().is_empty() {
+        errs.push(&["limits", &idx, "name"], "a limit needs a name");
+    }
+    if spec.requests_per_second.is_some() && spec.requests_per_minute.is_some() {
+        errs.push(
+            &["limits", &idx, "requests_per_minute"],
+            "set `requests_per_second` or `requests_per_minute`, not both",
+        );
+    }
+    for (field, v) in [
+        ("requests_per_second", spec.requests_per_second),
+        ("requests_per_minute", spec.requests_per_minute),
+    ] {
+        if let Some(v) = v
+            && !(v.is_finite() && v > 0.0 && v <= 1e9)
+        {
+            errs.push(&["limits", &idx, field], "must be a positive number");
+        }
+    }
+    if spec.burst == Some(0) {
+        errs.push(&["limits", &idx, "burst"], "must be at least 1");
+    }
+    if spec.burst.is_some() && spec.requests_per_second.is_none() && spec.requests_per_minute.is_none() {
+        errs.push(&["limits", &idx, "burst"], "`burst` needs a request rate");
+    }
+    if let Some(t) = spec.tokens_per_minute
+        && (t == 0 || u32::try_from(t).is_err())
+    {
+        errs.push(
+            &["limits", &idx, "tokens_per_minute"],
+            "must be between 1 and 4294967295",
+        );
+    }
+    if spec.concurrent == Some(0) {
+        errs.push(&["limits", &idx, "concurrent"], "must be at least 1");
+    }
+    if spec.requests_per_second.is_none()
+        && spec.requests_per_minute.is_none()
+        && spec.tokens_per_minute.is_none()
+        && spec.concurrent.is_none()
+    {
+        errs.push(
+            &["limits", &idx],
+            "a limit needs `requests_per_second`, `requests_per_minute`, `tokens_per_minute` or `concurrent`",
+        );
+    }
+    if errs.list.len() > before {
+        return None;
+    }
+    match Limit::new(spec.clone()) {
+        Some(l) => Some(l),
+        None => {
+            errs.push(&["limits", &idx], "the rate is out of range");
+            None
+        }
     }
 }
 
