@@ -91,6 +91,7 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
             "telemetry" => section(value, &mut spec.telemetry),
             "mcp" => section(value, &mut spec.mcp),
             "auth" => section(value, &mut spec.auth),
+            "pricing" => section(value, &mut spec.pricing),
             "limits" => {
                 items_seq("limits", value, &mut spec.limits, &mut errors);
                 Ok(())

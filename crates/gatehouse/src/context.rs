@@ -86,6 +86,12 @@ pub struct RequestContext {
     /// What the request holds from the limits: token charges settled with the real usage, and concurrency slots
     /// released, when the context finishes.
     pub limits: Option<crate::policy::limits::Guard>,
+    /// The model id sent upstream, for pricing.
+    pub upstream_model: Option<String>,
+    /// The price table in force when the request started.
+    pub pricing: Option<Arc<crate::metering::Pricing>>,
+    /// Filled with the request's cost when the context finishes (read for `x-gatehouse-cost-usd`).
+    pub cost_cell: Option<Arc<std::sync::OnceLock<f64>>>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +115,7 @@ struct LogLine<'a> {
     output_tokens: Option<u64>,
     cached_input_tokens: Option<u64>,
     cache_write_input_tokens: Option<u64>,
+    cost_usd: Option<f64>,
 }
 
 // === impl Route ===
@@ -188,6 +195,9 @@ impl RequestContext {
             pool_lease: None,
             identity: None,
             limits: None,
+            upstream_model: None,
+            pricing: None,
+            cost_cell: None,
         }
     }
 
@@ -205,6 +215,65 @@ impl RequestContext {
         if self.ttfb.is_none() {
             self.ttfb = Some(self.start.elapsed());
         }
+    }
+
+    /// Prices the usage (when there is usage and a price) and counts spend and billed tokens; the cost, if any.
+    fn meter(&self, model: &str, provider: &str) -> Option<f64> {
+        let usage = self.usage?;
+        let m = &self.telemetry.metrics.metering;
+        let key = match self.identity.as_deref() {
+            Some(i) if i.name.starts_with("jwt:") => "jwt".to_string(),
+            Some(i) => i.name.clone(),
+            None => String::new(),
+        };
+        let labels = crate::metering::metrics::SpendLabels {
+            key,
+            team: self
+                .identity
+                .as_deref()
+                .and_then(|i| i.team.clone())
+                .unwrap_or_default(),
+            model: model.to_string(),
+            provider: provider.to_string(),
+        };
+        let plain = usage
+            .input_tokens
+            .saturating_sub(usage.cached_input_tokens)
+            .saturating_sub(usage.cache_write_input_tokens);
+        for (kind, n) in [
+            ("input", plain),
+            ("cache_read", usage.cached_input_tokens),
+            ("cache_write", usage.cache_write_input_tokens),
+            ("output", usage.output_tokens),
+        ] {
+            if n > 0 {
+                m.tokens
+                    .get_or_create(&crate::metering::metrics::BilledTokenLabels {
+                        key: labels.key.clone(),
+                        team: labels.team.clone(),
+                        model: labels.model.clone(),
+                        provider: labels.provider.clone(),
+                        r#type: kind,
+                    })
+                    .inc_by(n);
+            }
+        }
+        let price = self
+            .pricing
+            .as_deref()
+            .and_then(|p| p.price(self.upstream_model.as_deref(), self.model.as_deref()));
+        let Some(price) = price else {
+            if self.pricing.as_deref().is_some_and(|p| !p.prices.is_empty()) {
+                m.unpriced.get_or_create(&labels).inc();
+            }
+            return None;
+        };
+        let cost = price.cost(&usage);
+        m.spend.get_or_create(&labels).inc_by(cost);
+        if let Some(cell) = &self.cost_cell {
+            let _ = cell.set(cost);
+        }
+        Some(cost)
     }
 
     fn outcome(&self) -> Outcome {
@@ -295,6 +364,7 @@ impl Drop for RequestContext {
                     .observe(n as f64);
             }
         }
+        let cost_usd = self.meter(&model, &target);
         let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
         let line = LogLine {
             ts: SystemTime::now()
@@ -318,6 +388,7 @@ impl Drop for RequestContext {
             output_tokens: self.usage.map(|u| u.output_tokens),
             cached_input_tokens: self.usage.map(|u| u.cached_input_tokens),
             cache_write_input_tokens: self.usage.map(|u| u.cache_write_input_tokens),
+            cost_usd,
         };
         if let Ok(s) = serde_json::to_string(&line) {
             self.telemetry.access_log.write(&s);

@@ -14,6 +14,7 @@ pub mod error;
 pub mod gateway;
 pub mod limit;
 pub mod mcp;
+pub mod metering;
 pub mod metrics;
 pub mod peer;
 pub mod policy;

@@ -97,6 +97,8 @@ pub struct Metrics {
     pub in_flight: Gauge,
     /// vLLM pool routing (`gatehouse_pool_*`).
     pub pool: crate::pool::PoolMetrics,
+    /// Spend and billed tokens (`gatehouse_spend_usd_total`, ...).
+    pub metering: crate::metering::MeteringMetrics,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -163,8 +165,10 @@ impl Metrics {
         drop(reloads.get_or_create(&ReloadLabels { result: "success" }));
         drop(reloads.get_or_create(&ReloadLabels { result: "error" }));
         let pool = crate::pool::PoolMetrics::register(&mut registry);
+        let metering = crate::metering::MeteringMetrics::register(&mut registry);
         Self {
             pool,
+            metering,
             registry,
             requests,
             duration,

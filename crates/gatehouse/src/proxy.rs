@@ -106,6 +106,11 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     let id = crate::request_id::from_headers(req.headers());
     let mut ctx = RequestContext::new(state.telemetry.clone(), route, id.clone());
     let snap = state.snapshot();
+    let cost = snap.pricing.cost_header.then(|| {
+        let cell = Arc::new(std::sync::OnceLock::new());
+        ctx.cost_cell = Some(cell.clone());
+        cell
+    });
     let mut resp = match forward(&snap, route, req, &mut ctx).await {
         Ok(Forwarded::Relay(relay, extra)) => {
             let mut resp = relay_response(relay, route.dialect(), ctx).await;
@@ -126,6 +131,12 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     };
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(crate::request_id::HEADER, v);
+    }
+    // A non-streamed reply was metered before its response was returned; a stream's cost is known only at its end.
+    if let Some(c) = cost.as_ref().and_then(|c| c.get())
+        && let Ok(v) = HeaderValue::from_str(&format!("{c:.6}"))
+    {
+        resp.headers_mut().insert(crate::metering::COST_HEADER, v);
     }
     resp
 }
@@ -176,6 +187,7 @@ async fn forward(
         route == Route::Embeddings,
     )?;
     ctx.limits = Some(guard);
+    ctx.pricing = Some(snap.pricing.clone());
     crate::policy::authorize(ctx.identity.as_deref(), model)?;
 
     let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable {
@@ -184,6 +196,7 @@ async fn forward(
     })?;
     let provider = &target.provider;
     ctx.target = Some(provider.name.clone());
+    ctx.upstream_model = Some(target.upstream_model.clone());
     ctx.stream = parsed.stream()?;
     let mut extra = limit_headers;
     let endpoint = provider.pick_endpoint(&parts.headers, &parsed, &target.upstream_model, ctx, &mut extra)?;

@@ -15,6 +15,7 @@ use super::units::{ByteSize, HumanDuration};
 pub mod auth;
 pub mod governance;
 pub mod mcp;
+pub mod metering;
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -47,6 +48,9 @@ pub struct ConfigSpec {
     /// Request, token and concurrency limits on the LLM routes, evaluated in order (docs/limits.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limits: Vec<governance::LimitSpec>,
+    /// The price table that turns usage into cost (docs/metering.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<metering::PricingSpec>,
 }
 
 /// Which protocol a provider speaks and how it is reached.
@@ -307,4 +311,5 @@ pub const TOP_LEVEL_FIELDS: &[&str] = &[
     "mcp",
     "auth",
     "limits",
+    "pricing",
 ];

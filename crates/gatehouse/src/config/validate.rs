@@ -14,6 +14,7 @@ use std::sync::Arc;
 mod auth;
 mod governance;
 mod mcp;
+mod metering;
 mod routing;
 
 use super::node::Node;
@@ -138,6 +139,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         .as_ref()
         .and_then(|m| mcp::build(&mut errs, m, env))
         .map(Arc::new);
+    let pricing = Arc::new(metering::build(&mut errs, spec.pricing.as_ref()));
     let policy = Arc::new(governance::build(&mut errs, spec.auth.as_ref(), &spec.limits));
 
     if !errs.list.is_empty() {
@@ -156,6 +158,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         redacted,
         mcp,
         policy,
+        pricing,
     })
 }
 

@@ -17,6 +17,7 @@ mod mcp_auth;
 mod mcp_policy;
 mod mcp_support;
 mod messages;
+mod metering;
 mod openai_azure;
 mod pool_routing;
 mod reload;
