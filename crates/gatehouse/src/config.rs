@@ -92,6 +92,10 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
             "mcp" => section(value, &mut spec.mcp),
             "auth" => section(value, &mut spec.auth),
             "pricing" => section(value, &mut spec.pricing),
+            "budgets" => {
+                items_seq("budgets", value, &mut spec.budgets, &mut errors);
+                Ok(())
+            }
             "limits" => {
                 items_seq("limits", value, &mut spec.limits, &mut errors);
                 Ok(())

@@ -92,6 +92,8 @@ pub struct RequestContext {
     pub pricing: Option<Arc<crate::metering::Pricing>>,
     /// Filled with the request's cost when the context finishes (read for `x-gatehouse-cost-usd`).
     pub cost_cell: Option<Arc<std::sync::OnceLock<f64>>>,
+    /// Budget reservations, replaced by the real cost when the context finishes.
+    pub budget: Option<crate::policy::budget::Reservation>,
 }
 
 #[derive(Serialize)]
@@ -198,6 +200,7 @@ impl RequestContext {
             upstream_model: None,
             pricing: None,
             cost_cell: None,
+            budget: None,
         }
     }
 
@@ -365,6 +368,15 @@ impl Drop for RequestContext {
             }
         }
         let cost_usd = self.meter(&model, &target);
+        if let Some(mut r) = self.budget.take() {
+            for (budget, account) in r.settle(cost_usd) {
+                tracing::warn!(%budget, %account, "budget soft threshold crossed");
+                m.metering
+                    .budget_soft
+                    .get_or_create(&crate::metering::metrics::BudgetLabels { budget, account })
+                    .inc();
+            }
+        }
         let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
         let line = LogLine {
             ts: SystemTime::now()

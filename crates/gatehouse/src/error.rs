@@ -140,6 +140,14 @@ pub enum GatewayError {
         /// Sent as `Retry-After`.
         retry_after: std::time::Duration,
     },
+    /// A spend budget is used up for its period.
+    #[error("budget `{budget}` is exhausted for the current period")]
+    BudgetExceeded {
+        /// The budget's configured name.
+        budget: String,
+        /// Until the period ends (sent as `Retry-After`).
+        retry_after: std::time::Duration,
+    },
     /// A saturated vLLM pool shed a request with a negative-priority objective.
     #[error("inference pool `{pool}` is saturated; sheddable request dropped")]
     Shed {
@@ -177,6 +185,7 @@ impl GatewayError {
             Self::Unauthenticated { code, .. } => code,
             Self::ModelNotAllowed { .. } => "model_not_allowed",
             Self::RateLimited { .. } => "rate_limit_exceeded",
+            Self::BudgetExceeded { .. } => "budget_exceeded",
         }
     }
 
@@ -198,7 +207,7 @@ impl GatewayError {
                 StatusCode::BAD_GATEWAY
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::Shed { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Shed { .. } | Self::RateLimited { .. } | Self::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::ModelNotAllowed { .. } => StatusCode::FORBIDDEN,
         }
@@ -220,7 +229,8 @@ impl GatewayError {
             | Self::ClientBody(_)
             | Self::Unauthenticated { .. }
             | Self::ModelNotAllowed { .. }
-            | Self::RateLimited { .. } => ErrorSource::Client,
+            | Self::RateLimited { .. }
+            | Self::BudgetExceeded { .. } => ErrorSource::Client,
             Self::UpstreamUnreachable { .. }
             | Self::UpstreamTimeout { .. }
             | Self::UpstreamInvalid { .. }
@@ -258,7 +268,9 @@ impl GatewayError {
     #[must_use]
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::Shed { retry_after, .. } | Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::Shed { retry_after, .. }
+            | Self::RateLimited { retry_after, .. }
+            | Self::BudgetExceeded { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -266,8 +278,10 @@ impl GatewayError {
     /// The OpenAI error `type` for this error.
     #[must_use]
     pub fn openai_type(&self) -> &'static str {
-        if matches!(self, Self::RateLimited { .. }) {
-            return "rate_limit_error";
+        match self {
+            Self::RateLimited { .. } => return "rate_limit_error",
+            Self::BudgetExceeded { .. } => return "insufficient_quota",
+            _ => {}
         }
         match self.status().as_u16() {
             401 => return "authentication_error",

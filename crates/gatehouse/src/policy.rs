@@ -5,6 +5,7 @@
 //! fixed order authn → authz, and returns the caller's identity for the access log. When `auth:` is absent the
 //! routes are open: every request passes and no identity is recorded.
 
+pub mod budget;
 pub mod identity;
 pub mod keys;
 pub mod limits;
@@ -42,6 +43,8 @@ pub struct Policy {
     pub auth: Option<Authn>,
     /// Limits in evaluation order.
     pub limits: Vec<Arc<limits::Limit>>,
+    /// Spend budgets.
+    pub budgets: Vec<Arc<budget::Budget>>,
 }
 
 /// Header carrying a virtual key for Anthropic-style clients.
@@ -63,6 +66,11 @@ impl Policy {
         for l in &mut self.limits {
             if let Some(o) = old.limits.iter().find(|o| o.spec == l.spec) {
                 *l = o.clone();
+            }
+        }
+        for b in &mut self.budgets {
+            if let Some(o) = old.budgets.iter().find(|o| o.spec == b.spec) {
+                *b = o.clone();
             }
         }
     }
@@ -142,6 +150,40 @@ pub fn limit(
     }
     let estimate = limits::estimate_tokens(body_len, max_output, embeddings);
     limits::admit(&policy.limits, identity, &model.name, estimate)
+}
+
+/// The budget step of the policy slot: reserves the request's estimated cost (prompt estimate at the input price plus
+/// the output bound at the output price, by the first target's price) in every budget that applies, or refuses with
+/// `budget_exceeded`.
+pub fn budget(
+    policy: &Policy,
+    pricing: &crate::metering::Pricing,
+    identity: Option<&Identity>,
+    model: &Model,
+    body_len: usize,
+    max_output: Option<u64>,
+    embeddings: bool,
+) -> Result<Option<budget::Reservation>, GatewayError> {
+    if policy.budgets.is_empty() {
+        return Ok(None);
+    }
+    let upstream = model.targets.first().map(|t| t.upstream_model.as_str());
+    let estimate = pricing.price(upstream, Some(&model.name)).map_or(0.0, |p| {
+        let prompt = u64::try_from(body_len / 4).unwrap_or(u64::MAX);
+        let output = if embeddings {
+            0
+        } else {
+            max_output.unwrap_or(limits::DEFAULT_OUTPUT_ESTIMATE)
+        };
+        p.cost(&gatehouse_llm::Usage {
+            input_tokens: prompt,
+            output_tokens: output,
+            cached_input_tokens: 0,
+            cache_write_input_tokens: 0,
+            total_tokens: prompt.saturating_add(output),
+        })
+    });
+    budget::admit(&policy.budgets, identity, estimate).map(Some)
 }
 
 /// Whether `identity` may use `model` (403 otherwise); an absent identity (open gateway) may use every model.

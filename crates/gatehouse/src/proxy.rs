@@ -189,6 +189,15 @@ async fn forward(
     ctx.limits = Some(guard);
     ctx.pricing = Some(snap.pricing.clone());
     crate::policy::authorize(ctx.identity.as_deref(), model)?;
+    ctx.budget = crate::policy::budget(
+        &snap.policy,
+        &snap.pricing,
+        ctx.identity.as_deref(),
+        model,
+        bytes.len(),
+        max_output,
+        route == Route::Embeddings,
+    )?;
 
     let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable {
         model: model.name.clone(),

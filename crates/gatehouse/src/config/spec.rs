@@ -51,6 +51,9 @@ pub struct ConfigSpec {
     /// The price table that turns usage into cost (docs/metering.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pricing: Option<metering::PricingSpec>,
+    /// Spend budgets per key or team and calendar period (docs/metering.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<governance::BudgetSpec>,
 }
 
 /// Which protocol a provider speaks and how it is reached.
@@ -312,4 +315,5 @@ pub const TOP_LEVEL_FIELDS: &[&str] = &[
     "auth",
     "limits",
     "pricing",
+    "budgets",
 ];

@@ -140,7 +140,12 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         .and_then(|m| mcp::build(&mut errs, m, env))
         .map(Arc::new);
     let pricing = Arc::new(metering::build(&mut errs, spec.pricing.as_ref()));
-    let policy = Arc::new(governance::build(&mut errs, spec.auth.as_ref(), &spec.limits));
+    let policy = Arc::new(governance::build(
+        &mut errs,
+        spec.auth.as_ref(),
+        &spec.limits,
+        &spec.budgets,
+    ));
 
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));

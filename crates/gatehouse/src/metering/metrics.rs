@@ -39,6 +39,15 @@ pub struct BilledTokenLabels {
     pub r#type: &'static str,
 }
 
+/// Labels of the budget counters.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BudgetLabels {
+    /// Budget name.
+    pub budget: String,
+    /// Key name or team (from the config).
+    pub account: String,
+}
+
 /// The metering counters.
 #[derive(Debug, Clone)]
 pub struct MeteringMetrics {
@@ -48,6 +57,8 @@ pub struct MeteringMetrics {
     pub tokens: Family<BilledTokenLabels, Counter>,
     /// Requests that had usage but no price.
     pub unpriced: Family<SpendLabels, Counter>,
+    /// Soft budget thresholds crossed (once per account and period).
+    pub budget_soft: Family<BudgetLabels, Counter>,
 }
 
 // === impl MeteringMetrics ===
@@ -74,7 +85,14 @@ impl MeteringMetrics {
             "Requests with usage but no price for their model",
             unpriced.clone(),
         );
+        let budget_soft = Family::<BudgetLabels, Counter>::default();
+        registry.register(
+            "gatehouse_budget_soft_exceeded",
+            "Soft budget thresholds crossed, once per account and period",
+            budget_soft.clone(),
+        );
         Self {
+            budget_soft,
             spend,
             tokens,
             unpriced,

@@ -4,6 +4,7 @@ mod admin;
 mod anthropic;
 mod anthropic_stream;
 mod bedrock;
+mod budgets;
 mod cli;
 mod cross_provider;
 mod gemini;

@@ -118,3 +118,42 @@ pub struct LimitSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrent: Option<u32>,
 }
+
+/// Whose spend a budget counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetScope {
+    /// Each key has its own budget.
+    Key,
+    /// Each team has its own budget (callers without a team are not subject to it).
+    Team,
+}
+
+/// The calendar period a budget resets on (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetPeriod {
+    /// From 00:00 UTC to the next 00:00 UTC.
+    Day,
+    /// From the first of the month 00:00 UTC.
+    Month,
+}
+
+/// A spend budget in USD per key or team and period.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    /// Unique name, in errors, logs, metrics and `/status`.
+    pub name: String,
+    /// Per key or per team.
+    pub scope: BudgetScope,
+    /// Calendar period (UTC).
+    pub period: BudgetPeriod,
+    /// Hard limit: once the spend (with in-flight reservations) reaches it, requests are refused with
+    /// `budget_exceeded` until the period ends.
+    pub limit_usd: f64,
+    /// Soft threshold: crossing it logs a warning and counts `gatehouse_budget_soft_exceeded_total` (once per
+    /// account and period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soft_usd: Option<f64>,
+}

@@ -5,13 +5,19 @@ use super::Errors;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::config::spec::governance::{ApiKeysSpec, AuthSpec, LimitSpec};
+use crate::config::spec::governance::{ApiKeysSpec, AuthSpec, BudgetSpec, LimitSpec};
+use crate::policy::budget::Budget;
 use crate::policy::keys::{self, KeyStore};
 use crate::policy::limits::Limit;
 use crate::policy::{Authn, Policy};
 
 /// Builds the LLM-route policies; problems are pushed to `errs`.
-pub(super) fn build(errs: &mut Errors<'_>, auth: Option<&AuthSpec>, limits: &[LimitSpec]) -> Policy {
+pub(super) fn build(
+    errs: &mut Errors<'_>,
+    auth: Option<&AuthSpec>,
+    limits: &[LimitSpec],
+    budgets: &[BudgetSpec],
+) -> Policy {
     let mut seen = HashSet::new();
     for (i, l) in limits.iter().enumerate() {
         if !seen.insert(l.name.as_str()) {
@@ -21,7 +27,31 @@ pub(super) fn build(errs: &mut Errors<'_>, auth: Option<&AuthSpec>, limits: &[Li
             );
         }
     }
+    let mut names = HashSet::new();
+    for (i, b) in budgets.iter().enumerate() {
+        let idx = i.to_string();
+        if b.name.trim().is_empty() {
+            errs.push(&["budgets", &idx, "name"], "a budget needs a name");
+        } else if !names.insert(b.name.as_str()) {
+            errs.push(
+                &["budgets", &idx, "name"],
+                format!("the budget name `{}` is used twice", b.name),
+            );
+        }
+        if !(b.limit_usd.is_finite() && b.limit_usd > 0.0) {
+            errs.push(&["budgets", &idx, "limit_usd"], "must be a positive number");
+        }
+        if let Some(s) = b.soft_usd
+            && !(s.is_finite() && s > 0.0 && s <= b.limit_usd)
+        {
+            errs.push(
+                &["budgets", &idx, "soft_usd"],
+                "must be positive and at most `limit_usd`",
+            );
+        }
+    }
     Policy {
+        budgets: budgets.iter().map(|b| Arc::new(Budget::new(b.clone()))).collect(),
         auth: auth.and_then(|a| authn(errs, a)),
         limits: limits
             .iter()
