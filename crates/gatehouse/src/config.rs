@@ -92,6 +92,7 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
             "mcp" => section(value, &mut spec.mcp),
             "auth" => section(value, &mut spec.auth),
             "pricing" => section(value, &mut spec.pricing),
+            "redis" => section(value, &mut spec.redis),
             "budgets" => {
                 items_seq("budgets", value, &mut spec.budgets, &mut errors);
                 Ok(())

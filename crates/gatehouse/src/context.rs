@@ -204,6 +204,12 @@ impl RequestContext {
         }
     }
 
+    /// The gateway's metrics.
+    #[must_use]
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.telemetry.metrics
+    }
+
     /// Records an error outcome (the first error wins).
     pub fn fail(&mut self, status: u16, code: &'static str, upstream: bool) {
         self.status = status;

@@ -140,6 +140,12 @@ pub enum GatewayError {
         /// Sent as `Retry-After`.
         retry_after: std::time::Duration,
     },
+    /// The shared limiter backend failed and the config says `fail_closed`.
+    #[error("rate limit `{limit}` cannot be checked: the shared limiter is unavailable")]
+    LimiterUnavailable {
+        /// The limit's configured name.
+        limit: String,
+    },
     /// A spend budget is used up for its period.
     #[error("budget `{budget}` is exhausted for the current period")]
     BudgetExceeded {
@@ -186,6 +192,7 @@ impl GatewayError {
             Self::ModelNotAllowed { .. } => "model_not_allowed",
             Self::RateLimited { .. } => "rate_limit_exceeded",
             Self::BudgetExceeded { .. } => "budget_exceeded",
+            Self::LimiterUnavailable { .. } => "limiter_unavailable",
         }
     }
 
@@ -202,7 +209,9 @@ impl GatewayError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::NoTargetAvailable { .. } | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NoTargetAvailable { .. } | Self::ShuttingDown | Self::LimiterUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::UpstreamUnreachable { .. } | Self::UpstreamInvalid { .. } | Self::UpstreamAuth { .. } => {
                 StatusCode::BAD_GATEWAY
             }
@@ -235,7 +244,10 @@ impl GatewayError {
             | Self::UpstreamTimeout { .. }
             | Self::UpstreamInvalid { .. }
             | Self::UpstreamAuth { .. } => ErrorSource::Upstream,
-            Self::NoTargetAvailable { .. } | Self::ShuttingDown | Self::Shed { .. } => ErrorSource::Internal,
+            Self::NoTargetAvailable { .. }
+            | Self::ShuttingDown
+            | Self::Shed { .. }
+            | Self::LimiterUnavailable { .. } => ErrorSource::Internal,
         }
     }
 

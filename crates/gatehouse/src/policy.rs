@@ -45,6 +45,17 @@ pub struct Policy {
     pub limits: Vec<Arc<limits::Limit>>,
     /// Spend budgets.
     pub budgets: Vec<Arc<budget::Budget>>,
+    /// Shared backend for request-rate limits.
+    pub redis: Option<RedisBackend>,
+}
+
+/// Request-rate limits in Redis, and what to decide when it fails.
+#[derive(Debug)]
+pub struct RedisBackend {
+    /// The store.
+    pub limiter: crate::limit::redis::RedisLimiter,
+    /// Admit (true) or refuse (false) while Redis fails.
+    pub fail_open: bool,
 }
 
 /// Header carrying a virtual key for Anthropic-style clients.
@@ -137,8 +148,9 @@ pub async fn authenticate(policy: &Policy, headers: &HeaderMap) -> Result<Option
 
 /// The policy slot of the pipeline after authentication and authorization: rate limits, in config order. Returns
 /// the guard the request's context settles and releases when it finishes, and the `x-ratelimit-*` headers.
-pub fn limit(
+pub async fn limit(
     policy: &Policy,
+    errors: &prometheus_client::metrics::counter::Counter,
     identity: Option<&Identity>,
     model: &Model,
     body_len: usize,
@@ -149,7 +161,15 @@ pub fn limit(
         return Ok((limits::Guard::default(), Vec::new()));
     }
     let estimate = limits::estimate_tokens(body_len, max_output, embeddings);
-    limits::admit(&policy.limits, identity, &model.name, estimate)
+    limits::admit(
+        &policy.limits,
+        policy.redis.as_ref(),
+        errors,
+        identity,
+        &model.name,
+        estimate,
+    )
+    .await
 }
 
 /// The budget step of the policy slot: reserves the request's estimated cost (prompt estimate at the input price plus

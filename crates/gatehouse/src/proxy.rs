@@ -178,14 +178,17 @@ async fn forward(
         .iter()
         .find_map(|k| parsed.get(k))
         .and_then(|v| serde_json::from_str::<u64>(v.get()).ok());
+    let backend_errors = ctx.metrics().metering.limiter_backend_errors.clone();
     let (guard, limit_headers) = crate::policy::limit(
         &snap.policy,
+        &backend_errors,
         ctx.identity.as_deref(),
         model,
         bytes.len(),
         max_output,
         route == Route::Embeddings,
-    )?;
+    )
+    .await?;
     ctx.limits = Some(guard);
     ctx.pricing = Some(snap.pricing.clone());
     crate::policy::authorize(ctx.identity.as_deref(), model)?;

@@ -54,6 +54,9 @@ pub struct ConfigSpec {
     /// Spend budgets per key or team and calendar period (docs/metering.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub budgets: Vec<governance::BudgetSpec>,
+    /// Shared Redis for request-rate limits across replicas (docs/limits.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<governance::RedisSpec>,
 }
 
 /// Which protocol a provider speaks and how it is reached.
@@ -316,4 +319,5 @@ pub const TOP_LEVEL_FIELDS: &[&str] = &[
     "limits",
     "pricing",
     "budgets",
+    "redis",
 ];

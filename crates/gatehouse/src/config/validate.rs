@@ -140,12 +140,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         .and_then(|m| mcp::build(&mut errs, m, env))
         .map(Arc::new);
     let pricing = Arc::new(metering::build(&mut errs, spec.pricing.as_ref()));
-    let policy = Arc::new(governance::build(
-        &mut errs,
-        spec.auth.as_ref(),
-        &spec.limits,
-        &spec.budgets,
-    ));
+    let policy = Arc::new(governance::build(&mut errs, &spec));
 
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));

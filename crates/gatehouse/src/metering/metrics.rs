@@ -57,6 +57,8 @@ pub struct MeteringMetrics {
     pub tokens: Family<BilledTokenLabels, Counter>,
     /// Requests that had usage but no price.
     pub unpriced: Family<SpendLabels, Counter>,
+    /// Shared limiter (Redis) failures.
+    pub limiter_backend_errors: Counter,
     /// Soft budget thresholds crossed (once per account and period).
     pub budget_soft: Family<BudgetLabels, Counter>,
 }
@@ -91,7 +93,14 @@ impl MeteringMetrics {
             "Soft budget thresholds crossed, once per account and period",
             budget_soft.clone(),
         );
+        let limiter_backend_errors = Counter::default();
+        registry.register(
+            "gatehouse_limiter_backend_errors",
+            "Shared limiter (Redis) calls that failed; the limit then fails open or closed per config",
+            limiter_backend_errors.clone(),
+        );
         Self {
+            limiter_backend_errors,
             budget_soft,
             spend,
             tokens,

@@ -151,8 +151,10 @@ pub fn estimate_tokens(body_len: usize, max_output: Option<u64>, embeddings: boo
 }
 
 /// Runs every limit in order; on success the guard to keep for the request's life and the `x-ratelimit-*` headers.
-pub fn admit(
+pub async fn admit(
     limits: &[Arc<Limit>],
+    redis: Option<&super::RedisBackend>,
+    backend_errors: &prometheus_client::metrics::counter::Counter,
     identity: Option<&Identity>,
     model: &str,
     estimate: u64,
@@ -181,7 +183,27 @@ pub fn admit(
             continue;
         };
         if let Some(r) = &limit.requests {
-            match r.check(&key) {
+            let decision = match redis {
+                None => r.check(&key),
+                Some(b) => {
+                    let rkey = format!("gatehouse:limit:{}:{key}", limit.spec.name);
+                    match b.limiter.check_n(&rkey, r.gcra(), 1, None).await {
+                        Ok(d) => d,
+                        Err(error) => {
+                            backend_errors.inc();
+                            tracing::warn!(limit = %limit.spec.name, %error, fail_open = b.fail_open, "Redis limiter unavailable");
+                            if !b.fail_open {
+                                guard.rollback();
+                                return Err(GatewayError::LimiterUnavailable {
+                                    limit: limit.spec.name.clone(),
+                                });
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
+            match decision {
                 Decision::Allow { remaining } => {
                     charged_requests.push((limit.clone(), key.clone()));
                     tighten(&mut req_view, &r.gcra(), remaining);

@@ -21,6 +21,7 @@ mod messages;
 mod metering;
 mod openai_azure;
 mod pool_routing;
+mod redis_limits;
 mod reload;
 mod routing;
 mod secrets;

@@ -157,3 +157,28 @@ pub struct BudgetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soft_usd: Option<f64>,
 }
+
+/// A shared Redis for request-rate limits across replicas.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSpec {
+    /// `redis://host:port/db`.
+    pub url: String,
+    /// What a request-rate limit decides while Redis is unreachable (default `fail_open`).
+    #[serde(default)]
+    pub on_error: RedisFailMode,
+    /// Connect and command timeout (default 200ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<crate::config::units::HumanDuration>,
+}
+
+/// The decision while the shared backend fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisFailMode {
+    /// Admit (the limit is not enforced until Redis is back).
+    #[default]
+    FailOpen,
+    /// Refuse with 503 `limiter_unavailable`.
+    FailClosed,
+}

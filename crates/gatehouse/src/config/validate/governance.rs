@@ -5,19 +5,29 @@ use super::Errors;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::config::spec::governance::{ApiKeysSpec, AuthSpec, BudgetSpec, LimitSpec};
+use crate::config::spec::ConfigSpec;
+use crate::config::spec::governance::{ApiKeysSpec, AuthSpec, LimitSpec, RedisFailMode};
 use crate::policy::budget::Budget;
 use crate::policy::keys::{self, KeyStore};
 use crate::policy::limits::Limit;
 use crate::policy::{Authn, Policy};
 
 /// Builds the LLM-route policies; problems are pushed to `errs`.
-pub(super) fn build(
-    errs: &mut Errors<'_>,
-    auth: Option<&AuthSpec>,
-    limits: &[LimitSpec],
-    budgets: &[BudgetSpec],
-) -> Policy {
+pub(super) fn build(errs: &mut Errors<'_>, spec: &ConfigSpec) -> Policy {
+    let (auth, limits, budgets) = (spec.auth.as_ref(), &spec.limits, &spec.budgets);
+    let redis = spec.redis.as_ref().and_then(|r| {
+        let timeout = r.timeout.map_or(std::time::Duration::from_millis(200), |d| d.0);
+        match crate::limit::redis::RedisLimiter::new(&r.url, timeout) {
+            Ok(l) => Some(crate::policy::RedisBackend {
+                limiter: l,
+                fail_open: r.on_error == RedisFailMode::FailOpen,
+            }),
+            Err(message) => {
+                errs.push(&["redis", "url"], message);
+                None
+            }
+        }
+    });
     let mut seen = HashSet::new();
     for (i, l) in limits.iter().enumerate() {
         if !seen.insert(l.name.as_str()) {
@@ -51,6 +61,7 @@ pub(super) fn build(
         }
     }
     Policy {
+        redis,
         budgets: budgets.iter().map(|b| Arc::new(Budget::new(b.clone()))).collect(),
         auth: auth.and_then(|a| authn(errs, a)),
         limits: limits

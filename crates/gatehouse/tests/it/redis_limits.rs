@@ -1,0 +1,257 @@
+//! The shared (Redis) limiter: the Lua script reproduces the pure GCRA on the same vectors, two gateways sharing one
+//! Redis admit exactly the configured burst across both, and a Redis that dies mid-test gives the configured fail mode
+//! and then recovers when it returns, without restarting gatehouse.
+//!
+//! Each test starts its own `redis-server` on a free loopback port (`GATEHOUSE_REDIS_SERVER`, else `redis-server` on
+//! PATH or /usr/bin). Without one the tests say so and pass, unless GATEHOUSE_REQUIRE_INTEROP is set.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use gatehouse::limit::Gcra;
+use gatehouse::limit::redis::RedisLimiter;
+use gatehouse::policy::keys::hash_key;
+use serde_json::json;
+use testkit::{MockOpenAi, Reply};
+
+use crate::support::TestGateway;
+
+struct Redis {
+    child: Child,
+    port: u16,
+    bin: PathBuf,
+}
+
+fn redis_binary() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("GATEHOUSE_REDIS_SERVER").ok().map(PathBuf::from),
+        Some(PathBuf::from("/usr/bin/redis-server")),
+        Some(PathBuf::from("/usr/local/bin/redis-server")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("GATEHOUSE_REQUIRE_INTEROP").is_err(),
+            "GATEHOUSE_REQUIRE_INTEROP is set but redis-server is not installed"
+        );
+        eprintln!("SKIPPED: redis-server is not installed (scripts/test.sh installs it)");
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+impl Redis {
+    async fn start(bin: PathBuf, port: u16) -> Self {
+        let child = Command::new(&bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        let mut redis = Self { child, port, bin };
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return redis;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        redis.kill();
+        panic!("redis-server did not start on port {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn redis_script_matches_the_pure_gcra_on_shared_vectors() {
+    let Some(bin) = redis_binary() else { return };
+    let redis = Redis::start(bin, free_port()).await;
+    let limiter = RedisLimiter::new(&redis.url(), Duration::from_secs(2)).expect("limiter");
+    const MS: u64 = 1_000_000;
+    // (rate per second, burst, [(advance ms, cost)]) — the same vectors drive both implementations.
+    type Vector<'a> = (f64, u32, &'a [(u64, u64)]);
+    let vectors: &[Vector<'_>] = &[
+        (
+            5.0,
+            10,
+            &[
+                (0, 1),
+                (0, 1),
+                (0, 1),
+                (0, 1),
+                (0, 1),
+                (0, 1),
+                (0, 1),
+                (0, 1),
+                (0, 1),
+                (0, 1),
+                (0, 1),
+                (200, 1),
+                (0, 1),
+                (2000, 1),
+            ],
+        ),
+        (1.0, 1, &[(0, 1), (500, 1), (500, 1), (999, 1), (1, 1)]),
+        (
+            100.0,
+            3000,
+            &[
+                (0, 1000),
+                (0, 1500),
+                (0, 600),
+                (1000, 600),
+                (3, 2),
+                (0, 5000),
+                (30_000, 5000),
+            ],
+        ),
+        (0.5, 2, &[(0, 1), (0, 1), (0, 1), (1999, 1), (1, 1), (10_000, 3)]),
+    ];
+    for (i, (rate, burst, steps)) in vectors.iter().enumerate() {
+        let g = Gcra::new(*rate, *burst).expect("gcra");
+        let key = format!("vec:{i}");
+        let (mut tat, mut now) = (None, 1_000 * MS);
+        for (j, (advance, cost)) in steps.iter().enumerate() {
+            now += advance * MS;
+            let pure = g.check_n(&mut tat, now, *cost);
+            let shared = limiter.check_n(&key, g, *cost, Some(now)).await.expect("redis");
+            assert_eq!(pure, shared, "vector {i} step {j}");
+        }
+    }
+}
+
+async fn gateway(mock: &MockOpenAi, redis_url: &str, on_error: &str) -> TestGateway {
+    TestGateway::start(&format!(
+        r#"
+providers:
+  up: {{ kind: openai_compatible, base_url: "{}" }}
+models:
+  - {{ name: m, targets: [{{ provider: up }}] }}
+auth:
+  api_keys:
+    - {{ name: a, sha256: "{}" }}
+redis: {{ url: "{redis_url}", on_error: {on_error}, timeout: 300ms }}
+limits:
+  - {{ name: shared, scope: key, requests_per_minute: 1, burst: 5 }}
+"#,
+        mock.base_url(),
+        hash_key("sk-a")
+    ))
+    .await
+}
+
+async fn send(gw: &TestGateway) -> u16 {
+    gw.chat(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .bearer_auth("sk-a")
+        .send()
+        .await
+        .expect("send")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn redis_two_gateways_share_one_burst() {
+    let Some(bin) = redis_binary() else { return };
+    let redis = Redis::start(bin, free_port()).await;
+    let mock = MockOpenAi::builder().reply(Reply::chat("ok")).start().await;
+    let one = gateway(&mock, &redis.url(), "fail_closed").await;
+    let two = gateway(&mock, &redis.url(), "fail_closed").await;
+    let mut admitted = 0;
+    for i in 0..12 {
+        let gw = if i % 2 == 0 { &one } else { &two };
+        match send(gw).await {
+            200 => admitted += 1,
+            429 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(admitted, 5, "the burst of 5 holds across both replicas, not 2×5");
+    assert_eq!(mock.requests().len(), 5);
+}
+
+#[tokio::test]
+async fn redis_failure_follows_the_fail_mode_and_recovers() {
+    let Some(bin) = redis_binary() else { return };
+    let port = free_port();
+    let mut redis = Redis::start(bin, port).await;
+    let mock = MockOpenAi::builder().reply(Reply::chat("ok")).start().await;
+    let closed = gateway(&mock, &redis.url(), "fail_closed").await;
+    let open = gateway(&mock, &redis.url(), "fail_open").await;
+    assert_eq!(send(&closed).await, 200);
+    redis.kill();
+    // fail_closed: 503 limiter_unavailable; fail_open: served without the limit.
+    let r = closed
+        .chat(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .bearer_auth("sk-a")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 503);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "limiter_unavailable");
+    for _ in 0..7 {
+        assert_eq!(
+            send(&open).await,
+            200,
+            "fail_open admits past the burst while Redis is down"
+        );
+    }
+    let metrics = closed.metrics().await;
+    let errors: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("gatehouse_limiter_backend_errors_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .expect("backend error metric");
+    assert!(errors >= 1.0, "{metrics}");
+    // Redis back on the same port (empty): both gateways recover without a restart.
+    let bin = redis.bin.clone();
+    let _redis = Redis::start(bin, port).await;
+    let mut recovered = false;
+    for _ in 0..50 {
+        if send(&closed).await == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "fail_closed gateway did not recover after Redis returned");
+    // Enforced again: the fresh bucket allows 5 in all (one used above), then refuses.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(send(&closed).await);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 4, "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429));
+}
