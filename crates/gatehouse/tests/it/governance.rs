@@ -324,3 +324,53 @@ fn keys_hash_cli_reads_stdin() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
 }
+
+#[tokio::test]
+async fn llm_jwt_callers_map_claims_to_team_and_user() {
+    use crate::jwt_support::{Idp, SigningKey, claims};
+    let mock = mock().await;
+    let key = SigningKey::generate("k1");
+    let idp = Idp::start(vec![key.jwk.clone()]).await;
+    let gw = TestGateway::start(&format!(
+        "{}auth:\n  jwt: {{ issuer: \"{}\", audiences: [gatehouse] }}\n  jwt_claims: {{ team: org, user: email }}\n",
+        base(&mock),
+        idp.issuer
+    ))
+    .await;
+    let mut c = claims(&idp.issuer, "gatehouse", "user-123");
+    c["org"] = json!("research");
+    c["email"] = json!("carol@example.com");
+    let token = key.sign(&c);
+    let (status, _) = post(
+        &gw,
+        "/v1/chat/completions",
+        &chat("large"),
+        &[("authorization", &*format!("Bearer {token}"))],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let log = gw.next_log().await;
+    assert_eq!(log["key"], "jwt:user-123");
+    assert_eq!(log["team"], "research");
+    assert_eq!(log["user"], "carol@example.com");
+    // Wrong audience → 401 invalid_token; the token never reaches the upstream.
+    let bad = key.sign(&claims(&idp.issuer, "someone-else", "user-123"));
+    let (status, v) = post(
+        &gw,
+        "/v1/chat/completions",
+        &chat("large"),
+        &[("authorization", &*format!("Bearer {bad}"))],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(v["error"]["code"], "invalid_token");
+    for r in mock.requests() {
+        let auth = r
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(!auth.contains(&token), "the client's JWT was forwarded");
+    }
+}

@@ -193,3 +193,34 @@ async fn llm_limit_config_errors_are_reported() {
     let errs = gatehouse::config::load(&path).expect_err("invalid").to_string();
     assert!(errs.contains("limits[0].scope: unknown value `galaxy`"), "{errs}");
 }
+
+#[tokio::test]
+async fn llm_limit_state_survives_a_reload_when_unchanged() {
+    let mock = MockOpenAi::builder().reply(Reply::chat("hi")).start().await;
+    let limits = "  - { name: per-key, scope: key, requests_per_minute: 1, burst: 2 }";
+    let gw = TestGateway::start(&config(&mock, limits)).await;
+    assert_eq!(chat(&gw, "sk-a", 5).await.status(), 200);
+    assert_eq!(chat(&gw, "sk-a", 5).await.status(), 200);
+    assert_eq!(chat(&gw, "sk-a", 5).await.status(), 429);
+    // Reload with the same limit plus another: the used-up bucket stays used up.
+    let path = gw.config_path();
+    let text = std::fs::read_to_string(&path).expect("read");
+    let text = text.replace(
+        limits,
+        &format!("{limits}\n  - {{ name: extra, scope: global, concurrent: 100 }}"),
+    );
+    std::fs::write(&path, text).expect("write");
+    assert!(gatehouse::reload::reload(&gw.gw.state, &path).await, "reload accepted");
+    assert_eq!(
+        chat(&gw, "sk-a", 5).await.status(),
+        429,
+        "a reload does not reset an unchanged limit"
+    );
+    // Changing the limit starts it afresh.
+    let text = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("burst: 2", "burst: 3");
+    std::fs::write(&path, text).expect("write");
+    assert!(gatehouse::reload::reload(&gw.gw.state, &path).await, "reload accepted");
+    assert_eq!(chat(&gw, "sk-a", 5).await.status(), 200);
+}
