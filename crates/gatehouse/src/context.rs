@@ -375,13 +375,7 @@ impl Drop for RequestContext {
         }
         let cost_usd = self.meter(&model, &target);
         if let Some(mut r) = self.budget.take() {
-            for (budget, account) in r.settle(cost_usd) {
-                tracing::warn!(%budget, %account, "budget soft threshold crossed");
-                m.metering
-                    .budget_soft
-                    .get_or_create(&crate::metering::metrics::BudgetLabels { budget, account })
-                    .inc();
-            }
+            r.settle(cost_usd, &m.metering.budget_soft);
         }
         let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
         let line = LogLine {

@@ -46,7 +46,7 @@ pub struct Policy {
     /// Spend budgets.
     pub budgets: Vec<Arc<budget::Budget>>,
     /// Shared backend for request-rate limits.
-    pub redis: Option<RedisBackend>,
+    pub redis: Option<Arc<RedisBackend>>,
 }
 
 /// Request-rate limits in Redis, and what to decide when it fails.
@@ -163,7 +163,7 @@ pub async fn limit(
     let estimate = limits::estimate_tokens(body_len, max_output, embeddings);
     limits::admit(
         &policy.limits,
-        policy.redis.as_ref(),
+        policy.redis.as_deref(),
         errors,
         identity,
         &model.name,
@@ -175,7 +175,7 @@ pub async fn limit(
 /// The budget step of the policy slot: reserves the request's estimated cost (prompt estimate at the input price plus
 /// the output bound at the output price, by the first target's price) in every budget that applies, or refuses with
 /// `budget_exceeded`.
-pub fn budget(
+pub async fn budget(
     policy: &Policy,
     pricing: &crate::metering::Pricing,
     identity: Option<&Identity>,
@@ -203,7 +203,9 @@ pub fn budget(
             total_tokens: prompt.saturating_add(output),
         })
     });
-    budget::admit(&policy.budgets, identity, estimate).map(Some)
+    budget::admit(&policy.budgets, policy.redis.as_ref(), identity, estimate)
+        .await
+        .map(Some)
 }
 
 /// Whether `identity` may use `model` (403 otherwise); an absent identity (open gateway) may use every model.

@@ -200,7 +200,8 @@ async fn forward(
         bytes.len(),
         max_output,
         route == Route::Embeddings,
-    )?;
+    )
+    .await?;
 
     let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable {
         model: model.name.clone(),

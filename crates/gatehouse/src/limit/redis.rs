@@ -117,3 +117,72 @@ impl RedisLimiter {
         })
     }
 }
+
+/// Budget admission. KEYS: spent, reserved. ARGV: limit, estimate, ttl seconds. Returns {admitted, spent}.
+const BUDGET_ADMIT: &str = r"
+local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
+local reserved = tonumber(redis.call('GET', KEYS[2]) or '0')
+if spent + reserved >= tonumber(ARGV[1]) then
+  return {0, tostring(spent)}
+end
+redis.call('INCRBYFLOAT', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {1, tostring(spent)}
+";
+
+/// Budget settlement. KEYS: spent, reserved. ARGV: cost, estimate, ttl seconds. Returns the new spend.
+const BUDGET_SETTLE: &str = r"
+local spent = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local reserved = tonumber(redis.call('INCRBYFLOAT', KEYS[2], '-' .. ARGV[2]))
+if reserved < 0 then redis.call('SET', KEYS[2], '0', 'EX', ARGV[3]) end
+return tostring(spent)
+";
+
+impl RedisLimiter {
+    async fn run(&self, script: &str, keys: [&str; 2], args: [String; 3]) -> Result<redis::Value, String> {
+        let mut conn = self.conn().await?;
+        let script = redis::Script::new(script);
+        let mut inv = script.key(keys[0]);
+        inv.key(keys[1]);
+        for a in args {
+            inv.arg(a);
+        }
+        tokio::time::timeout(self.timeout, inv.invoke_async(&mut conn))
+            .await
+            .map_err(|_| "Redis timed out".to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Reserves `estimate` in the budget account `prefix` unless `spent + reserved ≥ limit`; `(admitted, spent)`.
+    pub async fn budget_admit(
+        &self,
+        prefix: &str,
+        limit: f64,
+        estimate: f64,
+        ttl_secs: u64,
+    ) -> Result<(bool, f64), String> {
+        let v = self
+            .run(
+                BUDGET_ADMIT,
+                [&format!("{prefix}:spent"), &format!("{prefix}:reserved")],
+                [limit.to_string(), estimate.to_string(), ttl_secs.to_string()],
+            )
+            .await?;
+        let (ok, spent): (i64, String) = redis::FromRedisValue::from_redis_value(v).map_err(|e| e.to_string())?;
+        Ok((ok == 1, spent.parse().unwrap_or(0.0)))
+    }
+
+    /// Replaces a reservation of `estimate` with `cost`; the new spend.
+    pub async fn budget_settle(&self, prefix: &str, cost: f64, estimate: f64, ttl_secs: u64) -> Result<f64, String> {
+        let v = self
+            .run(
+                BUDGET_SETTLE,
+                [&format!("{prefix}:spent"), &format!("{prefix}:reserved")],
+                [cost.to_string(), estimate.to_string(), ttl_secs.to_string()],
+            )
+            .await?;
+        let spent: String = redis::FromRedisValue::from_redis_value(v).map_err(|e| e.to_string())?;
+        Ok(spent.parse().unwrap_or(0.0))
+    }
+}

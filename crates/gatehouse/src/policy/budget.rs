@@ -15,6 +15,10 @@ use serde::Serialize;
 use super::Identity;
 use crate::config::spec::governance::{BudgetPeriod, BudgetScope, BudgetSpec};
 use crate::error::GatewayError;
+use crate::metering::metrics::BudgetLabels;
+use crate::policy::RedisBackend;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 
 /// One budget with its accounts.
 #[derive(Debug)]
@@ -36,6 +40,9 @@ struct Account {
 #[derive(Debug, Default)]
 pub struct Reservation {
     held: Vec<(Arc<Budget>, String, f64)>,
+    /// Reservations held in Redis: (budget, account, estimate, key prefix, TTL seconds).
+    shared: Vec<(Arc<Budget>, String, f64, String, u64)>,
+    redis: Option<Arc<RedisBackend>>,
 }
 
 /// One account on `/status`.
@@ -136,6 +143,13 @@ impl Budget {
         a
     }
 
+    /// Records the spend last read from the shared store, for `/status`.
+    fn observe(&self, account: &str, spent: f64) {
+        if let Ok(mut map) = self.accounts.lock() {
+            self.current(&mut map, account, now_secs()).spent = spent;
+        }
+    }
+
     /// Current accounts for `/status`.
     #[must_use]
     pub fn status(&self) -> Vec<AccountStatus> {
@@ -171,9 +185,51 @@ impl Budget {
 // === impl Reservation ===
 
 impl Reservation {
-    /// Replaces every reservation with the real cost (`None`: unpriced, counts 0) and reports soft thresholds
-    /// crossed. Returns the names of budgets whose soft threshold this request crossed.
-    pub fn settle(&mut self, cost: Option<f64>) -> Vec<(String, String)> {
+    /// Replaces every reservation with the real cost (`None`: unpriced, counts 0); a soft threshold crossed is logged
+    /// and counted in `soft`. Shared (Redis) accounts are settled by a background task.
+    pub fn settle(&mut self, cost: Option<f64>, soft: &Family<BudgetLabels, Counter>) {
+        let report = |budget: String, account: String| {
+            tracing::warn!(%budget, %account, "budget soft threshold crossed");
+            soft.get_or_create(&BudgetLabels { budget, account }).inc();
+        };
+        for (budget, account) in self.settle_local(cost) {
+            report(budget, account);
+        }
+        let shared = std::mem::take(&mut self.shared);
+        let (Some(redis), false) = (self.redis.clone(), shared.is_empty()) else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let soft = soft.clone();
+        let cost = cost.unwrap_or(0.0);
+        rt.spawn(async move {
+            for (budget, account, estimate, prefix, ttl) in shared {
+                match redis.limiter.budget_settle(&prefix, cost, estimate, ttl).await {
+                    Ok(spent) => {
+                        budget.observe(&account, spent);
+                        if let Some(s) = budget.spec.soft_usd
+                            && spent >= s
+                            && spent - cost < s
+                        {
+                            tracing::warn!(budget = %budget.spec.name, %account, "budget soft threshold crossed");
+                            soft.get_or_create(&BudgetLabels {
+                                budget: budget.spec.name.clone(),
+                                account,
+                            })
+                            .inc();
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(budget = %budget.spec.name, %error, "budget settlement in Redis failed");
+                    }
+                }
+            }
+        });
+    }
+
+    fn settle_local(&mut self, cost: Option<f64>) -> Vec<(String, String)> {
         let now = now_secs();
         let mut crossed = Vec::new();
         for (budget, account, estimate) in self.held.drain(..) {
@@ -197,7 +253,19 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        // Not settled (the request never reached the metering point): release the reservations.
+        // Not settled (refused by a later policy, or never metered): release the reservations.
+        let shared = std::mem::take(&mut self.shared);
+        if let (Some(redis), false, Ok(rt)) = (
+            self.redis.clone(),
+            shared.is_empty(),
+            tokio::runtime::Handle::try_current(),
+        ) {
+            rt.spawn(async move {
+                for (_, _, estimate, prefix, ttl) in shared {
+                    let _ = redis.limiter.budget_settle(&prefix, 0.0, estimate, ttl).await;
+                }
+            });
+        }
         let now = now_secs();
         for (budget, account, estimate) in self.held.drain(..) {
             if let Ok(mut map) = budget.accounts.lock() {
@@ -208,18 +276,52 @@ impl Drop for Reservation {
     }
 }
 
-/// Admits the request against every budget that applies, reserving `estimate_usd` in each.
-pub fn admit(
+/// Admits the request against every budget that applies, reserving `estimate_usd` in each (in Redis when given).
+pub async fn admit(
     budgets: &[Arc<Budget>],
+    redis: Option<&Arc<RedisBackend>>,
     identity: Option<&Identity>,
     estimate_usd: f64,
 ) -> Result<Reservation, GatewayError> {
     let now = now_secs();
     let mut r = Reservation::default();
+    r.redis = redis.cloned();
     for b in budgets {
         let Some(account) = b.account_of(identity) else {
             continue;
         };
+        if let Some(backend) = redis {
+            let (start, end) = period_bounds(b.spec.period, now);
+            let prefix = format!("gatehouse:budget:{}:{account}:{start}", b.spec.name);
+            let ttl = end.saturating_sub(now) + 86_400;
+            match backend
+                .limiter
+                .budget_admit(&prefix, b.spec.limit_usd, estimate_usd, ttl)
+                .await
+            {
+                Ok((true, spent)) => {
+                    b.observe(&account, spent);
+                    r.shared.push((b.clone(), account, estimate_usd, prefix, ttl));
+                    continue;
+                }
+                Ok((false, spent)) => {
+                    b.observe(&account, spent);
+                    return Err(GatewayError::BudgetExceeded {
+                        budget: b.spec.name.clone(),
+                        retry_after: Duration::from_secs(end.saturating_sub(now).max(1)),
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(budget = %b.spec.name, %error, fail_open = backend.fail_open, "Redis budget store unavailable");
+                    if backend.fail_open {
+                        continue;
+                    }
+                    return Err(GatewayError::LimiterUnavailable {
+                        limit: b.spec.name.clone(),
+                    });
+                }
+            }
+        }
         let Ok(mut map) = b.accounts.lock() else {
             continue;
         };

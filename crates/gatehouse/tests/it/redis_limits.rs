@@ -255,3 +255,54 @@ async fn redis_failure_follows_the_fail_mode_and_recovers() {
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 4, "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429));
 }
+
+#[tokio::test]
+async fn redis_budget_is_shared_by_two_gateways() {
+    let Some(bin) = redis_binary() else { return };
+    let redis = Redis::start(bin, free_port()).await;
+    // $1 per output token; each reply has 2 output tokens and asks for max_tokens 2: estimate = real = $2.
+    let mock = MockOpenAi::builder().reply(Reply::chat("a b")).start().await;
+    let yaml = format!(
+        r#"
+providers:
+  up: {{ kind: openai_compatible, base_url: "{}" }}
+models:
+  - {{ name: m, targets: [{{ provider: up }}] }}
+auth:
+  api_keys:
+    - {{ name: a, sha256: "{}" }}
+redis: {{ url: "{}", on_error: fail_closed }}
+pricing:
+  models:
+    m: {{ input: 0, output: 1000000 }}
+budgets:
+  - {{ name: daily, scope: key, period: day, limit_usd: 5 }}
+"#,
+        mock.base_url(),
+        hash_key("sk-a"),
+        redis.url()
+    );
+    let one = TestGateway::start(&yaml).await;
+    let two = TestGateway::start(&yaml).await;
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let gw = if i % 2 == 0 { &one } else { &two };
+        let r = gw
+            .chat(json!({"model": "m", "max_tokens": 2, "messages": [{"role": "user", "content": "hi"}]}))
+            .bearer_auth("sk-a")
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        if status == 429 {
+            let v: serde_json::Value = r.json().await.expect("json");
+            assert_eq!(v["error"]["code"], "budget_exceeded");
+        } else {
+            let _ = r.text().await;
+        }
+        statuses.push(status);
+    }
+    // $0, $2, $4 are below $5 across both replicas: three admitted in all, not three each.
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
+    assert_eq!(mock.requests().len(), 3);
+}

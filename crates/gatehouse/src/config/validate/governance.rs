@@ -18,10 +18,10 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &ConfigSpec) -> Policy {
     let redis = spec.redis.as_ref().and_then(|r| {
         let timeout = r.timeout.map_or(std::time::Duration::from_millis(200), |d| d.0);
         match crate::limit::redis::RedisLimiter::new(&r.url, timeout) {
-            Ok(l) => Some(crate::policy::RedisBackend {
+            Ok(l) => Some(Arc::new(crate::policy::RedisBackend {
                 limiter: l,
                 fail_open: r.on_error == RedisFailMode::FailOpen,
-            }),
+            })),
             Err(message) => {
                 errs.push(&["redis", "url"], message);
                 None
