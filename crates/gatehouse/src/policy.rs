@@ -163,7 +163,7 @@ pub async fn limit(
     let estimate = limits::estimate_tokens(body_len, max_output, embeddings);
     limits::admit(
         &policy.limits,
-        policy.redis.as_deref(),
+        policy.redis.as_ref(),
         errors,
         identity,
         &model.name,

@@ -186,3 +186,33 @@ impl RedisLimiter {
         Ok(spent.parse().unwrap_or(0.0))
     }
 }
+
+/// Settles a cost after the fact (see `Gcra::adjust`). KEYS[1]: the bucket. ARGV: emission_ns, delta cells (signed).
+const ADJUST: &str = r"
+local emission = tonumber(ARGV[1])
+local delta = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = (tonumber(t[1]) - 1600000000) * 1000000000 + tonumber(t[2]) * 1000
+local stored = redis.call('GET', KEYS[1])
+local tat = now
+if stored then tat = math.max(tonumber(stored), now) end
+if delta >= 0 then tat = tat + emission * delta else tat = math.max(tat + emission * delta, now) end
+local ttl_ms = math.ceil((tat - now) / 1000000) + 1000
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', ttl_ms))
+return 1
+";
+
+impl RedisLimiter {
+    /// Charges (`delta > 0`, debt allowed) or refunds `delta` cells of `key` on Redis's clock.
+    pub async fn adjust(&self, key: &str, gcra: Gcra, delta: i64) -> Result<(), String> {
+        let mut conn = self.conn().await?;
+        let script = redis::Script::new(ADJUST);
+        let mut inv = script.key(key);
+        inv.arg(gcra.emission_ns).arg(delta);
+        let _: i64 = tokio::time::timeout(self.timeout, inv.invoke_async(&mut conn))
+            .await
+            .map_err(|_| "Redis timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}

@@ -36,6 +36,8 @@ pub struct Limit {
 #[derive(Debug, Default)]
 pub struct Guard {
     charges: Vec<(Arc<Limit>, String, u64)>,
+    /// Set when token charges live in Redis.
+    redis: Option<Arc<super::RedisBackend>>,
     slots: Vec<(Arc<Limit>, String)>,
 }
 
@@ -110,6 +112,18 @@ impl Limit {
 impl Guard {
     /// Settles token charges with the real token count (`None`: keep the estimate). Slots are released on drop.
     pub fn settle(&mut self, actual: Option<u64>) {
+        if let Some(redis) = self.redis.clone() {
+            let deltas: Vec<(Arc<Limit>, String, i64)> = self
+                .charges
+                .drain(..)
+                .filter_map(|(l, k, est)| {
+                    let d = i64::try_from(actual?).unwrap_or(i64::MAX) - i64::try_from(est).unwrap_or(i64::MAX);
+                    (d != 0).then_some((l, k, d))
+                })
+                .collect();
+            spawn_adjust(redis, deltas);
+            return;
+        }
         for (limit, key, estimate) in self.charges.drain(..) {
             if let (Some(actual), Some(l)) = (actual, &limit.tokens) {
                 let delta = i64::try_from(actual).unwrap_or(i64::MAX) - i64::try_from(estimate).unwrap_or(i64::MAX);
@@ -122,12 +136,45 @@ impl Guard {
 
     /// Gives back every charge (the request was refused by a later policy).
     fn rollback(&mut self) {
+        if let Some(redis) = self.redis.clone() {
+            let deltas = self
+                .charges
+                .drain(..)
+                .map(|(l, k, est)| (l, k, -i64::try_from(est).unwrap_or(i64::MAX)))
+                .collect();
+            spawn_adjust(redis, deltas);
+            return;
+        }
         for (limit, key, estimate) in self.charges.drain(..) {
             if let Some(l) = &limit.tokens {
                 l.adjust(&key, -i64::try_from(estimate).unwrap_or(i64::MAX));
             }
         }
     }
+}
+
+/// The Redis key of a limit's token bucket for one scope value.
+fn tokens_key(limit: &Limit, key: &str) -> String {
+    format!("gatehouse:tokens:{}:{key}", limit.spec.name)
+}
+
+/// Applies token settlements in Redis in the background (the context is finishing; nothing waits for it).
+fn spawn_adjust(redis: Arc<super::RedisBackend>, deltas: Vec<(Arc<Limit>, String, i64)>) {
+    if deltas.is_empty() {
+        return;
+    }
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    rt.spawn(async move {
+        for (limit, key, delta) in deltas {
+            if let Some(t) = &limit.tokens
+                && let Err(error) = redis.limiter.adjust(&tokens_key(&limit, &key), t.gcra(), delta).await
+            {
+                tracing::warn!(limit = %limit.spec.name, %error, "token settlement in Redis failed");
+            }
+        }
+    });
 }
 
 impl Drop for Guard {
@@ -153,13 +200,14 @@ pub fn estimate_tokens(body_len: usize, max_output: Option<u64>, embeddings: boo
 /// Runs every limit in order; on success the guard to keep for the request's life and the `x-ratelimit-*` headers.
 pub async fn admit(
     limits: &[Arc<Limit>],
-    redis: Option<&super::RedisBackend>,
+    redis: Option<&Arc<super::RedisBackend>>,
     backend_errors: &prometheus_client::metrics::counter::Counter,
     identity: Option<&Identity>,
     model: &str,
     estimate: u64,
 ) -> Result<(Guard, Vec<(HeaderName, HeaderValue)>), GatewayError> {
     let mut guard = Guard::default();
+    guard.redis = redis.cloned();
     let mut req_view: Option<Tightest> = None;
     let mut tok_view: Option<Tightest> = None;
     let mut charged_requests: Vec<(Arc<Limit>, String)> = Vec::new();
@@ -222,7 +270,27 @@ pub async fn admit(
             }
         }
         if let Some(t) = &limit.tokens {
-            match t.check_n(&key, estimate) {
+            let decision = match redis {
+                None => t.check_n(&key, estimate),
+                Some(b) => {
+                    let rkey = tokens_key(limit, &key);
+                    match b.limiter.check_n(&rkey, t.gcra(), estimate, None).await {
+                        Ok(d) => d,
+                        Err(error) => {
+                            backend_errors.inc();
+                            tracing::warn!(limit = %limit.spec.name, %error, fail_open = b.fail_open, "Redis limiter unavailable");
+                            if !b.fail_open {
+                                guard.rollback();
+                                return Err(GatewayError::LimiterUnavailable {
+                                    limit: limit.spec.name.clone(),
+                                });
+                            }
+                            Decision::Allow { remaining: 0 }
+                        }
+                    }
+                }
+            };
+            match decision {
                 Decision::Allow { remaining } => {
                     guard.charges.push((limit.clone(), key.clone(), estimate));
                     tighten(&mut tok_view, &t.gcra(), remaining);

@@ -306,3 +306,67 @@ budgets:
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
     assert_eq!(mock.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn redis_token_limit_is_settled_in_the_shared_bucket() {
+    let Some(bin) = redis_binary() else { return };
+    let redis = Redis::start(bin, free_port()).await;
+    let mock = MockOpenAi::builder()
+        .reply(Reply::chat("w ".repeat(3000)))
+        .start()
+        .await;
+    let yaml = format!(
+        r#"
+providers:
+  up: {{ kind: openai_compatible, base_url: "{}" }}
+models:
+  - {{ name: m, targets: [{{ provider: up }}] }}
+auth:
+  api_keys:
+    - {{ name: a, sha256: "{}" }}
+redis: {{ url: "{}", on_error: fail_closed }}
+limits:
+  - {{ name: tpm, scope: key, tokens_per_minute: 6000 }}
+"#,
+        mock.base_url(),
+        hash_key("sk-a"),
+        redis.url()
+    );
+    let one = TestGateway::start(&yaml).await;
+    let two = TestGateway::start(&yaml).await;
+    let send = |gw: &TestGateway| {
+        gw.chat(json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
+            .bearer_auth("sk-a")
+            .send()
+    };
+    let remaining = |r: &reqwest::Response| -> i64 {
+        r.headers()
+            .get("x-ratelimit-remaining-tokens")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("remaining tokens header")
+    };
+    let r = send(&one).await.expect("send");
+    assert_eq!(r.status(), 200);
+    let rem1 = remaining(&r);
+    assert!((5950..6000).contains(&rem1), "pre-charged estimate only: {rem1}");
+    let _ = r.text().await;
+    let log = one.next_log().await;
+    let used = log["input_tokens"].as_i64().expect("in") + log["output_tokens"].as_i64().expect("out");
+    assert!(used > 3000);
+    mock.set_reply(Reply::chat("ok"));
+    // The settlement runs in the background; the other replica sees the debt once it has landed.
+    let mut seen = None;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let r = send(&two).await.expect("send");
+        assert_eq!(r.status(), 200);
+        let rem = remaining(&r);
+        let _ = r.text().await;
+        if rem < 6000 - used + 300 {
+            seen = Some(rem);
+            break;
+        }
+    }
+    assert!(seen.is_some(), "replica two never saw replica one's real usage");
+}
