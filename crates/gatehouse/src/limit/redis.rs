@@ -216,3 +216,42 @@ impl RedisLimiter {
         Ok(())
     }
 }
+
+/// Concurrency lease. KEYS[1]: a sorted set of leases scored by expiry (ms). ARGV: max, lease id, lease ms.
+/// Expired leases (a replica that died mid-request) are dropped first. Returns 1 when the lease was taken.
+const LEASE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+";
+
+impl RedisLimiter {
+    /// Takes one of `max` concurrency slots of `key` for at most `lease` (a crashed holder's slot frees then).
+    pub async fn acquire(&self, key: &str, max: u32, id: &str, lease: Duration) -> Result<bool, String> {
+        let mut conn = self.conn().await?;
+        let script = redis::Script::new(LEASE);
+        let mut inv = script.key(key);
+        inv.arg(max)
+            .arg(id)
+            .arg(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX));
+        let got: i64 = tokio::time::timeout(self.timeout, inv.invoke_async(&mut conn))
+            .await
+            .map_err(|_| "Redis timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+        Ok(got == 1)
+    }
+
+    /// Gives a slot back.
+    pub async fn release(&self, key: &str, id: &str) -> Result<(), String> {
+        let mut conn = self.conn().await?;
+        let _: i64 = tokio::time::timeout(self.timeout, redis::cmd("ZREM").arg(key).arg(id).query_async(&mut conn))
+            .await
+            .map_err(|_| "Redis timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}

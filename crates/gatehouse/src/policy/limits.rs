@@ -39,6 +39,8 @@ pub struct Guard {
     /// Set when token charges live in Redis.
     redis: Option<Arc<super::RedisBackend>>,
     slots: Vec<(Arc<Limit>, String)>,
+    /// Concurrency leases held in Redis: (key, lease id).
+    leases: Vec<(String, String)>,
 }
 
 /// The most restrictive view of one kind of limit, for the `x-ratelimit-*` headers.
@@ -153,6 +155,20 @@ impl Guard {
     }
 }
 
+/// Longest a Redis concurrency lease lives: a replica that dies mid-request frees its slots after this.
+const LEASE: Duration = Duration::from_secs(600);
+
+/// A lease id unique across replicas (random 128 bits, hex, plus a process-wide counter in case the RNG fails).
+fn lease_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut b = [0u8; 16];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut id: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    id.push_str(&format!("-{n}"));
+    id
+}
+
 /// The Redis key of a limit's token bucket for one scope value.
 fn tokens_key(limit: &Limit, key: &str) -> String {
     format!("gatehouse:tokens:{}:{key}", limit.spec.name)
@@ -181,6 +197,20 @@ impl Drop for Guard {
     fn drop(&mut self) {
         for (limit, key) in self.slots.drain(..) {
             limit.release(&key);
+        }
+        let leases = std::mem::take(&mut self.leases);
+        if let (Some(redis), false, Ok(rt)) = (
+            self.redis.clone(),
+            leases.is_empty(),
+            tokio::runtime::Handle::try_current(),
+        ) {
+            rt.spawn(async move {
+                for (key, id) in leases {
+                    if let Err(error) = redis.limiter.release(&key, &id).await {
+                        tracing::warn!(%error, "releasing a concurrency lease in Redis failed; it expires on its own");
+                    }
+                }
+            });
         }
     }
 }
@@ -308,7 +338,33 @@ pub async fn admit(
                 }
             }
         }
-        if let Some((max, map)) = &limit.concurrent {
+        if let (Some((max, _)), Some(b)) = (&limit.concurrent, redis) {
+            let rkey = format!("gatehouse:concurrent:{}:{key}", limit.spec.name);
+            let id = lease_id();
+            match b.limiter.acquire(&rkey, *max, &id, LEASE).await {
+                Ok(true) => guard.leases.push((rkey, id)),
+                Ok(false) => {
+                    return Err(refuse(
+                        &mut guard,
+                        &charged_requests,
+                        &limit.spec.name,
+                        Duration::from_secs(1),
+                        "concurrent",
+                        u64::from(*max),
+                    ));
+                }
+                Err(error) => {
+                    backend_errors.inc();
+                    tracing::warn!(limit = %limit.spec.name, %error, fail_open = b.fail_open, "Redis limiter unavailable");
+                    if !b.fail_open {
+                        guard.rollback();
+                        return Err(GatewayError::LimiterUnavailable {
+                            limit: limit.spec.name.clone(),
+                        });
+                    }
+                }
+            }
+        } else if let Some((max, map)) = &limit.concurrent {
             let admitted = map.lock().is_ok_and(|mut m| {
                 let n = m.entry(key.clone()).or_insert(0);
                 if *n < *max {

@@ -370,3 +370,58 @@ limits:
     }
     assert!(seen.is_some(), "replica two never saw replica one's real usage");
 }
+
+#[tokio::test]
+async fn redis_concurrency_slots_are_shared_and_released() {
+    let Some(bin) = redis_binary() else { return };
+    let redis = Redis::start(bin, free_port()).await;
+    let mock = MockOpenAi::builder()
+        .reply(Reply::delay(Duration::from_millis(600), Reply::chat("hi")))
+        .start()
+        .await;
+    let yaml = format!(
+        r#"
+providers:
+  up: {{ kind: openai_compatible, base_url: "{}" }}
+models:
+  - {{ name: m, targets: [{{ provider: up }}] }}
+auth:
+  api_keys:
+    - {{ name: a, sha256: "{}" }}
+redis: {{ url: "{}", on_error: fail_closed }}
+limits:
+  - {{ name: one, scope: key, concurrent: 1 }}
+"#,
+        mock.base_url(),
+        hash_key("sk-a"),
+        redis.url()
+    );
+    let one = TestGateway::start(&yaml).await;
+    let two = TestGateway::start(&yaml).await;
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let first = {
+        let req = one.chat(body.clone()).bearer_auth("sk-a");
+        tokio::spawn(async move { req.send().await.expect("send").status().as_u16() })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = two.chat(body.clone()).bearer_auth("sk-a").send().await.expect("send");
+    assert_eq!(r.status(), 429, "the other replica sees the slot taken");
+    assert_eq!(first.await.expect("join"), 200);
+    let mut freed = false;
+    for _ in 0..20 {
+        if two
+            .chat(body.clone())
+            .bearer_auth("sk-a")
+            .send()
+            .await
+            .expect("send")
+            .status()
+            == 200
+        {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "the slot was released in Redis");
+}
