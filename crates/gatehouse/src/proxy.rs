@@ -174,6 +174,11 @@ async fn forward(
 
     // Policies (authn → rate limit → authz → budget) plug in here, in that order.
     ctx.identity = crate::policy::authenticate(&snap.policy, &parts.headers).await?;
+    // count_tokens generates nothing and reports no usage: it counts as a request, never as tokens.
+    let (counted_bytes, no_output) = match route {
+        Route::CountTokens => (0, true),
+        _ => (bytes.len(), route == Route::Embeddings),
+    };
     let max_output = ["max_tokens", "max_completion_tokens"]
         .iter()
         .find_map(|k| parsed.get(k))
@@ -184,9 +189,9 @@ async fn forward(
         &backend_errors,
         ctx.identity.as_deref(),
         model,
-        bytes.len(),
+        counted_bytes,
         max_output,
-        route == Route::Embeddings,
+        no_output,
     )
     .await?;
     ctx.limits = Some(guard);
@@ -197,9 +202,9 @@ async fn forward(
         &snap.pricing,
         ctx.identity.as_deref(),
         model,
-        bytes.len(),
+        counted_bytes,
         max_output,
-        route == Route::Embeddings,
+        no_output,
     )
     .await?;
 

@@ -224,3 +224,22 @@ async fn llm_limit_state_survives_a_reload_when_unchanged() {
     assert!(gatehouse::reload::reload(&gw.gw.state, &path).await, "reload accepted");
     assert_eq!(chat(&gw, "sk-a", 5).await.status(), 200);
 }
+
+#[tokio::test]
+async fn llm_count_tokens_is_a_request_not_tokens() {
+    let mock = MockOpenAi::builder().reply(Reply::chat("ok")).start().await;
+    let gw = TestGateway::start(&config(&mock, "  - { name: tpm, scope: key, tokens_per_minute: 6000 }")).await;
+    for _ in 0..3 {
+        let r = gw
+            .http
+            .post(gw.url("/v1/messages/count_tokens"))
+            .header("x-api-key", "sk-a")
+            .json(&json!({"model": "m", "max_tokens": 5000, "messages": [{"role": "user", "content": "hello"}]}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200);
+    }
+    // Had count_tokens charged its max_tokens, this 5000-token estimate would no longer fit.
+    assert_eq!(chat(&gw, "sk-a", 5000).await.status(), 200);
+}
