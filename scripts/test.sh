@@ -17,6 +17,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # node + npm run @modelcontextprotocol/server-everything, the real MCP upstream of the MCP tests.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# redis-server backs the shared-limiter tests (each test starts its own on a free loopback port).
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   sudo_cmd=""
@@ -39,6 +41,8 @@ if ! "$venv/bin/python" -c 'import openai, mcp' >/dev/null 2>&1 || \
 fi
 export GATEHOUSE_TEST_PYTHON="$venv/bin/python"
 export GATEHOUSE_REQUIRE_INTEROP=1
+GATEHOUSE_REDIS_SERVER="$(command -v redis-server || echo /usr/bin/redis-server)"
+export GATEHOUSE_REDIS_SERVER
 
 # --- MCP test upstreams (npm, pinned by tests/mcp/package-lock.json) -----------------------------------
 mcp_dir="$root/tests/mcp"

@@ -62,6 +62,8 @@ struct Status {
     models: Vec<ModelStatus>,
     /// vLLM pools: replicas with their last signals, age and health.
     pools: Vec<crate::pool::PoolStatus>,
+    /// Spend budgets: every account seen, with its spend this period.
+    budgets: Vec<crate::policy::budget::AccountStatus>,
 }
 
 #[derive(Serialize)]
@@ -131,6 +133,7 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         last_reload: state.last_reload.lock().ok().and_then(|g| g.clone()),
         models,
         pools: crate::pool::status(&snap),
+        budgets: snap.policy.budgets.iter().flat_map(|b| b.status()).collect(),
     };
     let wants_json = q.format.as_deref() == Some("json")
         || headers

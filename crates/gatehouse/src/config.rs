@@ -90,6 +90,17 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
             "server" => section(value, &mut spec.server),
             "telemetry" => section(value, &mut spec.telemetry),
             "mcp" => section(value, &mut spec.mcp),
+            "auth" => section(value, &mut spec.auth),
+            "pricing" => section(value, &mut spec.pricing),
+            "redis" => section(value, &mut spec.redis),
+            "budgets" => {
+                items_seq("budgets", value, &mut spec.budgets, &mut errors);
+                Ok(())
+            }
+            "limits" => {
+                items_seq("limits", value, &mut spec.limits, &mut errors);
+                Ok(())
+            }
             "providers" => {
                 items_map("providers", value, &mut spec.providers, &mut errors);
                 Ok(())

@@ -81,6 +81,19 @@ pub struct RequestContext {
     upstream_error: bool,
     /// The vLLM pool replica this request holds (released, with its outcome, when the context drops).
     pub pool_lease: Option<crate::pool::Lease>,
+    /// The authenticated caller (`None` when `auth:` is not configured or authentication failed).
+    pub identity: Option<Arc<crate::policy::Identity>>,
+    /// What the request holds from the limits: token charges settled with the real usage, and concurrency slots
+    /// released, when the context finishes.
+    pub limits: Option<crate::policy::limits::Guard>,
+    /// The model id sent upstream, for pricing.
+    pub upstream_model: Option<String>,
+    /// The price table in force when the request started.
+    pub pricing: Option<Arc<crate::metering::Pricing>>,
+    /// Filled with the request's cost when the context finishes (read for `x-gatehouse-cost-usd`).
+    pub cost_cell: Option<Arc<std::sync::OnceLock<f64>>>,
+    /// Budget reservations, replaced by the real cost when the context finishes.
+    pub budget: Option<crate::policy::budget::Reservation>,
 }
 
 #[derive(Serialize)]
@@ -88,6 +101,9 @@ struct LogLine<'a> {
     ts: f64,
     request_id: &'a str,
     route: &'static str,
+    key: Option<&'a str>,
+    team: Option<&'a str>,
+    user: Option<&'a str>,
     model: Option<&'a str>,
     target: Option<&'a str>,
     endpoint: Option<&'a str>,
@@ -101,6 +117,7 @@ struct LogLine<'a> {
     output_tokens: Option<u64>,
     cached_input_tokens: Option<u64>,
     cache_write_input_tokens: Option<u64>,
+    cost_usd: Option<f64>,
 }
 
 // === impl Route ===
@@ -178,7 +195,19 @@ impl RequestContext {
             completed: false,
             upstream_error: false,
             pool_lease: None,
+            identity: None,
+            limits: None,
+            upstream_model: None,
+            pricing: None,
+            cost_cell: None,
+            budget: None,
         }
+    }
+
+    /// The gateway's metrics.
+    #[must_use]
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.telemetry.metrics
     }
 
     /// Records an error outcome (the first error wins).
@@ -197,6 +226,65 @@ impl RequestContext {
         }
     }
 
+    /// Prices the usage (when there is usage and a price) and counts spend and billed tokens; the cost, if any.
+    fn meter(&self, model: &str, provider: &str) -> Option<f64> {
+        let usage = self.usage?;
+        let m = &self.telemetry.metrics.metering;
+        let key = match self.identity.as_deref() {
+            Some(i) if i.name.starts_with("jwt:") => "jwt".to_string(),
+            Some(i) => i.name.clone(),
+            None => String::new(),
+        };
+        let labels = crate::metering::metrics::SpendLabels {
+            key,
+            team: self
+                .identity
+                .as_deref()
+                .and_then(|i| i.team.clone())
+                .unwrap_or_default(),
+            model: model.to_string(),
+            provider: provider.to_string(),
+        };
+        let plain = usage
+            .input_tokens
+            .saturating_sub(usage.cached_input_tokens)
+            .saturating_sub(usage.cache_write_input_tokens);
+        for (kind, n) in [
+            ("input", plain),
+            ("cache_read", usage.cached_input_tokens),
+            ("cache_write", usage.cache_write_input_tokens),
+            ("output", usage.output_tokens),
+        ] {
+            if n > 0 {
+                m.tokens
+                    .get_or_create(&crate::metering::metrics::BilledTokenLabels {
+                        key: labels.key.clone(),
+                        team: labels.team.clone(),
+                        model: labels.model.clone(),
+                        provider: labels.provider.clone(),
+                        r#type: kind,
+                    })
+                    .inc_by(n);
+            }
+        }
+        let price = self
+            .pricing
+            .as_deref()
+            .and_then(|p| p.price(self.upstream_model.as_deref(), self.model.as_deref()));
+        let Some(price) = price else {
+            if self.pricing.as_deref().is_some_and(|p| !p.prices.is_empty()) {
+                m.unpriced.get_or_create(&labels).inc();
+            }
+            return None;
+        };
+        let cost = price.cost(&usage);
+        m.spend.get_or_create(&labels).inc_by(cost);
+        if let Some(cell) = &self.cost_cell {
+            let _ = cell.set(cost);
+        }
+        Some(cost)
+    }
+
     fn outcome(&self) -> Outcome {
         if self.error_code.is_some() {
             Outcome::Error
@@ -212,6 +300,16 @@ impl Drop for RequestContext {
     fn drop(&mut self) {
         if let Some(lease) = self.pool_lease.take() {
             lease.finish(self.error_code);
+        }
+        if let Some(mut guard) = self.limits.take() {
+            // Real usage when seen; no usage after an error means nothing was generated; otherwise (a stream cut
+            // before its usage) the estimate stands.
+            let actual = match (self.usage, self.error_code) {
+                (Some(u), _) => Some(u.input_tokens.saturating_add(u.output_tokens)),
+                (None, Some(_)) => Some(0),
+                (None, None) => None,
+            };
+            guard.settle(actual);
         }
         let elapsed = self.start.elapsed();
         let outcome = self.outcome();
@@ -275,6 +373,10 @@ impl Drop for RequestContext {
                     .observe(n as f64);
             }
         }
+        let cost_usd = self.meter(&model, &target);
+        if let Some(mut r) = self.budget.take() {
+            r.settle(cost_usd, &m.metering.budget_soft);
+        }
         let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
         let line = LogLine {
             ts: SystemTime::now()
@@ -282,6 +384,9 @@ impl Drop for RequestContext {
                 .map_or(0.0, |d| d.as_secs_f64()),
             request_id: &self.id,
             route: self.route.as_str(),
+            key: self.identity.as_deref().map(|i| i.name.as_str()),
+            team: self.identity.as_deref().and_then(|i| i.team.as_deref()),
+            user: self.identity.as_deref().and_then(|i| i.user.as_deref()),
             model: self.model.as_deref(),
             target: self.target.as_deref(),
             endpoint: self.endpoint.as_deref(),
@@ -295,6 +400,7 @@ impl Drop for RequestContext {
             output_tokens: self.usage.map(|u| u.output_tokens),
             cached_input_tokens: self.usage.map(|u| u.cached_input_tokens),
             cache_write_input_tokens: self.usage.map(|u| u.cache_write_input_tokens),
+            cost_usd,
         };
         if let Ok(s) = serde_json::to_string(&line) {
             self.telemetry.access_log.write(&s);

@@ -112,6 +112,48 @@ pub enum GatewayError {
     /// The gateway is draining and accepts no new work.
     #[error("the gateway is shutting down")]
     ShuttingDown,
+    /// The caller presented no credential, or one that is unknown, revoked or invalid (`auth:`).
+    #[error("{reason}")]
+    Unauthenticated {
+        /// Stable code: `missing_api_key`, `invalid_api_key`, `invalid_token`, `auth_keys_unavailable`.
+        code: &'static str,
+        /// What the client is told (never echoes the credential).
+        reason: &'static str,
+    },
+    /// The caller's key may not use this model.
+    #[error("the key `{key}` may not use the model `{model}`")]
+    ModelNotAllowed {
+        /// Canonical model name.
+        model: String,
+        /// The key's configured name.
+        key: String,
+    },
+    /// A configured limit refused the request.
+    #[error("rate limit `{limit}` exceeded ({what}); retry after {retry_after:?}")]
+    RateLimited {
+        /// The limit's configured name.
+        limit: String,
+        /// What ran out: `requests`, `tokens`, `concurrent`.
+        what: &'static str,
+        /// The limit's capacity in that unit (burst, tokens per minute, slots), for `x-ratelimit-limit-*`.
+        capacity: u64,
+        /// Sent as `Retry-After`.
+        retry_after: std::time::Duration,
+    },
+    /// The shared limiter backend failed and the config says `fail_closed`.
+    #[error("rate limit `{limit}` cannot be checked: the shared limiter is unavailable")]
+    LimiterUnavailable {
+        /// The limit's configured name.
+        limit: String,
+    },
+    /// A spend budget is used up for its period.
+    #[error("budget `{budget}` is exhausted for the current period")]
+    BudgetExceeded {
+        /// The budget's configured name.
+        budget: String,
+        /// Until the period ends (sent as `Retry-After`).
+        retry_after: std::time::Duration,
+    },
     /// A saturated vLLM pool shed a request with a negative-priority objective.
     #[error("inference pool `{pool}` is saturated; sheddable request dropped")]
     Shed {
@@ -146,6 +188,11 @@ impl GatewayError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::ShuttingDown => "shutting_down",
             Self::Shed { .. } => "pool_saturated",
+            Self::Unauthenticated { code, .. } => code,
+            Self::ModelNotAllowed { .. } => "model_not_allowed",
+            Self::RateLimited { .. } => "rate_limit_exceeded",
+            Self::BudgetExceeded { .. } => "budget_exceeded",
+            Self::LimiterUnavailable { .. } => "limiter_unavailable",
         }
     }
 
@@ -162,12 +209,16 @@ impl GatewayError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::NoTargetAvailable { .. } | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NoTargetAvailable { .. } | Self::ShuttingDown | Self::LimiterUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::UpstreamUnreachable { .. } | Self::UpstreamInvalid { .. } | Self::UpstreamAuth { .. } => {
                 StatusCode::BAD_GATEWAY
             }
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::Shed { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Shed { .. } | Self::RateLimited { .. } | Self::BudgetExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::ModelNotAllowed { .. } => StatusCode::FORBIDDEN,
         }
     }
 
@@ -184,12 +235,19 @@ impl GatewayError {
             | Self::MethodNotAllowed(_)
             | Self::BodyTooLarge { .. }
             | Self::ClientTimeout
-            | Self::ClientBody(_) => ErrorSource::Client,
+            | Self::ClientBody(_)
+            | Self::Unauthenticated { .. }
+            | Self::ModelNotAllowed { .. }
+            | Self::RateLimited { .. }
+            | Self::BudgetExceeded { .. } => ErrorSource::Client,
             Self::UpstreamUnreachable { .. }
             | Self::UpstreamTimeout { .. }
             | Self::UpstreamInvalid { .. }
             | Self::UpstreamAuth { .. } => ErrorSource::Upstream,
-            Self::NoTargetAvailable { .. } | Self::ShuttingDown | Self::Shed { .. } => ErrorSource::Internal,
+            Self::NoTargetAvailable { .. }
+            | Self::ShuttingDown
+            | Self::Shed { .. }
+            | Self::LimiterUnavailable { .. } => ErrorSource::Internal,
         }
     }
 
@@ -222,7 +280,9 @@ impl GatewayError {
     #[must_use]
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::Shed { retry_after, .. } => Some(*retry_after),
+            Self::Shed { retry_after, .. }
+            | Self::RateLimited { retry_after, .. }
+            | Self::BudgetExceeded { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -230,6 +290,16 @@ impl GatewayError {
     /// The OpenAI error `type` for this error.
     #[must_use]
     pub fn openai_type(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => return "rate_limit_error",
+            Self::BudgetExceeded { .. } => return "insufficient_quota",
+            _ => {}
+        }
+        match self.status().as_u16() {
+            401 => return "authentication_error",
+            403 => return "permission_error",
+            _ => {}
+        }
         match self.source_kind() {
             ErrorSource::Client => "invalid_request_error",
             ErrorSource::Upstream | ErrorSource::Internal => "api_error",

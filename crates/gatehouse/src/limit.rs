@@ -4,6 +4,7 @@
 
 pub mod gcra;
 pub mod keyed;
+pub mod redis;
 
 pub use gcra::{Decision, Gcra};
 pub use keyed::{Clock, KeyedLimiter, TokioClock};

@@ -25,6 +25,18 @@ enum Command {
     },
     /// Print the config JSON Schema (for editors).
     Schema,
+    /// Virtual API key helpers.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Read a key from stdin (first line) and print the SHA-256 hex that `auth.api_keys[].sha256` holds. The key is
+    /// read from stdin, not the command line, so it stays out of shell history and `ps`.
+    Hash,
 }
 
 fn main() -> ExitCode {
@@ -48,6 +60,21 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Some(Command::Keys {
+            action: KeysCommand::Hash,
+        }) => {
+            let mut line = String::new();
+            match std::io::stdin().read_line(&mut line) {
+                Ok(_) if !line.trim().is_empty() => {
+                    println!("{}", gatehouse::policy::keys::hash_key(line.trim()));
+                    ExitCode::SUCCESS
+                }
+                _ => {
+                    eprintln!("gatehouse keys hash: give the key on stdin");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Some(Command::Schema) => {
             println!(
                 "{}",

@@ -110,6 +110,8 @@ pub struct Metrics {
     pub pool: crate::pool::PoolMetrics,
     /// MCP operation duration in seconds (semantic convention `mcp.server.operation.duration`).
     pub mcp_duration: Family<McpLabels, Histogram, fn() -> Histogram>,
+    /// Spend and billed tokens (`gatehouse_spend_usd_total`, ...).
+    pub metering: crate::metering::MeteringMetrics,
 }
 
 fn mcp_histogram() -> Histogram {
@@ -190,8 +192,10 @@ impl Metrics {
         drop(reloads.get_or_create(&ReloadLabels { result: "success" }));
         drop(reloads.get_or_create(&ReloadLabels { result: "error" }));
         let pool = crate::pool::PoolMetrics::register(&mut registry);
+        let metering = crate::metering::MeteringMetrics::register(&mut registry);
         Self {
             pool,
+            metering,
             registry,
             requests,
             duration,

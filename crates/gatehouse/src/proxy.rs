@@ -1,7 +1,7 @@
 //! The request pipeline for the LLM routes, in one fixed order:
 //!
 //! read body (bounded) → parse the top level → resolve model (header, then body) → policies (authn →
-//! rate limit → authz → budget; none configured yet) → pick target → prepare the upstream request (splice
+//! rate limit → authz → budget; `policy.rs`) → pick target → prepare the upstream request (splice
 //! `model` and `stream_options` on the passthrough path, or translate for Anthropic) → send (first-byte
 //! timeout) → relay (stream frame by frame, or buffer a non-streamed reply to read its usage; translate back
 //! where needed) → meter and log (when the context drops).
@@ -112,6 +112,11 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     let id = crate::request_id::from_headers(req.headers());
     let mut ctx = RequestContext::new(state.telemetry.clone(), route, id.clone());
     let snap = state.snapshot();
+    let cost = snap.pricing.cost_header.then(|| {
+        let cell = Arc::new(std::sync::OnceLock::new());
+        ctx.cost_cell = Some(cell.clone());
+        cell
+    });
     let mut resp = match forward(&snap, route, req, &mut ctx).await {
         Ok(Forwarded::Relay(relay, extra)) => {
             let mut resp = relay_response(*relay, route.dialect(), ctx).await;
@@ -132,6 +137,12 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     };
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(crate::request_id::HEADER, v);
+    }
+    // A non-streamed reply was metered before its response was returned; a stream's cost is known only at its end.
+    if let Some(c) = cost.as_ref().and_then(|c| c.get())
+        && let Ok(v) = HeaderValue::from_str(&format!("{c:.6}"))
+    {
+        resp.headers_mut().insert(crate::metering::COST_HEADER, v);
     }
     resp
 }
@@ -168,6 +179,40 @@ async fn forward(
     ctx.model = Some(model.name.clone());
 
     // Policies (authn → rate limit → authz → budget) plug in here, in that order.
+    ctx.identity = crate::policy::authenticate(&snap.policy, &parts.headers).await?;
+    // count_tokens generates nothing and reports no usage: it counts as a request, never as tokens.
+    let (counted_bytes, no_output) = match route {
+        Route::CountTokens => (0, true),
+        _ => (bytes.len(), route == Route::Embeddings),
+    };
+    let max_output = ["max_tokens", "max_completion_tokens"]
+        .iter()
+        .find_map(|k| parsed.get(k))
+        .and_then(|v| serde_json::from_str::<u64>(v.get()).ok());
+    let backend_errors = ctx.metrics().metering.limiter_backend_errors.clone();
+    let (guard, limit_headers) = crate::policy::limit(
+        &snap.policy,
+        &backend_errors,
+        ctx.identity.as_deref(),
+        model,
+        counted_bytes,
+        max_output,
+        no_output,
+    )
+    .await?;
+    ctx.limits = Some(guard);
+    ctx.pricing = Some(snap.pricing.clone());
+    crate::policy::authorize(ctx.identity.as_deref(), model)?;
+    ctx.budget = crate::policy::budget(
+        &snap.policy,
+        &snap.pricing,
+        ctx.identity.as_deref(),
+        model,
+        counted_bytes,
+        max_output,
+        no_output,
+    )
+    .await?;
 
     let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable {
         model: model.name.clone(),
@@ -176,8 +221,9 @@ async fn forward(
     let provider = &target.provider;
     ctx.target = Some(provider.name.clone());
     ctx.stream = parsed.stream()?;
-    let mut extra = Vec::new();
+    let mut extra = limit_headers;
     let upstream_model = target.pick_model();
+    ctx.upstream_model = Some(upstream_model.to_string());
     let endpoint = provider.pick_endpoint(&parts.headers, &parsed, upstream_model, ctx, &mut extra)?;
     ctx.endpoint = Some(endpoint.to_string());
 

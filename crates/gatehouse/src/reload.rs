@@ -109,8 +109,11 @@ pub async fn reload(state: &AppState, path: &std::path::Path) -> bool {
     let at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let metrics = &state.telemetry.metrics;
     match loaded {
-        Ok(Ok(snap)) => {
+        Ok(Ok(mut snap)) => {
             let old = state.snapshot();
+            if let Some(p) = Arc::get_mut(&mut snap.policy) {
+                p.inherit(&old.policy);
+            }
             if snap.listen != old.listen || snap.admin != old.admin {
                 tracing::warn!("listen/admin address changes take effect only after a restart");
             }
@@ -188,13 +191,14 @@ fn watch_secrets(snap: &Snapshot) -> DirWatch {
             SecretSource::File(path) => Some(parent_dir(path)),
             _ => None,
         })
+        .chain(snap.policy.key_file().map(parent_dir))
         .collect();
     watch_dirs(&dirs)
 }
 
-/// Re-reads every file secret; true when any changed.
+/// Re-reads every file secret and the API key file; true when any changed.
 fn refresh_secrets(snap: &Snapshot) -> bool {
-    let mut changed = false;
+    let mut changed = snap.policy.refresh();
     for p in snap.providers.values() {
         if let Some(s) = &p.api_key {
             changed |= s.refresh();

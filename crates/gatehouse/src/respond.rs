@@ -50,6 +50,28 @@ fn finish(err: &GatewayError, body: serde_json::Value) -> Response {
     let mut resp = (err.status(), body.to_string()).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if err.status() == http::StatusCode::UNAUTHORIZED {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    if let GatewayError::RateLimited {
+        what,
+        capacity,
+        retry_after,
+        ..
+    } = err
+    {
+        let reset = format!("{:.3}s", retry_after.as_secs_f64());
+        for (name, value) in [
+            (format!("x-ratelimit-limit-{what}"), capacity.to_string()),
+            (format!("x-ratelimit-remaining-{what}"), "0".to_string()),
+            (format!("x-ratelimit-reset-{what}"), reset),
+        ] {
+            if let (Ok(n), Ok(v)) = (http::HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                resp.headers_mut().insert(n, v);
+            }
+        }
+    }
     if let Some(d) = err.retry_after() {
         let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
         resp.headers_mut()

@@ -91,14 +91,23 @@ struct TargetInfo<'a> {
     reason: Option<String>,
 }
 
-/// `GET /v1/models`: every configured model in the OpenAI list shape, with target states.
+/// `GET /v1/models`: every configured model the caller may use, in the OpenAI list shape, with target states.
 async fn models(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
     let id = crate::request_id::from_headers(req.headers());
     let mut ctx = RequestContext::new(state.telemetry.clone(), Route::Models, id.clone());
     let snap = state.snapshot();
+    let identity = match crate::policy::authenticate(&snap.policy, req.headers()).await {
+        Ok(i) => i,
+        Err(e) => {
+            ctx.fail(e.status().as_u16(), e.code(), false);
+            return error_response(Dialect::OpenAi, &e);
+        }
+    };
+    ctx.identity.clone_from(&identity);
     let data = snap
         .models
         .iter()
+        .filter(|m| identity.as_deref().is_none_or(|i| i.allows(m)))
         .map(|m| {
             let targets: Vec<TargetInfo<'_>> = m
                 .targets

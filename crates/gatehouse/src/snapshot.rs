@@ -41,6 +41,10 @@ pub struct Snapshot {
     pub redacted: serde_json::Value,
     /// The MCP gateway, when `mcp:` is configured.
     pub mcp: Option<Arc<crate::mcp::McpSettings>>,
+    /// Governance of the LLM routes (identities); empty when `auth:` is absent.
+    pub policy: Arc<crate::policy::Policy>,
+    /// The price table (empty when `pricing:` is absent: no cost is computed).
+    pub pricing: Arc<crate::metering::Pricing>,
 }
 
 /// Listener limits and shutdown settings.

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::units::{ByteSize, HumanDuration};
 
 pub mod auth;
+pub mod governance;
 pub mod mcp;
+pub mod metering;
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -40,6 +42,21 @@ pub struct ConfigSpec {
     /// The MCP gateway (absent: `/mcp` is not served).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp: Option<mcp::McpSpec>,
+    /// Caller identities on the LLM routes (absent: the LLM routes are open to anyone who can reach them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<governance::AuthSpec>,
+    /// Request, token and concurrency limits on the LLM routes, evaluated in order (docs/limits.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<governance::LimitSpec>,
+    /// The price table that turns usage into cost (docs/metering.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<metering::PricingSpec>,
+    /// Spend budgets per key or team and calendar period (docs/metering.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<governance::BudgetSpec>,
+    /// Shared Redis for request-rate limits across replicas (docs/limits.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<governance::RedisSpec>,
 }
 
 /// Which protocol a provider speaks and how it is reached.
@@ -294,4 +311,17 @@ impl Serialize for SecretSpec {
 }
 
 /// The top-level field names, for "did you mean" on unknown sections.
-pub const TOP_LEVEL_FIELDS: &[&str] = &["listen", "admin", "providers", "models", "server", "telemetry", "mcp"];
+pub const TOP_LEVEL_FIELDS: &[&str] = &[
+    "listen",
+    "admin",
+    "providers",
+    "models",
+    "server",
+    "telemetry",
+    "mcp",
+    "auth",
+    "limits",
+    "pricing",
+    "budgets",
+    "redis",
+];

@@ -12,7 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod auth;
+mod governance;
 mod mcp;
+mod metering;
 mod routing;
 
 use super::node::Node;
@@ -139,6 +141,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         .as_ref()
         .and_then(|m| mcp::build(&mut errs, m, env))
         .map(Arc::new);
+    let pricing = Arc::new(metering::build(&mut errs, spec.pricing.as_ref()));
+    let policy = Arc::new(governance::build(&mut errs, &spec));
 
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));
@@ -155,6 +159,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         access_log: spec.telemetry.access_log.unwrap_or(AccessLogTarget::Stdout),
         redacted,
         mcp,
+        policy,
+        pricing,
     })
 }
 

@@ -72,6 +72,45 @@ impl Gcra {
         }
     }
 
+    /// Decides a request costing `n` cells (e.g. tokens) at `now_ns`. Allowed when the whole cost fits in the
+    /// bucket; a cost larger than the bucket is allowed only when the bucket is full (so it can never starve). For
+    /// `n == 1` this is exactly [`Gcra::check`].
+    pub fn check_n(&self, tat: &mut Option<u64>, now_ns: u64, n: u64) -> Decision {
+        let current = tat.unwrap_or(now_ns).max(now_ns);
+        let ahead = current - now_ns;
+        let capacity = self.tolerance_ns.saturating_add(self.emission_ns);
+        let cost = self.emission_ns.saturating_mul(n);
+        let need = cost.min(capacity);
+        if ahead.saturating_add(need) > capacity {
+            return Decision::Deny {
+                retry_after: Duration::from_nanos(ahead + need - capacity),
+            };
+        }
+        let new_tat = current.saturating_add(cost);
+        *tat = Some(new_tat);
+        Decision::Allow {
+            remaining: capacity.saturating_sub(new_tat - now_ns) / self.emission_ns,
+        }
+    }
+
+    /// Charges (`delta > 0`, debt allowed) or refunds (`delta < 0`, never below an empty debt) `delta` cells after
+    /// the fact: how a token estimate is settled with the real usage.
+    pub fn adjust(&self, tat: &mut Option<u64>, now_ns: u64, delta: i64) {
+        let current = tat.unwrap_or(now_ns).max(now_ns);
+        let shift = self.emission_ns.saturating_mul(delta.unsigned_abs());
+        *tat = Some(if delta >= 0 {
+            current.saturating_add(shift)
+        } else {
+            current.saturating_sub(shift).max(now_ns)
+        });
+    }
+
+    /// Cells the bucket holds when full.
+    #[must_use]
+    pub fn capacity(&self) -> u64 {
+        self.tolerance_ns / self.emission_ns + 1
+    }
+
     /// Whether a key's state can be forgotten at `now_ns` (its bucket is full again).
     #[must_use]
     pub fn is_idle(&self, tat: u64, now_ns: u64) -> bool {

@@ -74,13 +74,45 @@ impl KeyedLimiter {
 
     /// Decides one request for `key`.
     pub fn check(&self, key: &str) -> Decision {
+        self.check_n(key, 1)
+    }
+
+    /// The GCRA parameters.
+    #[must_use]
+    pub fn gcra(&self) -> Gcra {
+        self.gcra
+    }
+
+    /// Settles `delta` cells for `key` after the fact (see [`Gcra::adjust`]).
+    pub fn adjust(&self, key: &str, delta: i64) {
+        let now = self.clock.now_ns();
+        let Ok(mut states) = self.states.lock() else {
+            return;
+        };
+        if let Some(tat) = states.get_mut(key) {
+            let mut t = Some(*tat);
+            self.gcra.adjust(&mut t, now, delta);
+            if let Some(t) = t {
+                *tat = t;
+            }
+        } else if delta > 0 && states.len() < self.max_keys {
+            let mut t = None;
+            self.gcra.adjust(&mut t, now, delta);
+            if let Some(t) = t {
+                states.insert(key.to_string(), t);
+            }
+        }
+    }
+
+    /// Decides a request costing `n` cells for `key` (see [`Gcra::check_n`]).
+    pub fn check_n(&self, key: &str, n: u64) -> Decision {
         let now = self.clock.now_ns();
         let Ok(mut states) = self.states.lock() else {
             return Decision::Allow { remaining: 0 }; // a poisoned lock must not take the data plane down
         };
         if let Some(tat) = states.get_mut(key) {
             let mut t = Some(*tat);
-            let d = self.gcra.check(&mut t, now);
+            let d = self.gcra.check_n(&mut t, now, n);
             if let Some(t) = t {
                 *tat = t;
             }
@@ -90,7 +122,7 @@ impl KeyedLimiter {
             states.retain(|_, tat| !self.gcra.is_idle(*tat, now));
         }
         let mut t = None;
-        let d = self.gcra.check(&mut t, now);
+        let d = self.gcra.check_n(&mut t, now, n);
         if let (Some(t), true) = (t, states.len() < self.max_keys) {
             states.insert(key.to_string(), t);
         }

@@ -101,3 +101,50 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn check_n_charges_the_cost_and_adjust_settles() {
+    // 60 cells per minute = 1/s, bucket of 10.
+    let g = Gcra::new(1.0, 10).expect("gcra");
+    let mut tat = None;
+    assert_eq!(g.check_n(&mut tat, 0, 6), Decision::Allow { remaining: 4 });
+    assert_eq!(
+        g.check_n(&mut tat, 0, 5),
+        Decision::Deny {
+            retry_after: Duration::from_secs(1)
+        }
+    );
+    // The estimate was 6 but 2 were used: refund 4.
+    g.adjust(&mut tat, 0, -4);
+    assert_eq!(g.check_n(&mut tat, 0, 5), Decision::Allow { remaining: 3 });
+    // Debt: 20 more than estimated; the next cell waits 18 s.
+    g.adjust(&mut tat, 0, 20);
+    assert_eq!(
+        g.check_n(&mut tat, 0, 1),
+        Decision::Deny {
+            retry_after: Duration::from_secs(18)
+        }
+    );
+    // A refund never leaves a credit beyond a full bucket.
+    let mut t2 = None;
+    g.adjust(&mut t2, 5, -100);
+    assert_eq!(t2, Some(5));
+    // A cost larger than the bucket passes only on a full bucket.
+    let mut t3 = None;
+    assert!(matches!(g.check_n(&mut t3, 0, 50), Decision::Allow { remaining: 0 }));
+    assert!(matches!(g.check_n(&mut t3, 0, 50), Decision::Deny { .. }));
+    assert_eq!(g.capacity(), 10);
+}
+
+proptest! {
+    /// `check_n(…, 1)` is `check`.
+    #[test]
+    fn check_n_of_one_is_check(rate in 1u32..50, burst in 1u32..10, steps in proptest::collection::vec(0u64..300, 1..40)) {
+        let g = Gcra::new(f64::from(rate), burst).expect("gcra");
+        let (mut a, mut b, mut now) = (None, None, 0u64);
+        for s in steps {
+            now += s * 1_000_000;
+            prop_assert_eq!(g.check(&mut a, now), g.check_n(&mut b, now, 1));
+        }
+    }
+}
