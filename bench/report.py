@@ -16,12 +16,26 @@ TARGET_THROUGHPUT_VS_NGINX = 0.9
 TARGET_ADDED_P99_MS = 0.3
 TARGET_IDLE_RSS_MIB = 20.0
 BACKGROUND_WARN_PCT = 10.0
-PASSTHROUGH_OF = {"anthropic": "chat", "anthropic_stream": "stream"}
+PASSTHROUGH_OF = {"anthropic": "chat", "anthropic_stream": "stream", "messages": "chat", "messages_native": "chat"}
 TITLES = {
     "chat": "chat: non-streaming chat completion (~1 KiB request, ~1 KiB response)",
     "stream": "stream: streaming chat completion (100 content chunks + finish chunk + [DONE])",
     "anthropic": "anthropic: OpenAI request in, translated to an Anthropic Messages upstream (non-streaming)",
     "anthropic_stream": "anthropic_stream: as anthropic, streaming (100 `text_delta` events in, OpenAI chunks out)",
+    "messages": "messages: Anthropic `/v1/messages` in, translated to the OpenAI-compatible upstream and back (non-streaming)",
+    "messages_native": "messages_native: Anthropic `/v1/messages` in, native passthrough to the Anthropic upstream (non-streaming)",
+}
+
+
+_TRANSLATED_NOTE = ("`direct` sends the equivalent Anthropic request straight to the mock's `POST /v1/messages`; "
+                    "`gatehouse` receives the OpenAI request and translates both ways. No nginx row.")
+SCENARIO_NOTES = {
+    "anthropic": _TRANSLATED_NOTE,
+    "anthropic_stream": _TRANSLATED_NOTE,
+    "messages": "`direct` sends the equivalent OpenAI request straight to the mock's `POST /v1/chat/completions`; "
+                "`gatehouse` receives the Anthropic request on `/v1/messages` and translates both ways. No nginx row.",
+    "messages_native": "Every target receives the same Anthropic request on `POST /v1/messages`; gatehouse rewrites "
+                       "`model` and swaps the credential, nginx relays it unchanged.",
 }
 
 
@@ -137,7 +151,7 @@ def write(jsonl, out):
         if gm is None and dm is None:
             continue
         r_nginx = ratio(gm and gm["rps"], nm and nm["rps"])
-        if sc in PASSTHROUGH_OF:
+        if sc in PASSTHROUGH_OF and nm is None:
             r_nginx_s = "n/a (nginx cannot translate)"
         else:
             verdict = "" if r_nginx is None else (" ✅" if r_nginx >= TARGET_THROUGHPUT_VS_NGINX else " ❌")
@@ -168,8 +182,8 @@ def write(jsonl, out):
         base = PASSTHROUGH_OF[sc]
         gm, bm = get(sc, "gatehouse", "max"), get(base, "gatehouse", "max")
         gp, bp = get(sc, "gatehouse", "paced"), get(base, "gatehouse", "paced")
-        if gm is None:
-            continue
+        if gm is None or bm is None:
+            continue  # the passthrough scenario was not part of this run
         r = ratio(gm["rps"], bm and bm["rps"])
         extra = None if bm is None or gm["cpu_us"] is None or bm["cpu_us"] is None else gm["cpu_us"] - bm["cpu_us"]
         p99 = None if gp is None or bp is None else gp["p99"] - bp["p99"]
@@ -186,9 +200,8 @@ def write(jsonl, out):
         if all(m is None and p is None for _, m, p in rows):
             continue
         o.append(f"## {TITLES.get(sc, sc)}\n")
-        if sc in PASSTHROUGH_OF:
-            o.append("`direct` sends the equivalent Anthropic request straight to the mock's `POST /v1/messages`; "
-                     "`gatehouse` receives the OpenAI request and translates both ways. No nginx row.\n")
+        if sc in SCENARIO_NOTES:
+            o.append(SCENARIO_NOTES[sc] + "\n")
         o.append(f"Max throughput ({conns} connections, closed loop):\n")
         o.append("| target | req/s | × direct | p50 ms | p99 ms | p99.9 ms | proxy CPU µs/req | proxy core use "
                  "| proxy peak RSS MiB | errors | background CPU |")

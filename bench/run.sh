@@ -27,7 +27,7 @@ for knob in SCENARIOS DURATION PACED_DURATION WARMUP CONNECTIONS PACED_CONNECTIO
 done
 COMMAND_LINE+="bench/run.sh"
 
-ALL_SCENARIOS="chat stream anthropic anthropic_stream"
+ALL_SCENARIOS="chat stream anthropic anthropic_stream messages messages_native"
 SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
 DURATION=${DURATION:-8}
 PACED_DURATION=${PACED_DURATION:-10}
@@ -212,7 +212,7 @@ write_gatehouse_config() { # $1 = file, $2 = 1 to include the anthropic provider
 }
 ANTHROPIC_NOTE=""
 wants_anthropic=0
-case " $SCENARIOS " in *" anthropic"*) wants_anthropic=1 ;; esac
+case " $SCENARIOS " in *" anthropic"* | *" messages"*) wants_anthropic=1 ;; esac
 if ((wants_anthropic)); then
   write_gatehouse_config "$WORK/gatehouse.yaml" 1
   if ! "$BIN/gatehouse" check "$WORK/gatehouse.yaml" >"$WORK/check.log" 2>&1; then
@@ -280,6 +280,9 @@ bodies = {
     "chat": openai("bench", False), "stream": openai("bench", True),
     "anthropic": openai("claude-bench", False), "anthropic_stream": openai("claude-bench", True),
     "messages": anthropic(False), "messages_stream": anthropic(True),
+    # /v1/messages through gatehouse: translated to the OpenAI-compatible mock, or native to the Anthropic one.
+    "messages_translated_in": dict(anthropic(False), model="bench"),
+    "messages_native_in": dict(anthropic(False), model="claude-bench"),
 }
 for name, body in bodies.items():
     with open(f"{work}/{name}.json", "w") as f:
@@ -374,7 +377,7 @@ STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 START_SECONDS=$SECONDS
 plan=0
 for scenario in $SCENARIOS; do
-  case $scenario in chat | stream) plan=$((plan + 3)) ;; *) plan=$((plan + 2)) ;; esac
+  case $scenario in chat | stream | messages_native) plan=$((plan + 3)) ;; *) plan=$((plan + 2)) ;; esac
 done
 plan=$((plan * (WARMUP + DURATION + PACED_DURATION)))
 RETRY_DEADLINE=$((SECONDS + plan + ${RETRY_BUDGET:-60}))
@@ -403,6 +406,30 @@ for scenario in $SCENARIOS; do
       # No nginx row: nginx cannot translate. The direct baseline is the Anthropic-shaped upstream itself.
       bench_target "$scenario" direct "$MOCK_URL/v1/messages" "$direct_body" "$expect_direct"
       bench_target "$scenario" gatehouse "$GH_URL/v1/chat/completions" "$WORK/$scenario.json" "$expect" "$GH_PID"
+      ;;
+    messages)
+      # Anthropic client in, OpenAI-compatible upstream out (translated both ways). The direct baseline is the same
+      # upstream work: the OpenAI request straight to the mock. No nginx row: nginx cannot translate.
+      if ((!wants_anthropic)); then
+        log "scenario $scenario $ANTHROPIC_NOTE"
+        continue
+      fi
+      log "scenario $scenario"
+      bench_target "$scenario" direct "$MOCK_URL/v1/chat/completions" "$WORK/chat.json" '"chat.completion"'
+      bench_target "$scenario" gatehouse "$GH_URL/v1/messages" "$WORK/messages_translated_in.json" '"type":"message"' "$GH_PID"
+      ;;
+    messages_native)
+      # Anthropic client in, Anthropic upstream out: passthrough (model rewrite and credential swap only), so nginx
+      # is a fair baseline here.
+      if ((!wants_anthropic)); then
+        log "scenario $scenario $ANTHROPIC_NOTE"
+        continue
+      fi
+      log "scenario $scenario"
+      bench_target "$scenario" direct "$MOCK_URL/v1/messages" "$WORK/messages.json" '"type":"message"'
+      # shellcheck disable=SC2086
+      bench_target "$scenario" nginx "$NGINX_URL/v1/messages" "$WORK/messages.json" '"type":"message"' $NGINX_PIDS
+      bench_target "$scenario" gatehouse "$GH_URL/v1/messages" "$WORK/messages_native_in.json" '"type":"message"' "$GH_PID"
       ;;
   esac
 done
