@@ -13,6 +13,7 @@ mod bedrock;
 mod messages;
 mod passthrough;
 mod translated;
+mod upstream;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,7 +22,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 pub use anthropic_native::AnthropicNative;
@@ -29,6 +29,7 @@ pub use bedrock::BedrockToOpenAi;
 pub use messages::OpenAiToAnthropic;
 pub use passthrough::Passthrough;
 pub use translated::{AnthropicToOpenAi, GeminiToOpenAi, Translated};
+pub use upstream::{FirstEvent, Upstream};
 
 use crate::context::RequestContext;
 
@@ -50,7 +51,7 @@ pub trait StreamHandler: Send + Unpin + 'static {
 
 /// A streamed upstream body with idle and total deadlines, a handler and a context to finish.
 pub struct MeteredBody<H> {
-    inner: Incoming,
+    inner: Upstream,
     idle: Pin<Box<Sleep>>,
     idle_after: Duration,
     total: Pin<Box<Sleep>>,
@@ -87,7 +88,7 @@ struct StreamAborted(&'static str);
 impl<H: StreamHandler> MeteredBody<H> {
     /// Wraps an upstream SSE body. `deadline` is when the whole exchange must be over.
     #[must_use]
-    pub fn new(inner: Incoming, handler: H, ctx: RequestContext, idle_after: Duration, deadline: Instant) -> Self {
+    pub fn new(inner: Upstream, handler: H, ctx: RequestContext, idle_after: Duration, deadline: Instant) -> Self {
         Self {
             inner,
             idle: Box::pin(tokio::time::sleep(idle_after)),

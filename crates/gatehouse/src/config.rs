@@ -90,6 +90,7 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
             "server" => section(value, &mut spec.server),
             "telemetry" => section(value, &mut spec.telemetry),
             "mcp" => section(value, &mut spec.mcp),
+            "failover" => section(value, &mut spec.failover),
             "providers" => {
                 items_map("providers", value, &mut spec.providers, &mut errors);
                 Ok(())

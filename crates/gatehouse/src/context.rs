@@ -79,6 +79,8 @@ pub struct RequestContext {
     /// Set when the response was delivered to the end.
     pub completed: bool,
     upstream_error: bool,
+    /// Upstream attempts made (0 when none was needed; more than 1 after retries or failover).
+    pub attempts: u32,
     /// The vLLM pool replica this request holds (released, with its outcome, when the context drops).
     pub pool_lease: Option<crate::pool::Lease>,
 }
@@ -91,6 +93,7 @@ struct LogLine<'a> {
     model: Option<&'a str>,
     target: Option<&'a str>,
     endpoint: Option<&'a str>,
+    attempts: u32,
     stream: bool,
     status: u16,
     outcome: Outcome,
@@ -178,6 +181,7 @@ impl RequestContext {
             completed: false,
             upstream_error: false,
             pool_lease: None,
+            attempts: 0,
         }
     }
 
@@ -188,6 +192,12 @@ impl RequestContext {
             self.error_code = Some(code);
             self.upstream_error = upstream;
         }
+    }
+
+    /// The process's metrics (failover and health counters are recorded while the request runs).
+    #[must_use]
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.telemetry.metrics
     }
 
     /// Marks the first upstream byte.
@@ -285,6 +295,7 @@ impl Drop for RequestContext {
             model: self.model.as_deref(),
             target: self.target.as_deref(),
             endpoint: self.endpoint.as_deref(),
+            attempts: self.attempts,
             stream: self.stream,
             status: self.status,
             outcome,

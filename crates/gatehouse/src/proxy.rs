@@ -15,6 +15,7 @@
 mod anthropic;
 mod anthropic_native;
 mod bedrock;
+mod failover;
 mod gemini;
 mod messages;
 mod passthrough;
@@ -35,7 +36,7 @@ use crate::config::spec::ProviderKind;
 use crate::context::{Dialect, RequestContext, Route};
 use crate::error::{ErrorSource, GatewayError};
 use crate::respond::error_response;
-use crate::snapshot::{Model, Provider, Snapshot, Target, TargetState};
+use crate::snapshot::{Model, Provider, Snapshot, Target};
 use crate::state::AppState;
 use crate::upstream::UpstreamBody;
 
@@ -51,9 +52,11 @@ const MAX_UPSTREAM_BODY: usize = 64 << 20;
 
 /// An upstream response ready to relay.
 struct Relay {
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     deadline: Instant,
     idle: Duration,
+    /// The serving provider's first-byte timeout (bounds the wait for a stream's first event).
+    first_byte: Duration,
     target: String,
     mode: Mode,
 }
@@ -76,7 +79,7 @@ enum Mode {
 
 /// What `forward` produced: an upstream response to relay, or an answer made here (no upstream call).
 enum Forwarded {
-    Relay(Relay, Vec<(http::HeaderName, HeaderValue)>),
+    Relay(Box<Relay>, Vec<(http::HeaderName, HeaderValue)>),
     Local(Response),
 }
 
@@ -108,7 +111,7 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     let snap = state.snapshot();
     let mut resp = match forward(&snap, route, req, &mut ctx).await {
         Ok(Forwarded::Relay(relay, extra)) => {
-            let mut resp = relay_response(relay, route.dialect(), ctx).await;
+            let mut resp = relay_response(*relay, route.dialect(), ctx).await;
             for (name, value) in extra {
                 resp.headers_mut().insert(name, value);
             }
@@ -121,7 +124,16 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
         }
         Err(e) => {
             ctx.fail(e.status().as_u16(), e.code(), e.source_kind() == ErrorSource::Upstream);
-            error_response(route.dialect(), &e)
+            let mut resp = error_response(route.dialect(), &e);
+            if ctx.attempts > 0 {
+                // Which target answered last and how many attempts were made, for failed requests too.
+                let h = resp.headers_mut();
+                if let Some(t) = ctx.target.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+                    h.insert(failover::TARGET_HEADER, t);
+                }
+                h.insert(failover::ATTEMPTS_HEADER, HeaderValue::from(ctx.attempts));
+            }
+            resp
         }
     };
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -163,79 +175,123 @@ async fn forward(
 
     // Policies (authn → rate limit → authz → budget) plug in here, in that order.
 
-    let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable {
-        model: model.name.clone(),
-        reason,
-    })?;
-    let provider = &target.provider;
-    ctx.target = Some(provider.name.clone());
     ctx.stream = parsed.stream()?;
-    let mut extra = Vec::new();
-    let endpoint = provider.pick_endpoint(&parts.headers, &parsed, &target.upstream_model, ctx, &mut extra)?;
-    ctx.endpoint = Some(endpoint.to_string());
-
-    let incoming = ClientRequest {
+    let request = Request0 {
         route,
         bytes: &bytes,
         parsed: &parsed,
         parts: &parts,
         asked: &name,
         model,
+    };
+    // Targets in priority order, retried and failed over before the first byte (proxy/failover.rs).
+    failover::run(snap, &request, ctx).await
+}
+
+/// The client request, read and resolved once, replayed on every attempt.
+struct Request0<'a> {
+    route: Route,
+    bytes: &'a Bytes,
+    parsed: &'a RequestBody<'a>,
+    parts: &'a http::request::Parts,
+    asked: &'a str,
+    model: &'a Model,
+}
+
+/// What one attempt on one target produced.
+enum Attempted {
+    /// The upstream answered (any status); the head is here, the body not yet read.
+    Sent {
+        resp: http::Response<crate::body::Upstream>,
+        mode: Mode,
+        extra: Vec<(http::HeaderName, HeaderValue)>,
+    },
+    /// Answered here without an upstream call.
+    Local(Response),
+}
+
+/// Why an attempt produced no upstream response.
+enum AttemptError {
+    /// The request could not be built for this target (client error, unsupported route, no pool replica).
+    Prepare(GatewayError),
+    /// Sending failed or timed out before the response head.
+    Send(GatewayError),
+}
+
+/// One attempt on `target`: pick its endpoint, prepare the request for its (dialect, kind), send it with the
+/// first-byte timeout (capped by the request's deadline).
+async fn attempt(
+    req: &Request0<'_>,
+    target: &Target,
+    deadline: Instant,
+    ctx: &mut RequestContext,
+) -> Result<Attempted, AttemptError> {
+    let provider = &target.provider;
+    let route = req.route;
+    ctx.target = Some(provider.name.clone());
+    let mut extra = Vec::new();
+    let endpoint = provider
+        .pick_endpoint(&req.parts.headers, req.parsed, &target.upstream_model, ctx, &mut extra)
+        .map_err(AttemptError::Prepare)?;
+    ctx.endpoint = Some(endpoint.to_string());
+
+    let incoming = ClientRequest {
+        route,
+        bytes: req.bytes,
+        parsed: req.parsed,
+        parts: req.parts,
+        asked: req.asked,
+        model: req.model,
         target,
     };
     let prepared = match (route.dialect(), provider.kind) {
         (
             Dialect::OpenAi,
             ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai,
-        ) => passthrough::prepare(&incoming, endpoint, ctx)?,
-        (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,
-        (Dialect::OpenAi, ProviderKind::Gemini) => gemini::prepare(&incoming, endpoint, ctx, &mut extra)?,
-        (Dialect::OpenAi, ProviderKind::Bedrock) => bedrock::prepare(&incoming, endpoint, ctx, &mut extra)?,
-        (Dialect::Anthropic, ProviderKind::Anthropic) => anthropic_native::prepare(&incoming, endpoint, ctx)?,
+        ) => passthrough::prepare(&incoming, endpoint, ctx),
+        (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra),
+        (Dialect::OpenAi, ProviderKind::Gemini) => gemini::prepare(&incoming, endpoint, ctx, &mut extra),
+        (Dialect::OpenAi, ProviderKind::Bedrock) => bedrock::prepare(&incoming, endpoint, ctx, &mut extra),
+        (Dialect::Anthropic, ProviderKind::Anthropic) => anthropic_native::prepare(&incoming, endpoint, ctx),
         (
             Dialect::Anthropic,
             ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai,
         ) => {
             if route == Route::CountTokens {
                 // No OpenAI-style API counts tokens: answered here with an estimate (docs/providers/anthropic.md).
-                return messages::count_tokens(&incoming).map(Forwarded::Local);
+                return messages::count_tokens(&incoming)
+                    .map(Attempted::Local)
+                    .map_err(AttemptError::Prepare);
             }
-            messages::prepare(&incoming, endpoint, ctx, &mut extra)?
+            messages::prepare(&incoming, endpoint, ctx, &mut extra)
         }
         (Dialect::Anthropic, ProviderKind::Gemini | ProviderKind::Bedrock) => {
             // Anthropic → OpenAI → Gemini/Bedrock would chain two translations; not built yet (docs/FEATURES.md).
-            return Err(GatewayError::RouteNotSupported {
+            Err(GatewayError::RouteNotSupported {
                 route: route.upstream_path(),
                 target: provider.name.clone(),
-            });
+            })
         }
-    };
-
-    let t = provider.timeouts;
-    let deadline = Instant::now() + t.total;
-    let wait = t.first_byte.min(t.total);
-    let resp = match tokio::time::timeout(wait, provider.client.send(prepared.req)).await {
-        Err(_) => {
-            return Err(GatewayError::UpstreamTimeout {
-                target: provider.name.clone(),
-                phase: "first_byte",
-            });
-        }
-        Ok(Err(e)) => return Err(classify_send_error(&provider.name, &e)),
-        Ok(Ok(r)) => r,
-    };
-    // A stream's first token is its first body frame (body.rs); a JSON reply's is its head.
-    if !ctx.stream {
-        ctx.first_byte();
     }
-    let relay = Relay {
-        resp,
-        deadline,
-        idle: t.idle,
-        target: provider.name.clone(),
-        mode: prepared.mode,
-    };
-    Ok(Forwarded::Relay(relay, extra))
+    .map_err(AttemptError::Prepare)?;
+
+    let wait = provider
+        .timeouts
+        .first_byte
+        .min(deadline.saturating_duration_since(Instant::now()));
+    ctx.attempts += 1;
+    match tokio::time::timeout(wait, provider.client.send(prepared.req)).await {
+        Err(_) => Err(AttemptError::Send(GatewayError::UpstreamTimeout {
+            target: provider.name.clone(),
+            phase: "first_byte",
+        })),
+        Ok(Err(e)) => Err(AttemptError::Send(classify_send_error(&provider.name, &e))),
+        Ok(Ok(resp)) => Ok(Attempted::Sent {
+            resp: resp.map(crate::body::Upstream::new),
+            mode: prepared.mode,
+            extra,
+        }),
+    }
 }
 
 /// Logs the parameters a translated target did not receive and lists them for the client in [`DROPPED_HEADER`].
@@ -259,18 +315,6 @@ fn report_dropped(
     if let Ok(v) = HeaderValue::from_str(&list) {
         extra.push((http::HeaderName::from_static(DROPPED_HEADER), v));
     }
-}
-
-/// The first enabled target, or the reasons none is.
-fn pick_target(targets: &[Target]) -> Result<&Target, String> {
-    let mut reasons = Vec::new();
-    for t in targets {
-        match t.provider.state() {
-            TargetState::Enabled => return Ok(t),
-            TargetState::Disabled(r) => reasons.push(format!("{}: {r}", t.provider.name)),
-        }
-    }
-    Err(reasons.join("; "))
 }
 
 /// The provider's credential as a sensitive header value (never logged, never echoed), if it has one.
@@ -368,7 +412,7 @@ async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext)
 }
 
 /// Whether an upstream response is an event stream.
-fn is_event_stream(resp: &http::Response<hyper::body::Incoming>) -> bool {
+fn is_event_stream(resp: &http::Response<crate::body::Upstream>) -> bool {
     resp.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -377,7 +421,7 @@ fn is_event_stream(resp: &http::Response<hyper::body::Incoming>) -> bool {
 
 /// A streamed client response driven by `handler`.
 fn stream_response<H: StreamHandler>(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     handler: H,
     ctx: RequestContext,
     idle: Duration,
@@ -394,7 +438,7 @@ fn stream_response<H: StreamHandler>(
 }
 
 /// Reads a whole (non-streamed) upstream body within the deadline and the size bound.
-async fn collect_upstream(body: hyper::body::Incoming, deadline: Instant, target: &str) -> Result<Bytes, GatewayError> {
+async fn collect_upstream(body: crate::body::Upstream, deadline: Instant, target: &str) -> Result<Bytes, GatewayError> {
     match tokio::time::timeout_at(deadline, Limited::new(body, MAX_UPSTREAM_BODY).collect()).await {
         Ok(Ok(c)) => Ok(c.to_bytes()),
         Ok(Err(e)) => Err(GatewayError::UpstreamInvalid {

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod auth;
+mod failover;
 mod mcp;
 mod routing;
 
@@ -138,6 +139,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         .and_then(|m| mcp::build(&mut errs, m, env))
         .map(Arc::new);
 
+    let failover = failover::build(&mut errs, &spec.failover);
+
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));
     }
@@ -153,6 +156,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         access_log: spec.telemetry.access_log.unwrap_or(AccessLogTarget::Stdout),
         redacted,
         mcp,
+        failover,
+        retry_budget: crate::health::RetryBudget::default(),
     })
 }
 

@@ -158,7 +158,7 @@ fn invalid(provider: &Provider, detail: String) -> GatewayError {
 
 /// Translates the reply back: the event stream incrementally, a response whole, an error into OpenAI error JSON.
 pub(super) async fn relay(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     deadline: Instant,
     idle: Duration,
     target: String,

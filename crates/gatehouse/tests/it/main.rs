@@ -6,6 +6,7 @@ mod anthropic_stream;
 mod bedrock;
 mod cli;
 mod cross_provider;
+mod failover;
 mod gemini;
 mod interop;
 mod jwt_support;
