@@ -362,6 +362,25 @@ async fn consecutive_failures_eject_the_primary_and_traffic_skips_it() {
     assert!(
         metrics.contains("gatehouse_target_ejections_total{provider=\"primary\",reason=\"consecutive_failures\"} 1")
     );
+    let status: Value = gw
+        .http
+        .get(gw.admin("/status?format=json"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    let model = &status["models"][0];
+    assert_eq!(model["serving"], "secondary", "{status}");
+    assert_eq!(model["targets"][0]["health"]["state"], "ejected", "{status}");
+    assert!(
+        model["targets"][0]["health"]["remaining_ms"]
+            .as_u64()
+            .expect("time left")
+            <= 300
+    );
+    assert_eq!(model["targets"][1]["health"]["state"], "healthy");
 
     // After the ejection the primary is tried again; healthy now, it serves and its gauge returns to 1.
     primary.set_reply(Reply::chat("back"));
