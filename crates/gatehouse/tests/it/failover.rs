@@ -448,3 +448,41 @@ models:
     assert_eq!((status, target.as_str(), attempts.as_str()), (200, "backup", "2"));
     assert!(body.as_str().expect("text").contains("clean"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_primary_under_load_fails_no_request() {
+    // 300 requests at a fixed rate (one every 5 ms, streamed and not); the primary is dropped a third of the way in.
+    let primary = ok_mock("primary").await;
+    let secondary = ok_mock("secondary").await;
+    let gw =
+        std::sync::Arc::new(TestGateway::start(&two_targets(&primary.base_url(), &secondary.base_url(), "")).await);
+    let mut primary = Some(primary);
+    let mut tasks = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    for i in 0..300 {
+        tick.tick().await;
+        if i == 100 {
+            drop(primary.take());
+        }
+        let gw = gw.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = i % 2 == 0;
+            let (status, _, _, body) = send(&gw, stream).await;
+            let complete = if stream {
+                body.as_str().is_some_and(|t| t.trim_end().ends_with("data: [DONE]"))
+            } else {
+                body["choices"][0]["message"]["content"].is_string()
+            };
+            (status, complete)
+        }));
+    }
+    let mut failed = 0;
+    for t in tasks {
+        let (status, complete) = t.await.expect("task");
+        if status != 200 || !complete {
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 0, "client-visible failures while the primary died");
+    assert!(secondary.requests().len() >= 150, "the secondary took over");
+}
