@@ -83,6 +83,8 @@ struct TargetStatus {
     endpoints: Vec<String>,
     state: &'static str,
     reason: Option<String>,
+    /// Passive health: in rotation, ejected or cooling, with the reason and time left (docs/failover.md).
+    health: crate::health::HealthView,
 }
 
 #[derive(Deserialize)]
@@ -115,13 +117,19 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
                         endpoints: t.provider.endpoints.clone(),
                         state: st,
                         reason,
+                        health: t.provider.health.view(tokio::time::Instant::now()),
                     }
                 })
                 .collect();
             ModelStatus {
                 name: m.name.clone(),
                 aliases: m.aliases.clone(),
-                serving: targets.iter().find(|t| t.reason.is_none()).map(|t| t.provider.clone()),
+                // The failover loop's choice: the first enabled target in rotation, else the first enabled one.
+                serving: targets
+                    .iter()
+                    .find(|t| t.reason.is_none() && t.health.state == "healthy")
+                    .or_else(|| targets.iter().find(|t| t.reason.is_none()))
+                    .map(|t| t.provider.clone()),
                 targets,
             }
         })

@@ -12,6 +12,7 @@ mod anthropic_native;
 mod bedrock;
 mod passthrough;
 mod translated;
+mod upstream;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,13 +21,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 pub use anthropic_native::AnthropicNative;
 pub use bedrock::BedrockToOpenAi;
 pub use passthrough::Passthrough;
 pub use translated::{AnthropicToOpenAi, GeminiToOpenAi, OpenAiToAnthropic, Translated};
+pub use upstream::{FirstEvent, Upstream};
 
 use crate::context::RequestContext;
 
@@ -48,7 +49,7 @@ pub trait StreamHandler: Send + Unpin + 'static {
 
 /// A streamed upstream body with idle and total deadlines, a handler and a context to finish.
 pub struct MeteredBody<H> {
-    inner: Incoming,
+    inner: Upstream,
     idle: Pin<Box<Sleep>>,
     idle_after: Duration,
     total: Pin<Box<Sleep>>,
@@ -85,7 +86,7 @@ struct StreamAborted(&'static str);
 impl<H: StreamHandler> MeteredBody<H> {
     /// Wraps an upstream SSE body. `deadline` is when the whole exchange must be over.
     #[must_use]
-    pub fn new(inner: Incoming, handler: H, ctx: RequestContext, idle_after: Duration, deadline: Instant) -> Self {
+    pub fn new(inner: Upstream, handler: H, ctx: RequestContext, idle_after: Duration, deadline: Instant) -> Self {
         Self {
             inner,
             idle: Box::pin(tokio::time::sleep(idle_after)),

@@ -101,6 +101,7 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
                 items_seq("limits", value, &mut spec.limits, &mut errors);
                 Ok(())
             }
+            "failover" => section(value, &mut spec.failover),
             "providers" => {
                 items_map("providers", value, &mut spec.providers, &mut errors);
                 Ok(())

@@ -79,6 +79,8 @@ pub struct RequestContext {
     /// Set when the response was delivered to the end.
     pub completed: bool,
     upstream_error: bool,
+    /// Upstream attempts made (0 when none was needed; more than 1 after retries or failover).
+    pub attempts: u32,
     /// The vLLM pool replica this request holds (released, with its outcome, when the context drops).
     pub pool_lease: Option<crate::pool::Lease>,
     /// The authenticated caller (`None` when `auth:` is not configured or authentication failed).
@@ -107,6 +109,7 @@ struct LogLine<'a> {
     model: Option<&'a str>,
     target: Option<&'a str>,
     endpoint: Option<&'a str>,
+    attempts: u32,
     stream: bool,
     status: u16,
     outcome: Outcome,
@@ -201,6 +204,7 @@ impl RequestContext {
             pricing: None,
             cost_cell: None,
             budget: None,
+            attempts: 0,
         }
     }
 
@@ -390,6 +394,7 @@ impl Drop for RequestContext {
             model: self.model.as_deref(),
             target: self.target.as_deref(),
             endpoint: self.endpoint.as_deref(),
+            attempts: self.attempts,
             stream: self.stream,
             status: self.status,
             outcome,

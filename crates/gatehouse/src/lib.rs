@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod gateway;
+pub mod health;
 pub mod limit;
 pub mod mcp;
 pub mod metering;

@@ -82,6 +82,35 @@ pub struct McpLabels {
     pub error_type: String,
 }
 
+/// Failover labels: the request moved from one target to the next.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailoverLabels {
+    /// Model asked for.
+    pub model: String,
+    /// Provider that failed.
+    pub from: String,
+    /// Provider tried next.
+    pub to: String,
+    /// Why (`status_503`, `upstream_timeout`, ...).
+    pub reason: String,
+}
+
+/// Labels naming one provider.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabels {
+    /// Provider.
+    pub provider: String,
+}
+
+/// Ejection labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EjectionLabels {
+    /// Provider.
+    pub provider: String,
+    /// `consecutive_failures` or `throttled`.
+    pub reason: &'static str,
+}
+
 /// Reload outcome labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabels {
@@ -112,6 +141,14 @@ pub struct Metrics {
     pub mcp_duration: Family<McpLabels, Histogram, fn() -> Histogram>,
     /// Spend and billed tokens (`gatehouse_spend_usd_total`, ...).
     pub metering: crate::metering::MeteringMetrics,
+    /// Requests moved to another target.
+    pub failovers: Family<FailoverLabels, Counter>,
+    /// Attempts after the first (same or another target).
+    pub retries: Family<ProviderLabels, Counter>,
+    /// Targets taken out of rotation.
+    pub ejections: Family<EjectionLabels, Counter>,
+    /// 1 while a target is in rotation, 0 while ejected or cooling.
+    pub health: Family<ProviderLabels, Gauge>,
 }
 
 fn mcp_histogram() -> Histogram {
@@ -193,7 +230,35 @@ impl Metrics {
         drop(reloads.get_or_create(&ReloadLabels { result: "error" }));
         let pool = crate::pool::PoolMetrics::register(&mut registry);
         let metering = crate::metering::MeteringMetrics::register(&mut registry);
+        let failovers = Family::<FailoverLabels, Counter>::default();
+        let retries = Family::<ProviderLabels, Counter>::default();
+        let ejections = Family::<EjectionLabels, Counter>::default();
+        let health = Family::<ProviderLabels, Gauge>::default();
+        registry.register(
+            "gatehouse_failovers",
+            "Requests moved from one target to another before the first byte, by model, from, to and reason",
+            failovers.clone(),
+        );
+        registry.register(
+            "gatehouse_retries",
+            "Upstream attempts after a request's first, by the provider retried",
+            retries.clone(),
+        );
+        registry.register(
+            "gatehouse_target_ejections",
+            "Targets taken out of rotation by passive health, by reason",
+            ejections.clone(),
+        );
+        registry.register(
+            "gatehouse_target_health",
+            "1 while a target is in rotation, 0 while it is ejected or cooling down",
+            health.clone(),
+        );
         Self {
+            failovers,
+            retries,
+            ejections,
+            health,
             pool,
             metering,
             registry,
@@ -216,6 +281,25 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+
+    /// Sets a target's health gauge.
+    pub fn target_health(&self, provider: &str, healthy: bool) {
+        self.health
+            .get_or_create(&ProviderLabels {
+                provider: provider.to_string(),
+            })
+            .set(i64::from(healthy));
+    }
+
+    /// Counts a target leaving rotation.
+    pub fn target_ejection(&self, provider: &str, reason: &'static str) {
+        self.ejections
+            .get_or_create(&EjectionLabels {
+                provider: provider.to_string(),
+                reason,
+            })
+            .inc();
     }
 
     /// Counts a reload attempt.

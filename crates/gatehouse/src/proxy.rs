@@ -16,6 +16,7 @@ mod anthropic;
 mod anthropic_native;
 mod bedrock;
 mod chained;
+mod failover;
 mod gemini;
 mod messages;
 mod passthrough;
@@ -37,7 +38,7 @@ use crate::config::spec::ProviderKind;
 use crate::context::{Dialect, RequestContext, Route};
 use crate::error::{ErrorSource, GatewayError};
 use crate::respond::error_response;
-use crate::snapshot::{Model, Provider, Snapshot, Target, TargetState};
+use crate::snapshot::{Model, Provider, Snapshot, Target};
 use crate::state::AppState;
 use crate::upstream::UpstreamBody;
 
@@ -53,9 +54,11 @@ const MAX_UPSTREAM_BODY: usize = 64 << 20;
 
 /// An upstream response ready to relay.
 struct Relay {
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     deadline: Instant,
     idle: Duration,
+    /// The serving provider's first-byte timeout (bounds the wait for a stream's first event).
+    first_byte: Duration,
     target: String,
     mode: Mode,
 }
@@ -132,7 +135,16 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
         }
         Err(e) => {
             ctx.fail(e.status().as_u16(), e.code(), e.source_kind() == ErrorSource::Upstream);
-            error_response(route.dialect(), &e)
+            let mut resp = error_response(route.dialect(), &e);
+            if ctx.attempts > 0 {
+                // Which target answered last and how many attempts were made, for failed requests too.
+                let h = resp.headers_mut();
+                if let Some(t) = ctx.target.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+                    h.insert(failover::TARGET_HEADER, t);
+                }
+                h.insert(failover::ATTEMPTS_HEADER, HeaderValue::from(ctx.attempts));
+            }
+            resp
         }
     };
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -214,26 +226,78 @@ async fn forward(
     )
     .await?;
 
-    let target = pick_target(&model.targets).map_err(|reason| GatewayError::NoTargetAvailable {
-        model: model.name.clone(),
-        reason,
-    })?;
-    let provider = &target.provider;
-    ctx.target = Some(provider.name.clone());
     ctx.stream = parsed.stream()?;
-    let mut extra = limit_headers;
-    let upstream_model = target.pick_model();
-    ctx.upstream_model = Some(upstream_model.to_string());
-    let endpoint = provider.pick_endpoint(&parts.headers, &parsed, upstream_model, ctx, &mut extra)?;
-    ctx.endpoint = Some(endpoint.to_string());
-
-    let incoming = ClientRequest {
+    let request = Request0 {
         route,
         bytes: &bytes,
         parsed: &parsed,
         parts: &parts,
         asked: &name,
         model,
+        limit_headers,
+    };
+    // Targets in priority order, retried and failed over before the first byte (proxy/failover.rs).
+    failover::run(snap, &request, ctx).await
+}
+
+/// The client request, read and resolved once, replayed on every attempt.
+struct Request0<'a> {
+    route: Route,
+    bytes: &'a Bytes,
+    parsed: &'a RequestBody<'a>,
+    parts: &'a http::request::Parts,
+    asked: &'a str,
+    model: &'a Model,
+    /// `x-ratelimit-*` headers from the limits, added to whatever answer the client gets.
+    limit_headers: Vec<(http::HeaderName, HeaderValue)>,
+}
+
+/// What one attempt on one target produced.
+enum Attempted {
+    /// The upstream answered (any status); the head is here, the body not yet read.
+    Sent {
+        resp: http::Response<crate::body::Upstream>,
+        mode: Mode,
+        extra: Vec<(http::HeaderName, HeaderValue)>,
+    },
+    /// Answered here without an upstream call.
+    Local(Response),
+}
+
+/// Why an attempt produced no upstream response.
+enum AttemptError {
+    /// The request could not be built for this target (client error, unsupported route, no pool replica).
+    Prepare(GatewayError),
+    /// Sending failed or timed out before the response head.
+    Send(GatewayError),
+}
+
+/// One attempt on `target`: pick its endpoint, prepare the request for its (dialect, kind), send it with the
+/// first-byte timeout (capped by the request's deadline).
+async fn attempt(
+    req: &Request0<'_>,
+    target: &Target,
+    deadline: Instant,
+    ctx: &mut RequestContext,
+) -> Result<Attempted, AttemptError> {
+    let provider = &target.provider;
+    let route = req.route;
+    ctx.target = Some(provider.name.clone());
+    let mut extra = req.limit_headers.clone();
+    let upstream_model = target.pick_model();
+    ctx.upstream_model = Some(upstream_model.to_string());
+    let endpoint = provider
+        .pick_endpoint(&req.parts.headers, req.parsed, upstream_model, ctx, &mut extra)
+        .map_err(AttemptError::Prepare)?;
+    ctx.endpoint = Some(endpoint.to_string());
+
+    let incoming = ClientRequest {
+        route,
+        bytes: req.bytes,
+        parsed: req.parsed,
+        parts: req.parts,
+        asked: req.asked,
+        model: req.model,
         target,
         upstream_model,
     };
@@ -241,72 +305,52 @@ async fn forward(
         (
             Dialect::OpenAi,
             ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai,
-        ) => passthrough::prepare(&incoming, endpoint, ctx)?,
-        (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra)?,
-        (Dialect::OpenAi, ProviderKind::Gemini) => gemini::prepare(&incoming, endpoint, ctx, &mut extra)?,
-        (Dialect::OpenAi, ProviderKind::Bedrock) => bedrock::prepare(&incoming, endpoint, ctx, &mut extra)?,
-        (Dialect::Anthropic, ProviderKind::Anthropic) => anthropic_native::prepare(&incoming, endpoint, ctx)?,
+        ) => passthrough::prepare(&incoming, endpoint, ctx),
+        (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra),
+        (Dialect::OpenAi, ProviderKind::Gemini) => gemini::prepare(&incoming, endpoint, ctx, &mut extra),
+        (Dialect::OpenAi, ProviderKind::Bedrock) => bedrock::prepare(&incoming, endpoint, ctx, &mut extra),
+        (Dialect::Anthropic, ProviderKind::Anthropic) => anthropic_native::prepare(&incoming, endpoint, ctx),
         (
             Dialect::Anthropic,
             ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai,
         ) => {
             if route == Route::CountTokens {
                 // No OpenAI-style API counts tokens: answered here with an estimate (docs/providers/anthropic.md).
-                return messages::count_tokens(&incoming).map(Forwarded::Local);
+                return messages::count_tokens(&incoming)
+                    .map(Attempted::Local)
+                    .map_err(AttemptError::Prepare);
             }
-            messages::prepare(&incoming, endpoint, ctx, &mut extra)?
+            messages::prepare(&incoming, endpoint, ctx, &mut extra)
         }
         (Dialect::Anthropic, ProviderKind::Gemini | ProviderKind::Bedrock) => {
             if route == Route::CountTokens {
-                return messages::count_tokens(&incoming).map(Forwarded::Local);
+                // Neither counts Anthropic-shaped tokens: the same local estimate as for OpenAI-style targets.
+                return messages::count_tokens(&incoming)
+                    .map(Attempted::Local)
+                    .map_err(AttemptError::Prepare);
             }
-            // Two translations chained through the OpenAI shape (proxy/chained.rs).
-            let (chat, reply) = messages::translate(&incoming, ctx, &mut extra)?;
-            let chat = Bytes::from(chat);
-            let parsed = RequestBody::parse(&chat)?;
-            let inner = ClientRequest {
-                route: Route::ChatCompletions,
-                bytes: &chat,
-                parsed: &parsed,
-                ..incoming
-            };
-            let p = if provider.kind == ProviderKind::Gemini {
-                gemini::prepare(&inner, endpoint, ctx, &mut extra)?
-            } else {
-                bedrock::prepare(&inner, endpoint, ctx, &mut extra)?
-            };
-            Prepared {
-                req: p.req,
-                mode: Mode::Chained(Box::new(p.mode), reply),
-            }
+            chained::prepare(&incoming, endpoint, ctx, &mut extra)
         }
-    };
-
-    let t = provider.timeouts;
-    let deadline = Instant::now() + t.total;
-    let wait = t.first_byte.min(t.total);
-    let resp = match tokio::time::timeout(wait, provider.client.send(prepared.req)).await {
-        Err(_) => {
-            return Err(GatewayError::UpstreamTimeout {
-                target: provider.name.clone(),
-                phase: "first_byte",
-            });
-        }
-        Ok(Err(e)) => return Err(classify_send_error(&provider.name, &e)),
-        Ok(Ok(r)) => r,
-    };
-    // A stream's first token is its first body frame (body.rs); a JSON reply's is its head.
-    if !ctx.stream {
-        ctx.first_byte();
     }
-    let relay = Relay {
-        resp,
-        deadline,
-        idle: t.idle,
-        target: provider.name.clone(),
-        mode: prepared.mode,
-    };
-    Ok(Forwarded::Relay(Box::new(relay), extra))
+    .map_err(AttemptError::Prepare)?;
+
+    let wait = provider
+        .timeouts
+        .first_byte
+        .min(deadline.saturating_duration_since(Instant::now()));
+    ctx.attempts += 1;
+    match tokio::time::timeout(wait, provider.client.send(prepared.req)).await {
+        Err(_) => Err(AttemptError::Send(GatewayError::UpstreamTimeout {
+            target: provider.name.clone(),
+            phase: "first_byte",
+        })),
+        Ok(Err(e)) => Err(AttemptError::Send(classify_send_error(&provider.name, &e))),
+        Ok(Ok(resp)) => Ok(Attempted::Sent {
+            resp: resp.map(crate::body::Upstream::new),
+            mode: prepared.mode,
+            extra,
+        }),
+    }
 }
 
 /// Logs the parameters a translated target did not receive and lists them for the client in [`DROPPED_HEADER`].
@@ -330,18 +374,6 @@ fn report_dropped(
     if let Ok(v) = HeaderValue::from_str(&list) {
         extra.push((http::HeaderName::from_static(DROPPED_HEADER), v));
     }
-}
-
-/// The first enabled target, or the reasons none is.
-fn pick_target(targets: &[Target]) -> Result<&Target, String> {
-    let mut reasons = Vec::new();
-    for t in targets {
-        match t.provider.state() {
-            TargetState::Enabled => return Ok(t),
-            TargetState::Disabled(r) => reasons.push(format!("{}: {r}", t.provider.name)),
-        }
-    }
-    Err(reasons.join("; "))
 }
 
 /// The provider's credential as a sensitive header value (never logged, never echoed), if it has one.
@@ -462,7 +494,7 @@ fn is_sse_response(resp: &Response) -> bool {
         .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
-fn is_event_stream(resp: &http::Response<hyper::body::Incoming>) -> bool {
+fn is_event_stream(resp: &http::Response<crate::body::Upstream>) -> bool {
     resp.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -471,7 +503,7 @@ fn is_event_stream(resp: &http::Response<hyper::body::Incoming>) -> bool {
 
 /// A streamed client response driven by `handler`.
 fn stream_response<H: StreamHandler>(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     handler: H,
     ctx: RequestContext,
     idle: Duration,
@@ -488,7 +520,7 @@ fn stream_response<H: StreamHandler>(
 }
 
 /// Reads a whole (non-streamed) upstream body within the deadline and the size bound.
-async fn collect_upstream(body: hyper::body::Incoming, deadline: Instant, target: &str) -> Result<Bytes, GatewayError> {
+async fn collect_upstream(body: crate::body::Upstream, deadline: Instant, target: &str) -> Result<Bytes, GatewayError> {
     match tokio::time::timeout_at(deadline, Limited::new(body, MAX_UPSTREAM_BODY).collect()).await {
         Ok(Ok(c)) => Ok(c.to_bytes()),
         Ok(Err(e)) => Err(GatewayError::UpstreamInvalid {

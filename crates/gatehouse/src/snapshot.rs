@@ -45,6 +45,52 @@ pub struct Snapshot {
     pub policy: Arc<crate::policy::Policy>,
     /// The price table (empty when `pricing:` is absent: no cost is computed).
     pub pricing: Arc<crate::metering::Pricing>,
+    /// Retry and ejection rules (`failover:`).
+    pub failover: FailoverSettings,
+    /// Retries left for this config's lifetime window (docs/failover.md).
+    pub retry_budget: crate::health::RetryBudget,
+}
+
+/// Retry, backoff and ejection rules for the failover loop (docs/failover.md).
+#[derive(Debug, Clone)]
+pub struct FailoverSettings {
+    /// Most attempts per request, the first included.
+    pub max_attempts: u32,
+    /// Retries allowed as a fraction of recent requests.
+    pub retry_budget_ratio: f64,
+    /// Retries always allowed per second, whatever the traffic.
+    pub retry_budget_min_per_sec: u32,
+    /// First backoff between attempts to the same target.
+    pub backoff_base: Duration,
+    /// Largest backoff.
+    pub backoff_max: Duration,
+    /// Longest upstream `Retry-After` honoured (a longer one makes the attempt fail over instead of waiting).
+    pub retry_after_cap: Duration,
+    /// Consecutive failures that eject a target.
+    pub ejection_threshold: u32,
+    /// First ejection time.
+    pub ejection_base: Duration,
+    /// Longest ejection time.
+    pub ejection_max: Duration,
+    /// How long a stream's first event is awaited before the head is relayed, to catch a "200 then error".
+    pub first_event_wait: Duration,
+}
+
+impl Default for FailoverSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            retry_budget_ratio: 0.2,
+            retry_budget_min_per_sec: 5,
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_secs(2),
+            retry_after_cap: Duration::from_secs(2),
+            ejection_threshold: 3,
+            ejection_base: Duration::from_secs(5),
+            ejection_max: Duration::from_secs(300),
+            first_event_wait: Duration::from_secs(1),
+        }
+    }
 }
 
 /// Listener limits and shutdown settings.
@@ -116,6 +162,8 @@ pub struct Provider {
     pub wire: WireSettings,
     /// Bedrock-only settings (present exactly when `kind` is `bedrock`).
     pub bedrock: Option<BedrockSettings>,
+    /// Passive health from real traffic (ejection, cool-down).
+    pub health: crate::health::TargetHealth,
 }
 
 /// What SigV4 signing needs for a Bedrock provider.
@@ -206,6 +254,7 @@ impl Provider {
             pool: None,
             wire: WireSettings::default(),
             bedrock: None,
+            health: crate::health::TargetHealth::default(),
         }
     }
 

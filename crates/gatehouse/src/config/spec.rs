@@ -57,6 +57,47 @@ pub struct ConfigSpec {
     /// Shared Redis for request-rate limits across replicas (docs/limits.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<governance::RedisSpec>,
+    /// Retries, backoff and ejection across a model's targets (docs/failover.md).
+    #[serde(default)]
+    pub failover: FailoverSpec,
+}
+
+/// Failover rules: how often and when a request is tried again on another (or the same) target, and when a
+/// failing target leaves rotation. Every field is optional; the defaults are in docs/configuration.md.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverSpec {
+    /// Most attempts per request, the first included (default 3; 1 disables retries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Retries allowed as a fraction of the requests of the last 10 seconds (default 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_budget: Option<f64>,
+    /// Retries always allowed per second on top of the fraction (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_budget_min_per_sec: Option<u32>,
+    /// First backoff between two attempts on the same target (default 50ms), doubled each time, with jitter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_base: Option<HumanDuration>,
+    /// Longest backoff (default 2s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_max: Option<HumanDuration>,
+    /// Longest upstream `Retry-After` honoured (default 2s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_cap: Option<HumanDuration>,
+    /// Consecutive failures (5xx, connect errors, timeouts) that eject a target (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ejection_threshold: Option<u32>,
+    /// First ejection time (default 5s), doubled on each repeated ejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ejection_base: Option<HumanDuration>,
+    /// Longest ejection time (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ejection_max: Option<HumanDuration>,
+    /// How long a stream's first event is awaited (within the first-byte timeout) to catch a "200 then error"
+    /// before the response head goes to the client (default 1s; 0 disables the check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_event_wait: Option<HumanDuration>,
 }
 
 /// Which protocol a provider speaks and how it is reached.
@@ -324,4 +365,5 @@ pub const TOP_LEVEL_FIELDS: &[&str] = &[
     "pricing",
     "budgets",
     "redis",
+    "failover",
 ];

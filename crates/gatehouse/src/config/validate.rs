@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod auth;
+mod failover;
 mod governance;
 mod mcp;
 mod metering;
@@ -144,6 +145,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
     let pricing = Arc::new(metering::build(&mut errs, spec.pricing.as_ref()));
     let policy = Arc::new(governance::build(&mut errs, &spec));
 
+    let failover = failover::build(&mut errs, &spec.failover);
+
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));
     }
@@ -161,6 +164,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         mcp,
         policy,
         pricing,
+        failover,
+        retry_budget: crate::health::RetryBudget::default(),
     })
 }
 

@@ -135,7 +135,7 @@ pub(super) fn allowed_betas(
 
 /// Translates the reply back: the event stream incrementally, a message whole, an error into OpenAI error JSON.
 pub(super) async fn relay(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     deadline: Instant,
     idle: Duration,
     target: String,

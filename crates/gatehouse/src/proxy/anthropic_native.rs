@@ -75,7 +75,7 @@ pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestCont
 
 /// Relays the reply as it is; meters a message or a stream; keeps `Retry-After` on errors.
 pub(super) async fn relay(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     deadline: Instant,
     idle: std::time::Duration,
     target: String,

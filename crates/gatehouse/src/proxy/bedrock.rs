@@ -160,7 +160,7 @@ fn invalid(provider: &Provider, detail: String) -> GatewayError {
 /// Translates the reply back: the binary event stream incrementally, a Converse response whole, an error into
 /// OpenAI error JSON.
 pub(super) async fn relay(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     deadline: Instant,
     idle: Duration,
     target: String,

@@ -17,11 +17,49 @@ use http::{HeaderValue, StatusCode, header};
 use http_body::Frame;
 use http_body_util::BodyExt;
 
-use super::{is_sse_response, json_response, messages};
+use gatehouse_llm::RequestBody;
+
+use super::{ClientRequest, Mode, Prepared, is_sse_response, json_response, messages};
 use crate::body::BoxError;
+use crate::config::spec::ProviderKind;
+use crate::context::{RequestContext, Route};
+use crate::error::GatewayError;
 
 /// Most bytes of an OpenAI-shaped JSON answer read back for re-translation (it is already in memory).
 const MAX_BODY: usize = 64 << 20;
+
+/// Translates the Anthropic request to OpenAI and prepares it for the Gemini or Bedrock target.
+pub(super) fn prepare(
+    incoming: &ClientRequest<'_>,
+    endpoint: &str,
+    ctx: &RequestContext,
+    extra: &mut Vec<(http::HeaderName, HeaderValue)>,
+) -> Result<Prepared, GatewayError> {
+    if incoming.route == Route::CountTokens {
+        return Err(GatewayError::RouteNotSupported {
+            route: incoming.route.upstream_path(),
+            target: incoming.target.provider.name.clone(),
+        });
+    }
+    let (chat, reply) = messages::translate(incoming, ctx, extra)?;
+    let chat = Bytes::from(chat);
+    let parsed = RequestBody::parse(&chat)?;
+    let inner = ClientRequest {
+        route: Route::ChatCompletions,
+        bytes: &chat,
+        parsed: &parsed,
+        ..*incoming
+    };
+    let p = if incoming.target.provider.kind == ProviderKind::Gemini {
+        super::gemini::prepare(&inner, endpoint, ctx, extra)?
+    } else {
+        super::bedrock::prepare(&inner, endpoint, ctx, extra)?
+    };
+    Ok(Prepared {
+        req: p.req,
+        mode: Mode::Chained(Box::new(p.mode), reply),
+    })
+}
 
 /// Reshapes the provider path's OpenAI answer for the Anthropic-dialect client.
 pub(super) async fn to_anthropic(resp: Response, reply: messages::Reply) -> Response {

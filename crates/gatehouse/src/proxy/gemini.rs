@@ -149,7 +149,7 @@ fn prepare_embeddings(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestCont
 /// Translates the reply back: the event stream incrementally, a response or embeddings whole, an error into OpenAI
 /// error JSON.
 pub(super) async fn relay(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     deadline: Instant,
     idle: Duration,
     target: String,

@@ -122,7 +122,7 @@ fn message_id(request_id: &str) -> String {
 
 /// Translates the reply back: the stream incrementally, a completion whole, an error into Anthropic error JSON.
 pub(super) async fn relay(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     deadline: Instant,
     idle: Duration,
     target: String,

@@ -86,7 +86,7 @@ pub(super) fn auth_header(kind: ProviderKind) -> (HeaderName, &'static str) {
 
 /// Relays the reply: a stream frame by frame, a JSON body whole (to read its usage), an error with its status.
 pub(super) async fn relay(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     deadline: Instant,
     idle: std::time::Duration,
     target: String,

@@ -17,7 +17,7 @@ use crate::respond::error_response;
 /// An upstream answer, read as far as the relay needs it.
 pub(super) enum Reply {
     /// A successful event stream, still unread: hand it to a streaming translator.
-    Stream(http::Response<hyper::body::Incoming>),
+    Stream(http::Response<crate::body::Upstream>),
     /// A whole body (success or error).
     Body {
         /// The upstream status.
@@ -47,7 +47,7 @@ pub(super) const SSE: &str = "text/event-stream";
 /// Reads the upstream answer (`stream_type`: the content type a streamed answer has). A success whose shape does not match what was asked for (a stream when a JSON body
 /// was expected, or the reverse) is an invalid upstream answer; so is a body that cannot be read in time.
 pub(super) async fn read(
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<crate::body::Upstream>,
     expect_stream: bool,
     stream_type: &str,
     deadline: Instant,

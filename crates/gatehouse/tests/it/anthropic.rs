@@ -268,7 +268,13 @@ async fn anthropic_beta_values_are_filtered_by_the_allowlist() {
 
 #[tokio::test]
 async fn anthropic_errors_become_openai_errors_with_retry_after() {
-    let (mock, gw) = setup(AnthropicReply::message("unused")).await;
+    // One attempt: this test is about how an error is relayed, not about retries (tests/it/failover.rs).
+    let mock = MockAnthropic::builder()
+        .api_key(KEY)
+        .reply(AnthropicReply::message("unused"))
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!("{}failover: {{ max_attempts: 1 }}\n", config(&mock, "", ""))).await;
     let cases = [
         (AnthropicReply::rate_limited(7), 429, "upstream_rate_limited", Some("7")),
         (

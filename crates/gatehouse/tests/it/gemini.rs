@@ -200,7 +200,13 @@ async fn tool_round_trip_keeps_names_and_thought_signatures() {
 
 #[tokio::test]
 async fn gemini_errors_become_openai_errors() {
-    let (mock, gw) = setup(GeminiReply::text("unused")).await;
+    // One attempt: this test is about how an error is relayed, not about retries (tests/it/failover.rs).
+    let mock = MockGemini::builder()
+        .api_key(KEY)
+        .reply(GeminiReply::text("unused"))
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!("{}failover: {{ max_attempts: 1 }}\n", config(&mock))).await;
     mock.enqueue(GeminiReply::error(
         429,
         "RESOURCE_EXHAUSTED",

@@ -87,7 +87,7 @@ async fn openai_python_sdk_to_anthropic() {
         .start()
         .await;
     let gw = TestGateway::start(&format!(
-        "providers:\n  claude: {{ kind: anthropic, base_url: \"{}\", api_key: {{ value: sk-ant-interop }} }}\nmodels:\n  - {{ name: claude-haiku, targets: [{{ provider: claude, model: claude-haiku-4-5 }}] }}\n",
+        "providers:\n  claude: {{ kind: anthropic, base_url: \"{}\", api_key: {{ value: sk-ant-interop }} }}\nmodels:\n  - {{ name: claude-haiku, targets: [{{ provider: claude, model: claude-haiku-4-5 }}] }}\nfailover: {{ max_attempts: 1 }}\n",
         mock.base_url()
     ))
     .await;
@@ -303,7 +303,7 @@ async fn openai_python_sdk_to_gemini_and_bedrock() {
         bedrock.enqueue(reply);
     }
     let gw = TestGateway::start(&format!(
-        "providers:\n  google: {{ kind: gemini, base_url: \"{}\", api_key: {{ value: AIza-interop }} }}\n  aws: {{ kind: bedrock, region: us-east-1, base_url: \"{}\", aws: {{ access_key_id: {{ value: AKIDINTEROP }}, secret_access_key: {{ value: interop-secret }} }} }}\nmodels:\n  - {{ name: gem, targets: [{{ provider: google, model: gemini-2.5-flash }}] }}\n  - {{ name: bed, targets: [{{ provider: aws, model: \"{bedrock_model}\" }}] }}\n",
+        "providers:\n  google: {{ kind: gemini, base_url: \"{}\", api_key: {{ value: AIza-interop }} }}\n  aws: {{ kind: bedrock, region: us-east-1, base_url: \"{}\", aws: {{ access_key_id: {{ value: AKIDINTEROP }}, secret_access_key: {{ value: interop-secret }} }} }}\nmodels:\n  - {{ name: gem, targets: [{{ provider: google, model: gemini-2.5-flash }}] }}\n  - {{ name: bed, targets: [{{ provider: aws, model: \"{bedrock_model}\" }}] }}\nfailover: {{ max_attempts: 1 }}\n",
         gemini.base_url(),
         bedrock.base_url()
     ))

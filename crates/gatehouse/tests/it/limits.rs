@@ -114,7 +114,7 @@ async fn upstream_unreachable_is_502() {
 
 #[tokio::test]
 async fn upstream_first_byte_timeout_is_504() {
-    let (mock, gw) = setup("", Reply::hang()).await;
+    let (mock, gw) = setup("failover: { max_attempts: 1 }\n", Reply::hang()).await;
     let r = gw
         .chat(json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
         .send()

@@ -7,6 +7,7 @@ mod bedrock;
 mod budgets;
 mod cli;
 mod cross_provider;
+mod failover;
 mod gemini;
 mod governance;
 mod governance_limits;

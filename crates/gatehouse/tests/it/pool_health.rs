@@ -129,7 +129,7 @@ async fn failed_request_ejects_the_replica_for_the_ejection_time() {
     let urls = [hanging.clone(), a.clone()];
     let list = urls.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>().join(", ");
     let gw = TestGateway::start(&format!(
-        "providers:\n  pool:\n    kind: vllm_pool\n    endpoints: [{list}]\n    timeouts: {{ first_byte: 300ms }}\n    routing: {{ ejection_time: 1h, replica_header: {REPLICA_HEADER} }}\nmodels:\n  - {{ name: llama, targets: [{{ provider: pool, model: {BASE} }}] }}\n"
+        "providers:\n  pool:\n    kind: vllm_pool\n    endpoints: [{list}]\n    timeouts: {{ first_byte: 300ms }}\n    routing: {{ ejection_time: 1h, replica_header: {REPLICA_HEADER} }}\nmodels:\n  - {{ name: llama, targets: [{{ provider: pool, model: {BASE} }}] }}\nfailover: {{ max_attempts: 1 }}\n"
     ))
     .await;
     wait_pool(&gw, "first scrapes", |p| {
