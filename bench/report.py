@@ -16,7 +16,8 @@ TARGET_THROUGHPUT_VS_NGINX = 0.9
 TARGET_ADDED_P99_MS = 0.3
 TARGET_IDLE_RSS_MIB = 20.0
 BACKGROUND_WARN_PCT = 10.0
-PASSTHROUGH_OF = {"anthropic": "chat", "anthropic_stream": "stream", "messages": "chat", "messages_native": "chat"}
+PASSTHROUGH_OF = {"anthropic": "chat", "anthropic_stream": "stream", "messages": "chat", "messages_native": "chat",
+                  "keys_local": "chat", "keys_redis": "chat"}
 TITLES = {
     "chat": "chat: non-streaming chat completion (~1 KiB request, ~1 KiB response)",
     "stream": "stream: streaming chat completion (100 content chunks + finish chunk + [DONE])",
@@ -24,6 +25,8 @@ TITLES = {
     "anthropic_stream": "anthropic_stream: as anthropic, streaming (100 `text_delta` events in, OpenAI chunks out)",
     "messages": "messages: Anthropic `/v1/messages` in, translated to the OpenAI-compatible upstream and back (non-streaming)",
     "messages_native": "messages_native: Anthropic `/v1/messages` in, native passthrough to the Anthropic upstream (non-streaming)",
+    "keys_local": "keys_local: the chat scenario behind a virtual-key check and an in-process per-key limit",
+    "keys_redis": "keys_redis: the chat scenario behind a virtual-key check and a per-key limit shared through Redis",
 }
 
 
@@ -34,6 +37,9 @@ SCENARIO_NOTES = {
     "anthropic_stream": _TRANSLATED_NOTE,
     "messages": "`direct` sends the equivalent OpenAI request straight to the mock's `POST /v1/chat/completions`; "
                 "`gatehouse` receives the Anthropic request on `/v1/messages` and translates both ways. No nginx row.",
+    "keys_local": "Compare with the `chat` scenario: the difference is the key check plus the in-process limiter.",
+    "keys_redis": "Compare with the `chat` scenario: the difference is the key check plus one Redis round trip "
+                  "(the GCRA Lua script; redis-server runs on the load generator's CPU).",
     "messages_native": "Every target receives the same Anthropic request on `POST /v1/messages`; gatehouse rewrites "
                        "`model` and swaps the credential, nginx relays it unchanged.",
 }
@@ -152,7 +158,7 @@ def write(jsonl, out):
             continue
         r_nginx = ratio(gm and gm["rps"], nm and nm["rps"])
         if sc in PASSTHROUGH_OF and nm is None:
-            r_nginx_s = "n/a (nginx cannot translate)"
+            r_nginx_s = "n/a (no nginx equivalent)"
         else:
             verdict = "" if r_nginx is None else (" ✅" if r_nginx >= TARGET_THROUGHPUT_VS_NGINX else " ❌")
             r_nginx_s = fmt(r_nginx, ".2f") + verdict

@@ -27,7 +27,7 @@ for knob in SCENARIOS DURATION PACED_DURATION WARMUP CONNECTIONS PACED_CONNECTIO
 done
 COMMAND_LINE+="bench/run.sh"
 
-ALL_SCENARIOS="chat stream anthropic anthropic_stream messages messages_native"
+ALL_SCENARIOS="chat stream anthropic anthropic_stream messages messages_native keys_local keys_redis"
 SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
 DURATION=${DURATION:-8}
 PACED_DURATION=${PACED_DURATION:-10}
@@ -229,6 +229,45 @@ GH_URL=http://127.0.0.1:$GH_PORT
 wait_http "http://127.0.0.1:$GH_ADMIN/readyz" 20 || die "gatehouse not ready: $(tail -20 "$WORK/gatehouse.log")"
 log "gatehouse on $GH_URL (pid $GH_PID)"
 
+# Governed instances for the keys_* scenarios: the same passthrough provider behind a virtual-key check and a
+# per-key request limit that never refuses (so every request pays for the check), in process or through Redis.
+GOV_KEY=sk-bench-key
+GOV_HASH=$(printf '%s' "$GOV_KEY" | sha256sum | cut -d' ' -f1)
+start_governed() { # $1 = name, $2 = extra YAML (the redis section or nothing); sets GOV_URL and GOV_PID
+  local port admin
+  port=$(free_port) admin=$(free_port)
+  {
+    echo "listen: 127.0.0.1:$port"
+    echo "admin: 127.0.0.1:$admin"
+    echo "providers:"
+    echo "  mock: { kind: openai_compatible, base_url: \"$MOCK_URL\", api_key: { value: bench-key } }"
+    echo "models:"
+    echo "  - { name: bench, targets: [{ provider: mock, model: mock-upstream }] }"
+    echo "auth: { api_keys: [{ name: bench, sha256: \"$GOV_HASH\" }] }"
+    echo "limits: [{ name: per-key, scope: key, requests_per_second: 1000000, burst: 1000000 }]"
+    [[ -n $2 ]] && echo "$2"
+    echo "telemetry: { access_log: off }"
+  } >"$WORK/gatehouse-$1.yaml"
+  "${ON_PROXY[@]}" "$BIN/gatehouse" --config "$WORK/gatehouse-$1.yaml" >"$WORK/gatehouse-$1.log" 2>&1 &
+  GOV_PID=$!
+  PIDS+=("$GOV_PID")
+  GOV_URL=http://127.0.0.1:$port
+  wait_http "http://127.0.0.1:$admin/readyz" 20 || die "gatehouse ($1) not ready: $(tail -20 "$WORK/gatehouse-$1.log")"
+  log "gatehouse ($1) on $GOV_URL (pid $GOV_PID)"
+}
+case " $SCENARIOS " in *" keys_local "*) start_governed local ""; GOV_LOCAL_URL=$GOV_URL GOV_LOCAL_PID=$GOV_PID ;; esac
+case " $SCENARIOS " in
+  *" keys_redis "*)
+    command -v redis-server >/dev/null 2>&1 || die "keys_redis needs redis-server (apt-get install redis-server)"
+    REDIS_PORT=$(free_port)
+    "${ON_LOAD[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+    PIDS+=("$!")
+    sleep 0.5
+    start_governed redis "redis: { url: \"redis://127.0.0.1:$REDIS_PORT\", on_error: fail_closed }"
+    GOV_REDIS_URL=$GOV_URL GOV_REDIS_PID=$GOV_PID
+    ;;
+esac
+
 # --- measurement ------------------------------------------------------------------------------------------------
 CLK_TCK=$(getconf CLK_TCK)
 # Sum of utime + stime (clock ticks) over the given pids; fields 14 and 15 of /proc/PID/stat (comm has no spaces).
@@ -295,7 +334,9 @@ RESULTS_JSONL=$WORK/results.jsonl
 # check URL BODY EXPECT: one request must answer 200 with EXPECT somewhere in the body.
 check() {
   local out status
-  out=$(curl -sS -o "$WORK/check.out" -w '%{http_code}' -H 'content-type: application/json' --data-binary "@$2" "$1") || out=000
+  local auth=()
+  [[ -n ${BENCH_AUTH:-} ]] && auth=(-H "Authorization: $BENCH_AUTH")
+  out=$(curl -sS -o "$WORK/check.out" -w '%{http_code}' -H 'content-type: application/json' "${auth[@]}" --data-binary "@$2" "$1") || out=000
   status=$out
   if [[ $status != 200 ]] || ! grep -qF -- "$3" "$WORK/check.out"; then
     log "check failed for $1 ($(basename "$2")): HTTP $status: $(head -c 300 "$WORK/check.out")"
@@ -377,7 +418,7 @@ STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 START_SECONDS=$SECONDS
 plan=0
 for scenario in $SCENARIOS; do
-  case $scenario in chat | stream | messages_native) plan=$((plan + 3)) ;; *) plan=$((plan + 2)) ;; esac
+  case $scenario in chat | stream | messages_native | keys_local | keys_redis) plan=$((plan + 3)) ;; *) plan=$((plan + 2)) ;; esac
 done
 plan=$((plan * (WARMUP + DURATION + PACED_DURATION)))
 RETRY_DEADLINE=$((SECONDS + plan + ${RETRY_BUDGET:-60}))
@@ -417,6 +458,18 @@ for scenario in $SCENARIOS; do
       log "scenario $scenario"
       bench_target "$scenario" direct "$MOCK_URL/v1/chat/completions" "$WORK/chat.json" '"chat.completion"'
       bench_target "$scenario" gatehouse "$GH_URL/v1/messages" "$WORK/messages_translated_in.json" '"type":"message"' "$GH_PID"
+      ;;
+    keys_local | keys_redis)
+      # The chat scenario through a gatehouse that checks a virtual key and a per-key limit (in process, or the
+      # Lua script in Redis on the load generator's CPU). `gatehouse` here is that governed instance; the report
+      # compares it with the plain instance of the `chat` scenario, so run both in one go.
+      log "scenario $scenario"
+      gov_url=$GOV_LOCAL_URL gov_pid=$GOV_LOCAL_PID
+      [[ $scenario == keys_redis ]] && gov_url=$GOV_REDIS_URL gov_pid=$GOV_REDIS_PID
+      bench_target "$scenario" direct "$MOCK_URL/v1/chat/completions" "$WORK/chat.json" '"chat.completion"'
+      export BENCH_AUTH="Bearer $GOV_KEY"
+      bench_target "$scenario" gatehouse "$gov_url/v1/chat/completions" "$WORK/chat.json" '"chat.completion"' "$gov_pid"
+      unset BENCH_AUTH
       ;;
     messages_native)
       # Anthropic client in, Anthropic upstream out: passthrough (model rewrite and credential swap only), so nginx

@@ -15,7 +15,7 @@ use gatehouse::policy::keys::hash_key;
 use serde_json::json;
 use testkit::{MockOpenAi, Reply};
 
-use crate::support::TestGateway;
+use crate::support::{ChildGateway, TestGateway, with_defaults};
 
 struct Redis {
     child: Child,
@@ -151,7 +151,12 @@ async fn redis_script_matches_the_pure_gcra_on_shared_vectors() {
 }
 
 async fn gateway(mock: &MockOpenAi, redis_url: &str, on_error: &str) -> TestGateway {
-    TestGateway::start(&format!(
+    TestGateway::start(&config(mock, redis_url, on_error)).await
+}
+
+/// One key, a shared limit of burst 5 per key through Redis.
+fn config(mock: &MockOpenAi, redis_url: &str, on_error: &str) -> String {
+    format!(
         r#"
 providers:
   up: {{ kind: openai_compatible, base_url: "{}" }}
@@ -166,8 +171,7 @@ limits:
 "#,
         mock.base_url(),
         hash_key("sk-a")
-    ))
-    .await
+    )
 }
 
 async fn send(gw: &TestGateway) -> u16 {
@@ -197,6 +201,42 @@ async fn redis_two_gateways_share_one_burst() {
         }
     }
     assert_eq!(admitted, 5, "the burst of 5 holds across both replicas, not 2×5");
+    assert_eq!(mock.requests().len(), 5);
+}
+
+#[tokio::test]
+async fn redis_two_gatehouse_processes_share_one_burst() {
+    // The deployment shape: separate gatehouse processes (the real binary), one Redis.
+    let Some(bin) = redis_binary() else { return };
+    let redis = Redis::start(bin, free_port()).await;
+    let mock = MockOpenAi::builder().reply(Reply::chat("ok")).start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut children = Vec::new();
+    for name in ["one", "two"] {
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, with_defaults(&config(&mock, &redis.url(), "fail_closed"))).expect("write config");
+        children.push(ChildGateway::spawn(&path).await);
+    }
+    let http = reqwest::Client::new();
+    let mut admitted = 0;
+    for i in 0..12 {
+        let child = &children[i % 2];
+        let status = http
+            .post(format!("http://{}/v1/chat/completions", child.data))
+            .bearer_auth("sk-a")
+            .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .expect("send")
+            .status()
+            .as_u16();
+        match status {
+            200 => admitted += 1,
+            429 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(admitted, 5, "the burst of 5 holds across both processes, not 2×5");
     assert_eq!(mock.requests().len(), 5);
 }
 
