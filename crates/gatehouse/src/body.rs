@@ -8,7 +8,6 @@
 //! or is dropped because the client went away, the context is finished with what was seen: dropping the upstream
 //! body also closes the upstream connection, which cancels the upstream request.
 
-mod anthropic_native;
 mod bedrock;
 mod passthrough;
 mod translated;
@@ -23,9 +22,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-pub use anthropic_native::AnthropicNative;
 pub use bedrock::BedrockToOpenAi;
-pub use passthrough::Passthrough;
+pub use passthrough::{AnthropicNative, Observed, Passthrough, UsageObserver};
 pub use translated::{AnthropicToOpenAi, GeminiToOpenAi, OpenAiToAnthropic, Translated};
 pub use upstream::{FirstEvent, Upstream};
 

@@ -485,20 +485,16 @@ async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext)
     }
 }
 
-/// Whether an upstream response is an event stream.
-/// Whether a response this gateway built is an event stream.
-fn is_sse_response(resp: &Response) -> bool {
-    resp.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"))
-}
+/// The content type of an SSE answer (Bedrock streams `application/vnd.amazon.eventstream` instead).
+const SSE: &str = "text/event-stream";
 
-fn is_event_stream(resp: &http::Response<crate::body::Upstream>) -> bool {
-    resp.headers()
+/// Whether a response's content type starts with `prefix`: how every relay tells a stream from a whole body, on
+/// upstream answers and on the answers this gateway builds alike.
+fn has_content_type(headers: &http::HeaderMap, prefix: &str) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"))
+        .is_some_and(|v| v.starts_with(prefix))
 }
 
 /// A streamed client response driven by `handler`.

@@ -15,11 +15,11 @@ use http_body_util::Full;
 use tokio::time::Instant;
 
 use super::anthropic::{ANTHROPIC_BETA, ANTHROPIC_VERSION, X_API_KEY, allowed_betas};
-use super::{ClientRequest, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response};
+use super::passthrough::{Unchanged, relay_unchanged};
+use super::{ClientRequest, Mode, Prepared, credential};
 use crate::body::AnthropicNative;
-use crate::context::RequestContext;
+use crate::context::{Dialect, RequestContext};
 use crate::error::GatewayError;
-use crate::respond::anthropic_error;
 
 /// Builds the upstream request: same body but `model`, the provider's key, the client's version.
 pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestContext) -> Result<Prepared, GatewayError> {
@@ -79,30 +79,12 @@ pub(super) async fn relay(
     deadline: Instant,
     idle: std::time::Duration,
     target: String,
-    mut ctx: RequestContext,
+    ctx: RequestContext,
 ) -> Response {
-    let status = resp.status();
-    if status.is_success() && is_event_stream(&resp) {
-        return super::stream_response(resp, AnthropicNative::new(), ctx, idle, deadline);
-    }
-    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
-    let bytes = match collect_upstream(resp.into_body(), deadline, &target).await {
-        Ok(b) => b,
-        Err(e) => {
-            ctx.fail(e.status().as_u16(), e.code(), true);
-            return anthropic_error(&e);
-        }
+    let unchanged = Unchanged {
+        handler: AnthropicNative::new(),
+        usage_of: usage_from_message,
+        dialect: Dialect::Anthropic,
     };
-    if status.is_success() {
-        ctx.usage = usage_from_message(&bytes);
-        ctx.completed = true;
-    } else {
-        // Anthropic's own error JSON, already the client's dialect, relayed with its status.
-        ctx.fail(status.as_u16(), "upstream_error_status", true);
-    }
-    let mut out = json_response(status, bytes);
-    if let Some(v) = retry_after {
-        out.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    out
+    relay_unchanged(resp, deadline, idle, target, unchanged, ctx).await
 }

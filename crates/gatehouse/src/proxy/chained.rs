@@ -19,7 +19,7 @@ use http_body_util::BodyExt;
 
 use gatehouse_llm::RequestBody;
 
-use super::{ClientRequest, Mode, Prepared, is_sse_response, json_response, messages};
+use super::{ClientRequest, Mode, Prepared, SSE, has_content_type, json_response, messages};
 use crate::body::BoxError;
 use crate::config::spec::ProviderKind;
 use crate::context::{RequestContext, Route};
@@ -64,7 +64,7 @@ pub(super) fn prepare(
 /// Reshapes the provider path's OpenAI answer for the Anthropic-dialect client.
 pub(super) async fn to_anthropic(resp: Response, reply: messages::Reply) -> Response {
     let status = resp.status();
-    if status.is_success() && is_sse_response(&resp) {
+    if status.is_success() && has_content_type(resp.headers(), SSE) {
         let translator = MessageStreamTranslator::new(MessageStreamContext {
             model: reply.model,
             input_tokens_estimate: reply.input_tokens_estimate,

@@ -247,7 +247,10 @@ async fn peek(
     deadline: Instant,
 ) -> Option<Result<(Failure, String, Option<Duration>), GatewayError>> {
     use super::Mode;
-    if first_event_wait.is_zero() || !relay.resp.status().is_success() || !super::is_event_stream(&relay.resp) {
+    if first_event_wait.is_zero()
+        || !relay.resp.status().is_success()
+        || !super::has_content_type(relay.resp.headers(), super::SSE)
+    {
         return None;
     }
     if !matches!(

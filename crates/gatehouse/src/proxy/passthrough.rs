@@ -13,12 +13,14 @@ use http::{HeaderName, header};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::{ClientRequest, Mode, Prepared, collect_upstream, credential, is_event_stream, json_response};
-use crate::body::Passthrough;
+use gatehouse_llm::Usage;
+
+use super::{ClientRequest, Mode, Prepared, SSE, collect_upstream, credential, has_content_type, json_response};
+use crate::body::{Passthrough, StreamHandler};
 use crate::config::spec::ProviderKind;
-use crate::context::{RequestContext, Route};
+use crate::context::{Dialect, RequestContext, Route};
 use crate::error::GatewayError;
-use crate::respond::openai_error;
+use crate::respond::error_response;
 use crate::snapshot::Provider;
 
 /// Builds the upstream request: spliced body, the provider's bearer token (never the client's).
@@ -90,25 +92,53 @@ pub(super) async fn relay(
     deadline: Instant,
     idle: std::time::Duration,
     target: String,
+    ctx: RequestContext,
+) -> Response {
+    let unchanged = Unchanged {
+        handler: Passthrough::new(),
+        usage_of: gatehouse_llm::usage::from_openai_response,
+        dialect: Dialect::OpenAi,
+    };
+    relay_unchanged(resp, deadline, idle, target, unchanged, ctx).await
+}
+
+/// How a reply that reaches the client unchanged is metered and how the gateway's own errors are worded.
+pub(super) struct Unchanged<H> {
+    /// Observes a streamed reply on its way through.
+    pub(super) handler: H,
+    /// Reads the usage of a whole (non-streamed) reply.
+    pub(super) usage_of: fn(&[u8]) -> Option<Usage>,
+    /// The client's dialect, for errors the gateway itself raises (an unreadable or late body).
+    pub(super) dialect: Dialect,
+}
+
+/// The relay shared by every path that does not translate (OpenAI-style passthrough, Anthropic native): the
+/// upstream's bytes, status and `Retry-After` reach the client as they are; only usage is read on the side.
+pub(super) async fn relay_unchanged<H: StreamHandler>(
+    resp: http::Response<crate::body::Upstream>,
+    deadline: Instant,
+    idle: std::time::Duration,
+    target: String,
+    unchanged: Unchanged<H>,
     mut ctx: RequestContext,
 ) -> Response {
     let status = resp.status();
-    if status.is_success() && is_event_stream(&resp) {
-        return super::stream_response(resp, Passthrough::new(), ctx, idle, deadline);
+    if status.is_success() && has_content_type(resp.headers(), SSE) {
+        return super::stream_response(resp, unchanged.handler, ctx, idle, deadline);
     }
     let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
     let bytes = match collect_upstream(resp.into_body(), deadline, &target).await {
         Ok(b) => b,
         Err(e) => {
             ctx.fail(e.status().as_u16(), e.code(), true);
-            return openai_error(&e);
+            return error_response(unchanged.dialect, &e);
         }
     };
     if status.is_success() {
-        ctx.usage = gatehouse_llm::usage::from_openai_response(&bytes);
+        ctx.usage = (unchanged.usage_of)(&bytes);
         ctx.completed = true;
     } else {
-        // The upstream's own error (OpenAI-shaped for these targets) is relayed with its status.
+        // The upstream's own error, already in the client's dialect, relayed with its status.
         ctx.fail(status.as_u16(), "upstream_error_status", true);
     }
     let mut out = json_response(status, bytes);

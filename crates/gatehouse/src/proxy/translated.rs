@@ -9,7 +9,7 @@ use gatehouse_llm::{LlmError, Usage};
 use http::{HeaderValue, StatusCode, header};
 use tokio::time::Instant;
 
-use super::{collect_upstream, json_response};
+use super::{collect_upstream, has_content_type, json_response};
 use crate::context::{Dialect, RequestContext};
 use crate::error::GatewayError;
 use crate::respond::error_response;
@@ -41,8 +41,7 @@ pub(super) struct TranslatedError {
     pub(super) code: &'static str,
 }
 
-/// The content type of an SSE answer; Bedrock streams `application/vnd.amazon.eventstream` instead.
-pub(super) const SSE: &str = "text/event-stream";
+pub(super) use super::SSE;
 
 /// Reads the upstream answer (`stream_type`: the content type a streamed answer has). A success whose shape does not match what was asked for (a stream when a JSON body
 /// was expected, or the reverse) is an invalid upstream answer; so is a body that cannot be read in time.
@@ -57,12 +56,7 @@ pub(super) async fn read(
 ) -> Result<Reply, Response> {
     let status = resp.status();
     if status.is_success() {
-        let is_stream = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with(stream_type));
-        if is_stream != expect_stream {
+        if has_content_type(resp.headers(), stream_type) != expect_stream {
             let detail = if expect_stream {
                 "expected an event stream"
             } else {
