@@ -86,10 +86,12 @@ impl<T: StreamTranslate> Translated<T> {
     }
 }
 
-impl<T: StreamTranslate> StreamHandler for Translated<T> {
-    fn on_data(&mut self, data: &Bytes, ctx: &mut RequestContext) -> Bytes {
+impl<T: StreamTranslate> Translated<T> {
+    /// Translates the events completed by `data` (nothing once the client stream has ended); an event over the
+    /// size limit ends the client stream with an error.
+    pub fn feed(&mut self, data: &[u8]) {
         if self.translator.ended() {
-            return Bytes::new();
+            return;
         }
         if self.decoder.push(data).is_err() {
             self.translator.fail(
@@ -97,21 +99,57 @@ impl<T: StreamTranslate> StreamHandler for Translated<T> {
                 "the upstream stream sent an event larger than the gateway accepts",
                 &mut self.out,
             );
-            return self.flush(ctx);
+            return;
         }
         while let Some(ev) = self.decoder.next_event() {
             self.translator.on_event(&ev, &mut self.out);
         }
-        self.flush(ctx)
     }
 
-    fn on_end(&mut self, ctx: &mut RequestContext) -> Bytes {
+    /// Upstream EOF: the last unterminated event, then the closing frames (or a truncation error).
+    pub fn end_of_input(&mut self) {
         if !self.translator.ended() {
             if let Some(ev) = self.decoder.finish() {
                 self.translator.on_event(&ev, &mut self.out);
             }
             self.translator.finish(&mut self.out);
         }
+    }
+
+    /// A failure the relay detected (`code`: idle or total timeout, a read error) ends the client stream with an
+    /// error in its dialect.
+    pub fn fail(&mut self, code: &'static str) {
+        let message = match code {
+            "upstream_idle_timeout" => "the upstream stream stalled longer than the idle timeout",
+            "upstream_timeout" => "the upstream exchange exceeded the total timeout",
+            _ => "the upstream connection failed mid-stream",
+        };
+        self.translator.fail(code, message, &mut self.out);
+    }
+
+    /// The client bytes translated so far, handed over once.
+    pub fn take_output(&mut self) -> Bytes {
+        Bytes::from(std::mem::take(&mut self.out))
+    }
+
+    /// Whether the client stream is complete (closing frames or an error written).
+    #[must_use]
+    pub fn ended(&self) -> bool {
+        self.translator.ended()
+    }
+}
+
+impl<T: StreamTranslate> StreamHandler for Translated<T> {
+    fn on_data(&mut self, data: &Bytes, ctx: &mut RequestContext) -> Bytes {
+        if self.translator.ended() {
+            return Bytes::new();
+        }
+        self.feed(data);
+        self.flush(ctx)
+    }
+
+    fn on_end(&mut self, ctx: &mut RequestContext) -> Bytes {
+        self.end_of_input();
         let out = self.flush(ctx);
         if !self.translator.ended() {
             ctx.completed = true;
@@ -120,15 +158,10 @@ impl<T: StreamTranslate> StreamHandler for Translated<T> {
     }
 
     fn on_failure(&mut self, code: &'static str, ctx: &mut RequestContext) -> Option<Bytes> {
-        let message = match code {
-            "upstream_idle_timeout" => "the upstream stream stalled longer than the idle timeout",
-            "upstream_timeout" => "the upstream exchange exceeded the total timeout",
-            _ => "the upstream connection failed mid-stream",
-        };
-        self.translator.fail(code, message, &mut self.out);
+        self.fail(code);
         if let Some(u) = self.translator.usage() {
             ctx.usage = Some(u);
         }
-        Some(Bytes::from(std::mem::take(&mut self.out)))
+        Some(self.take_output())
     }
 }

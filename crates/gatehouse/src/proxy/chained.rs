@@ -9,10 +9,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use gatehouse_llm::anthropic_ingress::{
-    MessageContext, MessageStreamContext, MessageStreamTranslator, translate_error, translate_response,
-};
-use gatehouse_llm::{SseDecoder, SseLimits};
+use gatehouse_llm::anthropic_ingress::{MessageContext, MessageStreamContext, translate_error, translate_response};
 use http::{HeaderValue, StatusCode, header};
 use http_body::Frame;
 use http_body_util::BodyExt;
@@ -20,7 +17,7 @@ use http_body_util::BodyExt;
 use gatehouse_llm::RequestBody;
 
 use super::{ClientRequest, Mode, Prepared, SSE, has_content_type, json_response, messages};
-use crate::body::BoxError;
+use crate::body::{BoxError, OpenAiToAnthropic};
 use crate::config::spec::ProviderKind;
 use crate::context::{RequestContext, Route};
 use crate::error::GatewayError;
@@ -65,7 +62,7 @@ pub(super) fn prepare(
 pub(super) async fn to_anthropic(resp: Response, reply: messages::Reply) -> Response {
     let status = resp.status();
     if status.is_success() && has_content_type(resp.headers(), SSE) {
-        let translator = MessageStreamTranslator::new(MessageStreamContext {
+        let translated = OpenAiToAnthropic::new(MessageStreamContext {
             model: reply.model,
             input_tokens_estimate: reply.input_tokens_estimate,
             message_id: reply.message_id,
@@ -74,9 +71,7 @@ pub(super) async fn to_anthropic(resp: Response, reply: messages::Reply) -> Resp
         parts.headers.remove(header::CONTENT_LENGTH);
         let body = Reshaped {
             inner: body,
-            decoder: SseDecoder::new(SseLimits::default()),
-            translator,
-            out: Vec::new(),
+            translated,
         };
         return Response::from_parts(parts, Body::new(body));
     }
@@ -118,12 +113,11 @@ pub(super) async fn to_anthropic(resp: Response, reply: messages::Reply) -> Resp
     out
 }
 
-/// An OpenAI SSE body re-translated into Anthropic events as it streams.
+/// An OpenAI SSE body re-translated into Anthropic events as it streams, by the same translating handler the
+/// direct `/v1/messages` path uses (its metering stays with the provider path's context, so none here).
 struct Reshaped {
     inner: Body,
-    decoder: SseDecoder,
-    translator: MessageStreamTranslator,
-    out: Vec<u8>,
+    translated: OpenAiToAnthropic,
 }
 
 impl http_body::Body for Reshaped {
@@ -133,41 +127,23 @@ impl http_body::Body for Reshaped {
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         loop {
-            if this.translator.ended() {
-                return Poll::Ready(None);
+            if this.translated.ended() {
+                let out = this.translated.take_output();
+                return Poll::Ready((!out.is_empty()).then(|| Ok(Frame::data(out))));
             }
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(frame))) => {
-                    let Some(data) = frame.data_ref() else { continue };
-                    if this.decoder.push(data).is_err() {
-                        this.translator.fail(
-                            "upstream_invalid_stream",
-                            "the upstream stream sent an event larger than the gateway accepts",
-                            &mut this.out,
-                        );
-                    } else {
-                        while let Some(ev) = this.decoder.next_event() {
-                            this.translator.on_event(&ev, &mut this.out);
-                        }
+                    if let Some(data) = frame.data_ref() {
+                        this.translated.feed(data);
                     }
                 }
-                Poll::Ready(Some(Err(_))) => {
-                    this.translator.fail(
-                        "upstream_stream_error",
-                        "the upstream connection failed mid-stream",
-                        &mut this.out,
-                    );
-                }
-                Poll::Ready(None) => {
-                    if let Some(ev) = this.decoder.finish() {
-                        this.translator.on_event(&ev, &mut this.out);
-                    }
-                    this.translator.finish(&mut this.out);
-                }
+                Poll::Ready(Some(Err(_))) => this.translated.fail("upstream_stream_error"),
+                Poll::Ready(None) => this.translated.end_of_input(),
             }
-            if !this.out.is_empty() {
-                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(std::mem::take(&mut this.out))))));
+            let out = this.translated.take_output();
+            if !out.is_empty() {
+                return Poll::Ready(Some(Ok(Frame::data(out))));
             }
         }
     }
