@@ -9,7 +9,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::LlmError;
@@ -191,3 +191,32 @@ pub(crate) fn truncate(s: &str, max: usize) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests;
+
+// === top-level request keys (both request readers: OpenAI chat in, Anthropic Messages in) ===
+
+/// At most this many unknown top-level keys are reported, each cut to [`MAX_UNKNOWN_KEY_BYTES`].
+pub(crate) const MAX_UNKNOWN_KEYS: usize = 16;
+/// Longest unknown key reported, in bytes.
+pub(crate) const MAX_UNKNOWN_KEY_BYTES: usize = 64;
+
+/// Records an unknown top-level key by name, once, within the bounds above (a hostile body cannot grow the report).
+pub(crate) fn record_unknown(unknown: &mut Vec<String>, key: &str) {
+    if unknown.len() < MAX_UNKNOWN_KEYS && !unknown.iter().any(|k| k == key) {
+        unknown.push(truncate(key, MAX_UNKNOWN_KEY_BYTES).into_owned());
+    }
+}
+
+/// Reads a value only to learn whether it is present and not `null`; records `name` if so.
+pub(crate) fn present<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    list: &mut Vec<&'static str>,
+    name: &'static str,
+) -> Result<(), A::Error> {
+    if list.contains(&name) {
+        return Err(de::Error::duplicate_field(name));
+    }
+    if map.next_value::<Option<IgnoredAny>>()?.is_some() {
+        list.push(name);
+    }
+    Ok(())
+}

@@ -12,12 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::super::json::{CowStr, StrOr, truncate};
-
-/// At most this many unknown top-level keys are reported, each cut to [`MAX_UNKNOWN_KEY_BYTES`].
-pub(crate) const MAX_UNKNOWN_KEYS: usize = 16;
-/// Longest unknown key reported, in bytes.
-pub(crate) const MAX_UNKNOWN_KEY_BYTES: usize = 64;
+use super::super::json::{CowStr, StrOr, present, record_unknown};
 
 /// The fields of `POST /v1/chat/completions` the translator understands; anything else is recorded by name.
 #[derive(Debug, Default)]
@@ -295,27 +290,10 @@ impl<'de: 'a, 'a> Visitor<'de> for RequestVisitor<'a> {
                 "prompt_cache_key" => present(&mut map, &mut r.platform_only, "prompt_cache_key")?,
                 other => {
                     map.next_value::<IgnoredAny>()?;
-                    if r.unknown.len() < MAX_UNKNOWN_KEYS && !r.unknown.iter().any(|k| k == other) {
-                        r.unknown.push(truncate(other, MAX_UNKNOWN_KEY_BYTES).into_owned());
-                    }
+                    record_unknown(&mut r.unknown, other);
                 }
             }
         }
         Ok(r)
     }
-}
-
-/// Reads a value only to learn whether it is present and not `null`; records `name` if so.
-fn present<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    list: &mut Vec<&'static str>,
-    name: &'static str,
-) -> Result<(), A::Error> {
-    if list.contains(&name) {
-        return Err(de::Error::duplicate_field(name));
-    }
-    if map.next_value::<Option<IgnoredAny>>()?.is_some() {
-        list.push(name);
-    }
-    Ok(())
 }

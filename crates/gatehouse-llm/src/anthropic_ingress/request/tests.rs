@@ -385,11 +385,11 @@ fn unknown_keys_are_bounded() {
         body[format!("x_{i}_{}", "k".repeat(100))] = json!(i);
     }
     let out = translate(&body).expect("valid");
-    assert_eq!(out.dropped_unknown.len(), input::MAX_UNKNOWN_KEYS);
+    assert_eq!(out.dropped_unknown.len(), crate::anthropic::json::MAX_UNKNOWN_KEYS);
     assert!(
         out.dropped_unknown
             .iter()
-            .all(|k| k.len() <= input::MAX_UNKNOWN_KEY_BYTES + '…'.len_utf8())
+            .all(|k| k.len() <= crate::anthropic::json::MAX_UNKNOWN_KEY_BYTES + '…'.len_utf8())
     );
 }
 
