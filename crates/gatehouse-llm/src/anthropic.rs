@@ -29,11 +29,12 @@ pub(crate) mod stream;
 mod tokens;
 pub(crate) mod upstream_error;
 
+pub use crate::TranslatedError;
 pub use metering::{MessageStreamUsage, usage_from_message};
 pub use request::translate_request;
 pub use response::{TranslatedResponse, translate_response, translate_response_full};
 pub use stream::{StreamContext, StreamTranslator};
-pub use upstream_error::{TranslatedError, translate_error};
+pub use upstream_error::translate_error;
 
 /// Per-model knobs from config: Anthropic models differ in what they accept, and the gateway must never send a
 /// combination the model rejects.

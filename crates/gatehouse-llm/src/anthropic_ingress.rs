@@ -30,11 +30,12 @@ mod stream;
 mod tokens;
 mod upstream_error;
 
+pub use crate::TranslatedError;
 pub use estimate::estimate_input_tokens;
 pub use request::translate_request;
 pub use response::translate_response;
 pub use stream::{MessageStreamContext, MessageStreamTranslator};
-pub use upstream_error::{TranslatedIngressError, translate_error};
+pub use upstream_error::translate_error;
 
 use crate::Usage;
 

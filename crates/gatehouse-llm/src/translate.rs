@@ -1,7 +1,7 @@
 //! The one interface every streaming translator offers, so the server drives an Anthropic, a Gemini or a reverse
 //! (OpenAI → Anthropic) stream, and any later one, with the same relay code.
 
-use crate::{SseEvent, Usage};
+use crate::{Retry, SseEvent, Usage};
 
 /// An upstream SSE stream translated into the client's dialect, one decoded event at a time.
 ///
@@ -82,3 +82,17 @@ impl StreamTranslate for crate::anthropic_ingress::MessageStreamTranslator {
     }
 }
 impl_stream_translate!(crate::gemini::StreamTranslator);
+
+/// An upstream error translated for the client, whatever the two dialects: every translator's `translate_error`
+/// returns one, so the server relays them all the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranslatedError {
+    /// HTTP status for the client.
+    pub status: u16,
+    /// Error JSON in the client's dialect (OpenAI `{"error":{…}}` or Anthropic `{"type":"error","error":{…}}`).
+    pub body: Vec<u8>,
+    /// Stable code, also in `body`, for the access log and metric labels.
+    pub code: &'static str,
+    /// Whether failover may try another target (only before any byte reached the client).
+    pub retry: Retry,
+}

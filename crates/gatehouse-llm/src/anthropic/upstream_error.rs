@@ -23,23 +23,10 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::json::{CowStr, truncate, write_str};
-use crate::Retry;
+use crate::{Retry, TranslatedError};
 
 /// Upstream messages relayed to the client are cut to this many bytes.
 const MAX_MESSAGE_BYTES: usize = 512;
-
-/// The OpenAI error the client receives for an Anthropic error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TranslatedError {
-    /// HTTP status for the client.
-    pub status: u16,
-    /// OpenAI error JSON `{"error":{"message","type","param","code"}}`.
-    pub body: Vec<u8>,
-    /// Stable code, also in `body`, for the access log and metric labels.
-    pub code: &'static str,
-    /// Whether failover may try another target (only before any byte reached the client).
-    pub retry: Retry,
-}
 
 /// How one class of upstream error is reported.
 #[derive(Debug, Clone, Copy)]

@@ -30,24 +30,11 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use crate::Retry;
 use crate::anthropic::json::{CowStr, StrOr, truncate, write_str};
+use crate::{Retry, TranslatedError};
 
 /// Backend messages relayed to the client are cut to this many bytes.
 pub(super) const MAX_MESSAGE_BYTES: usize = 512;
-
-/// The Anthropic error the client receives for a backend error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TranslatedIngressError {
-    /// HTTP status for the client.
-    pub status: u16,
-    /// Anthropic error JSON `{"type":"error","error":{"type","message"}}`.
-    pub body: Vec<u8>,
-    /// Stable code for the access log and metric labels (the same vocabulary as the OpenAI-facing side).
-    pub code: &'static str,
-    /// Whether failover may try another target (only before any byte reached the client).
-    pub retry: Retry,
-}
 
 /// How one class of backend error is reported.
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +71,7 @@ struct Inner<'a> {
 
 /// Translates an OpenAI-style error response (status and body) for the Anthropic client.
 #[must_use]
-pub fn translate_error(status: u16, openai_body: &[u8]) -> TranslatedIngressError {
+pub fn translate_error(status: u16, openai_body: &[u8]) -> TranslatedError {
     let class = class_for_status(status);
     let (message, code) = match serde_json::from_slice::<Envelope<'_>>(openai_body) {
         Ok(env) => {
@@ -103,7 +90,7 @@ pub fn translate_error(status: u16, openai_body: &[u8]) -> TranslatedIngressErro
     };
     let message = message.as_deref().unwrap_or_default();
     let (class, body) = anthropic_error(class, message, code);
-    TranslatedIngressError {
+    TranslatedError {
         status: class.status,
         body,
         code: class.code,

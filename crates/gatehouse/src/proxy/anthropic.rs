@@ -177,11 +177,6 @@ pub(super) async fn relay(
         if te.code == "upstream_billing_failed" {
             tracing::error!(request_id = %ctx.id, target = %target, status = status.as_u16(), "the upstream refused to bill the gateway's account");
         }
-        let te = translated::TranslatedError {
-            status: te.status,
-            body: te.body,
-            code: te.code,
-        };
         return translated::error(te, retry_after, &mut ctx);
     }
     let ctx_resp = ResponseContext {

@@ -187,11 +187,6 @@ pub(super) async fn relay(
         if te.code == "upstream_auth_failed" {
             tracing::error!(request_id = %ctx.id, target = %target, status = status.as_u16(), "Bedrock rejected the gateway's AWS credentials or signature; check the provider's aws settings");
         }
-        let te = translated::TranslatedError {
-            status: te.status,
-            body: te.body,
-            code: te.code,
-        };
         return translated::error(te, retry_after, &mut ctx);
     }
     let result = translate_response(&bytes, &reply.ctx).map(|t| {

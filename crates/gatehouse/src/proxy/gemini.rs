@@ -185,11 +185,6 @@ pub(super) async fn relay(
             // Gemini answers a bad key with 400 API_KEY_INVALID, which the generic 401/403 check cannot see.
             tracing::error!(request_id = %ctx.id, target = %target, status = status.as_u16(), "the upstream rejected the gateway's credential for this provider; check its api_key");
         }
-        let te = translated::TranslatedError {
-            status: te.status,
-            body: te.body,
-            code: te.code,
-        };
         return translated::error(te, retry_after, &mut ctx);
     }
     if let Some(embed) = &reply.embed {

@@ -159,11 +159,6 @@ pub(super) async fn relay(
     };
     if !status.is_success() {
         let te = translate_error(status.as_u16(), &bytes);
-        let te = translated::TranslatedError {
-            status: te.status,
-            body: te.body,
-            code: te.code,
-        };
         return translated::error(te, retry_after, &mut ctx);
     }
     let result = translate_response(&bytes, &MessageContext { model: &reply.model }).map(|t| {

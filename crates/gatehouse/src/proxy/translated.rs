@@ -5,7 +5,7 @@
 
 use axum::response::Response;
 use bytes::Bytes;
-use gatehouse_llm::{LlmError, Usage};
+use gatehouse_llm::{LlmError, TranslatedError, Usage};
 use http::{HeaderValue, StatusCode, header};
 use tokio::time::Instant;
 
@@ -31,20 +31,11 @@ pub(super) enum Reply {
     },
 }
 
-/// An upstream error already translated into the client's dialect.
-pub(super) struct TranslatedError {
-    /// Status for the client.
-    pub(super) status: u16,
-    /// Error JSON in the client's dialect.
-    pub(super) body: Vec<u8>,
-    /// Stable code for the log and metrics.
-    pub(super) code: &'static str,
-}
-
 pub(super) use super::SSE;
 
-/// Reads the upstream answer (`stream_type`: the content type a streamed answer has). A success whose shape does not match what was asked for (a stream when a JSON body
-/// was expected, or the reverse) is an invalid upstream answer; so is a body that cannot be read in time.
+/// Reads the upstream answer (`stream_type`: the content type a streamed answer has). A success whose shape does
+/// not match what was asked for (a stream when a JSON body was expected, or the reverse) is an invalid upstream
+/// answer; so is a body that cannot be read in time.
 pub(super) async fn read(
     resp: http::Response<crate::body::Upstream>,
     expect_stream: bool,

@@ -10,7 +10,7 @@ fn openai_error(message: &str, kind: &str, code: Value) -> Vec<u8> {
         .expect("serialises")
 }
 
-fn body(t: &TranslatedIngressError) -> Value {
+fn body(t: &TranslatedError) -> Value {
     serde_json::from_slice(&t.body).expect("JSON")
 }
 
@@ -156,7 +156,7 @@ fn body_shapes() {
     assert!(m.ends_with('…'));
 }
 
-fn body_message(t: &TranslatedIngressError) -> String {
+fn body_message(t: &TranslatedError) -> String {
     body(t)["error"]["message"].as_str().expect("message").to_owned()
 }
 
