@@ -29,6 +29,8 @@ pub enum Route {
     Messages,
     /// `POST /v1/messages/count_tokens` (Anthropic dialect).
     CountTokens,
+    /// `POST /v1/responses` (OpenAI Responses API; docs/responses.md).
+    Responses,
 }
 
 /// The API dialect a client speaks, which decides the shape of every error it receives.
@@ -136,6 +138,7 @@ impl Route {
             Self::Models => "models",
             Self::Messages => "messages",
             Self::CountTokens => "count_tokens",
+            Self::Responses => "responses",
         }
     }
 
@@ -144,7 +147,9 @@ impl Route {
     pub fn dialect(self) -> Dialect {
         match self {
             Self::Messages | Self::CountTokens => Dialect::Anthropic,
-            Self::ChatCompletions | Self::Completions | Self::Embeddings | Self::Models => Dialect::OpenAi,
+            Self::ChatCompletions | Self::Completions | Self::Embeddings | Self::Models | Self::Responses => {
+                Dialect::OpenAi
+            }
         }
     }
 
@@ -158,6 +163,7 @@ impl Route {
             Self::Models => "/v1/models",
             Self::Messages => "/v1/messages",
             Self::CountTokens => "/v1/messages/count_tokens",
+            Self::Responses => "/v1/responses",
         }
     }
 
@@ -171,6 +177,7 @@ impl Route {
             Self::Models => "models",
             Self::Messages => "chat",
             Self::CountTokens => "count_tokens",
+            Self::Responses => "chat",
         }
     }
 }

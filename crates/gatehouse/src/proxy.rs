@@ -20,6 +20,7 @@ mod failover;
 mod gemini;
 mod messages;
 mod passthrough;
+mod responses;
 mod translated;
 
 use std::sync::Arc;
@@ -67,6 +68,8 @@ struct Relay {
 enum Mode {
     /// Bytes relayed as they are (OpenAI-compatible targets).
     Passthrough,
+    /// A Responses API answer relayed as it is, usage read from its own shape (proxy/responses.rs).
+    ResponsesPassthrough,
     /// Anthropic reply translated back to OpenAI.
     Anthropic(anthropic::Reply),
     /// Gemini reply translated back to OpenAI.
@@ -197,7 +200,7 @@ async fn forward(
         Route::CountTokens => (0, true),
         _ => (bytes.len(), route == Route::Embeddings),
     };
-    let max_output = ["max_tokens", "max_completion_tokens"]
+    let max_output = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
         .iter()
         .find_map(|k| parsed.get(k))
         .and_then(|v| serde_json::from_str::<u64>(v.get()).ok());
@@ -456,6 +459,9 @@ async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext)
     ctx.status = status.as_u16();
     match relay.mode {
         Mode::Passthrough => passthrough::relay(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await,
+        Mode::ResponsesPassthrough => {
+            responses::relay_passthrough(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await
+        }
         Mode::Anthropic(reply) => {
             anthropic::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await
         }

@@ -27,6 +27,7 @@ mod pool_health;
 mod pool_routing;
 mod redis_limits;
 mod reload;
+mod responses;
 mod routing;
 mod secrets;
 mod shutdown;
