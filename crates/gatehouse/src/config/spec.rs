@@ -16,6 +16,7 @@ pub mod auth;
 pub mod governance;
 pub mod mcp;
 pub mod metering;
+pub mod responses;
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -60,6 +61,9 @@ pub struct ConfigSpec {
     /// Retries, backoff and ejection across a model's targets (docs/failover.md).
     #[serde(default)]
     pub failover: FailoverSpec,
+    /// The OpenAI Responses API route: its response store (docs/responses.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responses: Option<responses::ResponsesSpec>,
 }
 
 /// Failover rules: how often and when a request is tried again on another (or the same) target, and when a

@@ -16,6 +16,7 @@ mod failover;
 mod governance;
 mod mcp;
 mod metering;
+mod responses;
 mod routing;
 
 use super::node::Node;
@@ -146,6 +147,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
     let policy = Arc::new(governance::build(&mut errs, &spec));
 
     let failover = failover::build(&mut errs, &spec.failover);
+    let response_store = responses::build(&mut errs, spec.responses.as_ref());
 
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));
@@ -166,6 +168,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         pricing,
         failover,
         retry_budget: crate::health::RetryBudget::default(),
+        response_store,
     })
 }
 

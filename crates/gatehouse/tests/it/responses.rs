@@ -8,6 +8,8 @@ use testkit::{MockResponses, ResponsesReply};
 
 use crate::support::TestGateway;
 
+mod codex;
+mod interop;
 mod passthrough;
 
 const KEY: &str = "sk-openai-upstream";
