@@ -29,13 +29,16 @@
 //! The mapping, field by field, and every deliberate choice are documented in `docs/responses.md`.
 
 mod history;
-mod request;
+mod object;
+pub(crate) mod request;
+mod response;
 
 pub use crate::TranslatedError;
 pub use crate::anthropic::translate_error;
 pub use crate::anthropic::{ModelRules, Sampling};
 pub use history::input_items;
 pub use request::translate_request;
+pub use response::{TranslatedResponse, translate_response};
 
 /// What [`translate_request`] needs besides the body.
 #[derive(Debug, Clone, Copy)]
@@ -82,6 +85,20 @@ pub struct TranslatedRequest {
 pub struct ResponseEcho {
     /// JSON object members (`"key":value,...`, no braces, no line breaks).
     pub(crate) members: String,
+}
+
+/// What [`translate_response`] needs besides the body.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseContext<'a> {
+    /// The response id the client sees (`resp_…`), made by the server (this crate makes no ids); output item ids
+    /// are derived from it.
+    pub id: &'a str,
+    /// Unix seconds for `created_at` (Anthropic sends no timestamp; the crate reads no clock).
+    pub created_at: u64,
+    /// The model name reported to the client: the name the client asked for, as the chat translator reports it.
+    pub model: &'a str,
+    /// The request's echo, from [`TranslatedRequest::echo`].
+    pub echo: &'a ResponseEcho,
 }
 
 // === impl ResponseEcho ===

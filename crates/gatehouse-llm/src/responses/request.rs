@@ -32,7 +32,7 @@
 
 mod echo;
 pub(crate) mod input;
-mod items;
+pub(crate) mod items;
 mod tools;
 
 use std::borrow::Cow;
