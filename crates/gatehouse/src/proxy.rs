@@ -70,6 +70,8 @@ enum Mode {
     Passthrough,
     /// A Responses API answer relayed as it is, usage read from its own shape (proxy/responses.rs).
     ResponsesPassthrough,
+    /// An Anthropic reply translated to a Responses API answer (and stored when asked to).
+    Responses(Box<responses::Reply>),
     /// Anthropic reply translated back to OpenAI.
     Anthropic(anthropic::Reply),
     /// Gemini reply translated back to OpenAI.
@@ -105,6 +107,8 @@ struct ClientRequest<'a> {
     target: &'a Target,
     /// The model name sent upstream (the target's, or this request's pick of its weighted split).
     upstream_model: &'a str,
+    /// The response store behind `previous_response_id` (used by `/v1/responses` on translated targets).
+    responses: &'a Arc<crate::response_store::ResponseStore>,
 }
 
 /// An upstream request ready to send, and how to relay its answer.
@@ -123,7 +127,7 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
         ctx.cost_cell = Some(cell.clone());
         cell
     });
-    let mut resp = match forward(&snap, route, req, &mut ctx).await {
+    let mut resp = match forward(&snap, &state.responses, route, req, &mut ctx).await {
         Ok(Forwarded::Relay(relay, extra)) => {
             let mut resp = relay_response(*relay, route.dialect(), ctx).await;
             for (name, value) in extra {
@@ -165,6 +169,7 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
 /// Everything up to and including the upstream response head, plus headers for the client's response.
 async fn forward(
     snap: &Snapshot,
+    responses: &Arc<crate::response_store::ResponseStore>,
     route: Route,
     req: Request<Body>,
     ctx: &mut RequestContext,
@@ -238,6 +243,8 @@ async fn forward(
         asked: &name,
         model,
         limit_headers,
+        responses,
+        store_settings: snap.response_store,
     };
     // Targets in priority order, retried and failed over before the first byte (proxy/failover.rs).
     failover::run(snap, &request, ctx).await
@@ -253,6 +260,9 @@ struct Request0<'a> {
     model: &'a Model,
     /// `x-ratelimit-*` headers from the limits, added to whatever answer the client gets.
     limit_headers: Vec<(http::HeaderName, HeaderValue)>,
+    /// The response store and its bounds in this snapshot.
+    responses: &'a Arc<crate::response_store::ResponseStore>,
+    store_settings: crate::response_store::ResponseStoreSettings,
 }
 
 /// What one attempt on one target produced.
@@ -303,12 +313,16 @@ async fn attempt(
         model: req.model,
         target,
         upstream_model,
+        responses: req.responses,
     };
     let prepared = match (route.dialect(), provider.kind) {
         (
             Dialect::OpenAi,
             ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai,
         ) => passthrough::prepare(&incoming, endpoint, ctx),
+        (Dialect::OpenAi, ProviderKind::Anthropic) if route == Route::Responses => {
+            responses::prepare_anthropic(&incoming, req.store_settings, endpoint, ctx, &mut extra)
+        }
         (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra),
         (Dialect::OpenAi, ProviderKind::Gemini) => gemini::prepare(&incoming, endpoint, ctx, &mut extra),
         (Dialect::OpenAi, ProviderKind::Bedrock) => bedrock::prepare(&incoming, endpoint, ctx, &mut extra),
@@ -461,6 +475,9 @@ async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext)
         Mode::Passthrough => passthrough::relay(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await,
         Mode::ResponsesPassthrough => {
             responses::relay_passthrough(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await
+        }
+        Mode::Responses(reply) => {
+            responses::relay_anthropic(relay.resp, relay.deadline, relay.idle, relay.target, *reply, ctx).await
         }
         Mode::Anthropic(reply) => {
             anthropic::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await

@@ -51,6 +51,22 @@ struct Entry {
     tick: u64,
 }
 
+/// A new response id (`resp_` + 32 hex digits): unpredictable (keyed SipHash over a process counter), never taken
+/// from the client, so nobody can aim a stored conversation at an id someone else will use.
+#[must_use]
+pub fn new_response_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u64(salt);
+        h.finish()
+    };
+    format!("resp_{:016x}{:016x}", half(1), half(2))
+}
+
 // === impl ResponseStoreSettings ===
 
 impl Default for ResponseStoreSettings {

@@ -19,7 +19,7 @@ pub struct AppState {
     /// The outcome of the last reload attempt, for `/status`.
     pub last_reload: std::sync::Mutex<Option<ReloadReport>>,
     /// Stored Responses API conversations (`previous_response_id` on translated targets); survives reloads.
-    pub responses: crate::response_store::ResponseStore,
+    pub responses: Arc<crate::response_store::ResponseStore>,
     ready: AtomicBool,
     draining: AtomicBool,
 }
@@ -46,7 +46,7 @@ impl AppState {
             telemetry,
             generation: tokio::sync::watch::Sender::new(0),
             last_reload: std::sync::Mutex::new(None),
-            responses: crate::response_store::ResponseStore::new(),
+            responses: Arc::new(crate::response_store::ResponseStore::new()),
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         }

@@ -370,4 +370,5 @@ pub const TOP_LEVEL_FIELDS: &[&str] = &[
     "budgets",
     "redis",
     "failover",
+    "responses",
 ];

@@ -4,12 +4,20 @@
 //! themselves: the body goes through [`passthrough::prepare`](super::passthrough::prepare) (model spliced, the
 //! provider's credential in place of the client's, `previous_response_id` and every other field untouched) and
 //! the reply is relayed unchanged by [`relay_passthrough`], which reads usage from the Responses shapes
-//! (`usage` on the body, `response.completed` in a stream). docs/responses.md has the whole picture.
+//! (`usage` on the body, `response.completed` in a stream). Anthropic targets are translated both ways
+//! ([`anthropic`], [`stream`]), with `previous_response_id` served from the gateway's store ([`store`]); Gemini
+//! and Bedrock targets answer 400 `route_not_supported`. docs/responses.md has the whole picture.
+
+mod anthropic;
+mod store;
+mod stream;
 
 use std::time::Duration;
 
 use axum::response::Response;
 use tokio::time::Instant;
+
+pub(super) use anthropic::{Reply, prepare as prepare_anthropic, relay as relay_anthropic};
 
 use super::passthrough::{Unchanged, relay_unchanged};
 use crate::body::ResponsesPassthrough;
