@@ -27,9 +27,13 @@ pub(crate) struct Head<'a> {
 /// How the response ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
+    /// `status: "in_progress"` (the `response.created` / `response.in_progress` snapshots).
+    InProgress,
     Completed,
     /// `status: "incomplete"` with `incomplete_details.reason`.
     Incomplete(&'static str),
+    /// `status: "failed"` with `error: {code, message}`.
+    Failed,
 }
 
 /// Anthropic `stop_reason` → the outcome; `None` for a value this crate does not know (callers then report
@@ -49,16 +53,18 @@ impl Outcome {
     /// The response's `status`.
     pub(crate) fn status(self) -> &'static str {
         match self {
+            Self::InProgress => "in_progress",
             Self::Completed => "completed",
             Self::Incomplete(_) => "incomplete",
+            Self::Failed => "failed",
         }
     }
 
     /// The `status` of a message item closed with this outcome.
     pub(crate) fn item_status(self) -> &'static str {
         match self {
-            Self::Incomplete(_) => "incomplete",
-            Self::Completed => "completed",
+            Self::Incomplete(_) | Self::Failed => "incomplete",
+            Self::InProgress | Self::Completed => "completed",
         }
     }
 }
