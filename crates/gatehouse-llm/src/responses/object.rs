@@ -122,9 +122,9 @@ pub(crate) fn write_usage(u: &Usage, out: &mut Vec<u8>) {
     // Writing into a Vec cannot fail.
     let _ = write!(
         out,
-        "{{\"input_tokens\":{},\"input_tokens_details\":{{\"cached_tokens\":{}}},\"output_tokens\":{},\
-         \"output_tokens_details\":{{\"reasoning_tokens\":0}},\"total_tokens\":{}}}",
-        u.input_tokens, u.cached_input_tokens, u.output_tokens, u.total_tokens
+        "{{\"input_tokens\":{},\"input_tokens_details\":{{\"cached_tokens\":{},\"cache_write_tokens\":{}}},\
+         \"output_tokens\":{},\"output_tokens_details\":{{\"reasoning_tokens\":0}},\"total_tokens\":{}}}",
+        u.input_tokens, u.cached_input_tokens, u.cache_write_input_tokens, u.output_tokens, u.total_tokens
     );
 }
 
