@@ -32,6 +32,7 @@ mod history;
 mod object;
 pub(crate) mod request;
 mod response;
+mod stream;
 
 pub use crate::TranslatedError;
 pub use crate::anthropic::translate_error;
@@ -39,6 +40,7 @@ pub use crate::anthropic::{ModelRules, Sampling};
 pub use history::input_items;
 pub use request::translate_request;
 pub use response::{TranslatedResponse, translate_response};
+pub use stream::{ResponseStreamTranslator, StreamContext};
 
 /// What [`translate_request`] needs besides the body.
 #[derive(Debug, Clone, Copy)]

@@ -27,9 +27,13 @@ pub(crate) struct Head<'a> {
 /// How the response ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
+    /// `status: "in_progress"` (the `response.created` / `response.in_progress` snapshots).
+    InProgress,
     Completed,
     /// `status: "incomplete"` with `incomplete_details.reason`.
     Incomplete(&'static str),
+    /// `status: "failed"` with `error: {code, message}`.
+    Failed,
 }
 
 /// Anthropic `stop_reason` → the outcome; `None` for a value this crate does not know (callers then report
@@ -49,16 +53,18 @@ impl Outcome {
     /// The response's `status`.
     pub(crate) fn status(self) -> &'static str {
         match self {
+            Self::InProgress => "in_progress",
             Self::Completed => "completed",
             Self::Incomplete(_) => "incomplete",
+            Self::Failed => "failed",
         }
     }
 
     /// The `status` of a message item closed with this outcome.
     pub(crate) fn item_status(self) -> &'static str {
         match self {
-            Self::Incomplete(_) => "incomplete",
-            Self::Completed => "completed",
+            Self::Incomplete(_) | Self::Failed => "incomplete",
+            Self::InProgress | Self::Completed => "completed",
         }
     }
 }
@@ -116,9 +122,9 @@ pub(crate) fn write_usage(u: &Usage, out: &mut Vec<u8>) {
     // Writing into a Vec cannot fail.
     let _ = write!(
         out,
-        "{{\"input_tokens\":{},\"input_tokens_details\":{{\"cached_tokens\":{}}},\"output_tokens\":{},\
-         \"output_tokens_details\":{{\"reasoning_tokens\":0}},\"total_tokens\":{}}}",
-        u.input_tokens, u.cached_input_tokens, u.output_tokens, u.total_tokens
+        "{{\"input_tokens\":{},\"input_tokens_details\":{{\"cached_tokens\":{},\"cache_write_tokens\":{}}},\
+         \"output_tokens\":{},\"output_tokens_details\":{{\"reasoning_tokens\":0}},\"total_tokens\":{}}}",
+        u.input_tokens, u.cached_input_tokens, u.cache_write_input_tokens, u.output_tokens, u.total_tokens
     );
 }
 
