@@ -51,6 +51,9 @@ struct ResponsesUsage {
 struct InputDetails {
     #[serde(default)]
     cached_tokens: Option<u64>,
+    /// Input tokens written to the provider's prompt cache (gatehouse's translated Anthropic answers carry it).
+    #[serde(default)]
+    cache_write_tokens: Option<u64>,
 }
 
 /// The event types that end a Responses stream and carry the final `response` object.
@@ -92,14 +95,12 @@ impl From<ResponsesUsage> for Usage {
     fn from(u: ResponsesUsage) -> Self {
         let input_tokens = u.input_tokens.unwrap_or(0);
         let output_tokens = u.output_tokens.unwrap_or(0);
+        let details = u.input_tokens_details.map(|MapOnly(d)| d);
         Self {
             input_tokens,
             output_tokens,
-            cached_input_tokens: u
-                .input_tokens_details
-                .and_then(|MapOnly(d)| d.cached_tokens)
-                .unwrap_or(0),
-            cache_write_input_tokens: 0,
+            cached_input_tokens: details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0),
+            cache_write_input_tokens: details.as_ref().and_then(|d| d.cache_write_tokens).unwrap_or(0),
             total_tokens: u
                 .total_tokens
                 .unwrap_or_else(|| input_tokens.saturating_add(output_tokens)),

@@ -147,3 +147,19 @@ pub(in crate::proxy) async fn relay(
     });
     translated::success(result, target, dialect, &mut ctx)
 }
+// === impl Reply ===
+
+impl Reply {
+    /// The parts the stream translator needs, and where to store its result.
+    pub(super) fn into_stream_parts(self) -> (gatehouse_llm::responses::StreamContext, Option<Pending>) {
+        (
+            gatehouse_llm::responses::StreamContext {
+                id: self.id,
+                created_at: self.created_at,
+                model: self.model,
+                echo: self.echo,
+            },
+            self.pending,
+        )
+    }
+}

@@ -100,3 +100,50 @@ async fn codex_exec_answers_from_vllm_sim() {
     );
     assert!(log["output_tokens"].as_u64().expect("output tokens") > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_exec_answers_from_the_anthropic_mock() {
+    use testkit::{AnthropicReply, MockAnthropic};
+    let Some(bin) = codex() else { return };
+    let mock = MockAnthropic::builder()
+        .api_key("sk-ant-codex")
+        .reply(AnthropicReply::message("Hello from Claude through gatehouse").with_output_tokens(6))
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  claude: {{ kind: anthropic, base_url: \"{}\", api_key: {{ value: sk-ant-codex }} }}\nmodels:\n  - {{ name: claude, targets: [{{ provider: claude, model: claude-sonnet-4-5 }}] }}\nfailover: {{ max_attempts: 1 }}\n{}",
+        mock.base_url(),
+        keys_yaml()
+    ))
+    .await;
+    let stdout = run_codex(bin, &gw, "claude", "Say hello").await;
+    assert!(
+        stdout.contains("Hello from Claude through gatehouse"),
+        "codex printed the answer: {stdout}"
+    );
+    let log = responses_log(&gw).await;
+    assert_eq!(
+        (log["key"].as_str(), log["target"].as_str()),
+        (Some("alice"), Some("claude"))
+    );
+    assert_eq!(log["stream"], true);
+    assert_eq!(log["outcome"], "complete");
+    assert_eq!(log["output_tokens"], 6);
+    let sent = mock.requests();
+    assert!(!sent.is_empty());
+    for r in &sent {
+        assert!(
+            r.rejection.is_none(),
+            "mock rejected {:?}: {}",
+            r.rejection,
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("x-api-key"), Some("sk-ant-codex"));
+    }
+    let m = sent[0].json();
+    assert_eq!(m["model"], "claude-sonnet-4-5");
+    assert!(
+        m["tools"].as_array().is_some_and(|t| !t.is_empty()),
+        "Codex's function tools reached Anthropic"
+    );
+}

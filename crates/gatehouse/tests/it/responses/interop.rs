@@ -74,3 +74,56 @@ async fn openai_python_sdk_responses_vllm_sim() {
         assert!(log["output_tokens"].as_u64().expect("usage logged") > 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_sdk_responses_anthropic() {
+    use testkit::{AnthropicReply, MockAnthropic};
+    let Some(python) = python() else { return };
+    // Replies in the order of the script's calls.
+    let mock = MockAnthropic::builder()
+        .api_key("sk-ant-interop")
+        .enqueue(
+            AnthropicReply::message("Hello from Claude")
+                .with_input_tokens(10)
+                .with_output_tokens(4),
+        )
+        .enqueue(AnthropicReply::message("Streaming hello from Claude"))
+        .enqueue(AnthropicReply::tool_use("get_weather", json!({"city": "Paris"})))
+        .enqueue(AnthropicReply::message("It is 18C and sunny in Paris."))
+        .enqueue(AnthropicReply::message("I will remember 7."))
+        .enqueue(AnthropicReply::message("The number was 7."))
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  claude: {{ kind: anthropic, base_url: \"{}\", api_key: {{ value: sk-ant-interop }} }}\nmodels:\n  - {{ name: claude-haiku, targets: [{{ provider: claude, model: claude-haiku-4-5 }}] }}\nfailover: {{ max_attempts: 1 }}\n{}",
+        mock.base_url(),
+        keys_yaml()
+    ))
+    .await;
+    run_script(python, &gw, "claude-haiku", Some("chain")).await;
+    let sent = mock.requests();
+    assert_eq!(
+        sent.len(),
+        6,
+        "the unknown previous_response_id never reached Anthropic"
+    );
+    for r in &sent {
+        assert!(
+            r.rejection.is_none(),
+            "mock rejected {:?}: {}",
+            r.rejection,
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("x-api-key"), Some("sk-ant-interop"));
+        assert_eq!(r.header("authorization"), None);
+    }
+    // The function_call / function_call_output pair became tool_use / tool_result blocks.
+    let tool_turn = sent[3].json();
+    assert_eq!(tool_turn["messages"][1]["content"][0]["type"], "tool_use");
+    assert_eq!(tool_turn["messages"][2]["content"][0]["type"], "tool_result");
+    assert_eq!(tool_turn["tools"][0]["name"], "get_weather");
+    // previous_response_id replayed the stored turn.
+    let chained = sent[5].json();
+    assert_eq!(chained["messages"].as_array().map(Vec::len), Some(3));
+    assert_eq!(chained["messages"][1]["content"][0]["text"], "I will remember 7.");
+}

@@ -203,3 +203,109 @@ async fn anthropic_errors_become_openai_errors() {
     assert_eq!(headers["retry-after"], "3");
     assert_eq!(body_of(&text)["error"]["type"], "rate_limit_error");
 }
+
+#[tokio::test]
+async fn streamed_from_anthropic_as_typed_events_and_stored() {
+    let mock = MockAnthropic::builder()
+        .api_key(ANT_KEY)
+        .enqueue(
+            AnthropicReply::message("Streaming hello from Claude")
+                .with_input_tokens(12)
+                .with_output_tokens(5),
+        )
+        .enqueue(AnthropicReply::tool_use("get_weather", json!({"city": "Paris"})))
+        .start()
+        .await;
+    let gw = TestGateway::start(&anthropic_config(&mock, "")).await;
+    let (status, headers, text) = post(
+        &gw,
+        &json!({"model": "claude", "input": "Say hello", "stream": true}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/event-stream")
+    );
+    let evs = events(&text);
+    let kinds: Vec<&str> = evs.iter().map(|e| e["type"].as_str().expect("type")).collect();
+    assert_eq!(&kinds[..2], ["response.created", "response.in_progress"]);
+    assert_eq!(kinds.last(), Some(&"response.completed"));
+    assert!(kinds.contains(&"response.output_text.delta"));
+    for (i, e) in evs.iter().enumerate() {
+        assert_eq!(e["sequence_number"], i);
+    }
+    let deltas: String = evs
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .filter_map(|e| e["delta"].as_str())
+        .collect();
+    assert_eq!(deltas, "Streaming hello from Claude");
+    let done = &evs[evs.len() - 1]["response"];
+    assert_eq!(done["usage"]["input_tokens"], 12);
+    assert_eq!(done["usage"]["output_tokens"], 5);
+    let log = gw.next_log().await;
+    assert_eq!(
+        (
+            log["stream"].as_bool(),
+            log["input_tokens"].as_u64(),
+            log["output_tokens"].as_u64()
+        ),
+        (Some(true), Some(12), Some(5))
+    );
+
+    // The streamed response was stored: continuing it replays its turn, and a function call streams its arguments.
+    let id = done["id"].as_str().expect("id");
+    let next = json!({"model": "claude", "input": "and the weather?", "previous_response_id": id, "stream": true,
+                      "tools": [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]});
+    let (status, _, text) = post(&gw, &next, &[]).await;
+    assert_eq!(status, 200, "{text}");
+    let m = mock.requests()[1].json();
+    assert_eq!(m["messages"][1]["content"][0]["text"], "Streaming hello from Claude");
+    let evs = events(&text);
+    let args: String = evs
+        .iter()
+        .filter(|e| e["type"] == "response.function_call_arguments.delta")
+        .filter_map(|e| e["delta"].as_str())
+        .collect();
+    assert_eq!(
+        serde_json::from_str::<Value>(&args).expect("arguments JSON"),
+        json!({"city": "Paris"})
+    );
+    let item = &evs.last().expect("events")["response"]["output"][0];
+    assert_eq!(
+        (item["type"].as_str(), item["name"].as_str()),
+        (Some("function_call"), Some("get_weather"))
+    );
+}
+
+#[tokio::test]
+async fn anthropic_stream_error_ends_with_a_failed_event_and_is_not_stored() {
+    let mock = MockAnthropic::builder()
+        .api_key(ANT_KEY)
+        .reply(AnthropicReply::message("one two three four five").with_error_after(2))
+        .start()
+        .await;
+    let gw = TestGateway::start(&anthropic_config(&mock, "")).await;
+    let (status, _, text) = post(&gw, &json!({"model": "claude", "input": "hi", "stream": true}), &[]).await;
+    assert_eq!(status, 200);
+    let evs = events(&text);
+    let last = evs.last().expect("events");
+    assert!(
+        matches!(last["type"].as_str(), Some("response.failed" | "error")),
+        "the stream ends with a failure event: {last}"
+    );
+    let log = gw.next_log().await;
+    assert_eq!(log["outcome"], "error");
+    let id = evs[0]["response"]["id"].as_str().expect("id");
+    let (status, _, _) = post(
+        &gw,
+        &json!({"model": "claude", "input": "more", "previous_response_id": id}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 404, "a failed stream is not stored");
+}
