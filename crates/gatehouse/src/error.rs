@@ -46,6 +46,9 @@ pub enum GatewayError {
     /// false`, or created by another principal — deliberately indistinguishable).
     #[error("Previous response with id '{0}' not found.")]
     ResponseNotFound(String),
+    /// The response store's backend (Redis) failed, so `previous_response_id` cannot be resolved.
+    #[error("the response store is unavailable; retry later")]
+    StoreUnavailable,
     /// The body exceeds `server.max_body_bytes`.
     #[error("request body exceeds the limit of {limit} bytes")]
     BodyTooLarge {
@@ -180,6 +183,7 @@ impl GatewayError {
             Self::MissingModel => "model_required",
             Self::ModelNotFound(_) => "model_not_found",
             Self::ResponseNotFound(_) => "previous_response_not_found",
+            Self::StoreUnavailable => "response_store_unavailable",
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::ClientTimeout => "client_timeout",
             Self::ClientBody(_) => "client_body_error",
@@ -214,9 +218,10 @@ impl GatewayError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::NoTargetAvailable { .. } | Self::ShuttingDown | Self::LimiterUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::NoTargetAvailable { .. }
+            | Self::ShuttingDown
+            | Self::LimiterUnavailable { .. }
+            | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamUnreachable { .. } | Self::UpstreamInvalid { .. } | Self::UpstreamAuth { .. } => {
                 StatusCode::BAD_GATEWAY
             }
@@ -253,7 +258,8 @@ impl GatewayError {
             Self::NoTargetAvailable { .. }
             | Self::ShuttingDown
             | Self::Shed { .. }
-            | Self::LimiterUnavailable { .. } => ErrorSource::Internal,
+            | Self::LimiterUnavailable { .. }
+            | Self::StoreUnavailable => ErrorSource::Internal,
         }
     }
 

@@ -108,7 +108,7 @@ struct ClientRequest<'a> {
     /// The model name sent upstream (the target's, or this request's pick of its weighted split).
     upstream_model: &'a str,
     /// The response store behind `previous_response_id` (used by `/v1/responses` on translated targets).
-    responses: &'a Arc<crate::response_store::ResponseStore>,
+    responses: &'a responses::Stores,
 }
 
 /// An upstream request ready to send, and how to relay its answer.
@@ -243,8 +243,7 @@ async fn forward(
         asked: &name,
         model,
         limit_headers,
-        responses,
-        store_settings: snap.response_store,
+        responses: responses::Stores::new(responses.clone(), snap.policy.redis.clone(), snap.response_store),
     };
     // Targets in priority order, retried and failed over before the first byte (proxy/failover.rs).
     failover::run(snap, &request, ctx).await
@@ -260,9 +259,8 @@ struct Request0<'a> {
     model: &'a Model,
     /// `x-ratelimit-*` headers from the limits, added to whatever answer the client gets.
     limit_headers: Vec<(http::HeaderName, HeaderValue)>,
-    /// The response store and its bounds in this snapshot.
-    responses: &'a Arc<crate::response_store::ResponseStore>,
-    store_settings: crate::response_store::ResponseStoreSettings,
+    /// The response store, with this snapshot's backend and bounds.
+    responses: responses::Stores,
 }
 
 /// What one attempt on one target produced.
@@ -313,7 +311,7 @@ async fn attempt(
         model: req.model,
         target,
         upstream_model,
-        responses: req.responses,
+        responses: &req.responses,
     };
     let prepared = match (route.dialect(), provider.kind) {
         (
@@ -321,7 +319,7 @@ async fn attempt(
             ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai,
         ) => passthrough::prepare(&incoming, endpoint, ctx),
         (Dialect::OpenAi, ProviderKind::Anthropic) if route == Route::Responses => {
-            responses::prepare_anthropic(&incoming, req.store_settings, endpoint, ctx, &mut extra)
+            responses::prepare_anthropic(&incoming, endpoint, ctx, &mut extra).await
         }
         (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra),
         (Dialect::OpenAi, ProviderKind::Gemini) => gemini::prepare(&incoming, endpoint, ctx, &mut extra),

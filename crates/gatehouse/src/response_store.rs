@@ -8,7 +8,9 @@
 //!
 //! Bounds (config `responses.store`): entry count and total bytes, evicting the least recently used first, and a
 //! TTL after which an entry is gone. The clock is the caller's (`now`), so tests drive time. The store lives in
-//! the process state, not the config snapshot: a reload changes its bounds, not its contents.
+//! the process state, not the config snapshot: a reload changes its bounds, not its contents. With
+//! `responses.store.backend: redis` the conversations go to Redis instead (`proxy/responses/store.rs`), keyed by
+//! id and owner, expiring after the TTL.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -20,6 +22,8 @@ use tokio::time::Instant;
 /// Bounds of the store, from `responses.store`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponseStoreSettings {
+    /// Keep conversations in the shared Redis (`redis:`) instead of this process.
+    pub redis: bool,
     /// Most entries (0: nothing is stored).
     pub max_entries: usize,
     /// Most bytes of conversations in total.
@@ -72,6 +76,7 @@ pub fn new_response_id() -> String {
 impl Default for ResponseStoreSettings {
     fn default() -> Self {
         Self {
+            redis: false,
             max_entries: 10_000,
             max_bytes: 64 << 20,
             ttl: Duration::from_secs(3600),

@@ -147,7 +147,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
     let policy = Arc::new(governance::build(&mut errs, &spec));
 
     let failover = failover::build(&mut errs, &spec.failover);
-    let response_store = responses::build(&mut errs, spec.responses.as_ref());
+    let response_store = responses::build(&mut errs, spec.responses.as_ref(), spec.redis.is_some());
 
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));

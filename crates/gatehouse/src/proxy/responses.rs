@@ -18,6 +18,7 @@ use axum::response::Response;
 use tokio::time::Instant;
 
 pub(super) use anthropic::{Reply, prepare as prepare_anthropic, relay as relay_anthropic};
+pub(super) use store::Stores;
 
 use super::passthrough::{Unchanged, relay_unchanged};
 use crate::body::ResponsesPassthrough;

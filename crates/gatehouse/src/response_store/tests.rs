@@ -4,6 +4,7 @@ use super::*;
 
 fn limits(max_entries: usize, max_bytes: usize, ttl_secs: u64) -> ResponseStoreSettings {
     ResponseStoreSettings {
+        redis: false,
         max_entries,
         max_bytes,
         ttl: Duration::from_secs(ttl_secs),

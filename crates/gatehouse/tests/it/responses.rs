@@ -11,6 +11,7 @@ use crate::support::TestGateway;
 mod codex;
 mod interop;
 mod passthrough;
+mod redis_store;
 mod translated;
 
 const KEY: &str = "sk-openai-upstream";

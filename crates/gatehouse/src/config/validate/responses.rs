@@ -1,6 +1,6 @@
 //! `responses:` → [`ResponseStoreSettings`]: defaults filled in, ranges checked.
 
-use super::super::spec::responses::ResponsesSpec;
+use super::super::spec::responses::{ResponsesSpec, StoreBackendSpec};
 use super::Errors;
 use crate::response_store::ResponseStoreSettings;
 
@@ -8,7 +8,7 @@ use crate::response_store::ResponseStoreSettings;
 const MAX_STORE_BYTES: u64 = 4 << 30;
 
 /// Builds the store settings, reporting every out-of-range field.
-pub(super) fn build(errs: &mut Errors<'_>, spec: Option<&ResponsesSpec>) -> ResponseStoreSettings {
+pub(super) fn build(errs: &mut Errors<'_>, spec: Option<&ResponsesSpec>, has_redis: bool) -> ResponseStoreSettings {
     let d = ResponseStoreSettings::default();
     let Some(spec) = spec else { return d };
     let s = &spec.store;
@@ -20,7 +20,15 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: Option<&ResponsesSpec>) -> Resp
     if ttl.is_zero() {
         errs.push(&["responses", "store", "ttl"], "must be greater than zero");
     }
+    let redis = s.backend == Some(StoreBackendSpec::Redis);
+    if redis && !has_redis {
+        errs.push(
+            &["responses", "store", "backend"],
+            "`redis` needs the top-level `redis:` section (its connection is shared)",
+        );
+    }
     ResponseStoreSettings {
+        redis,
         max_entries: s.max_entries.unwrap_or(d.max_entries),
         max_bytes: usize::try_from(max_bytes.min(MAX_STORE_BYTES)).unwrap_or(usize::MAX),
         ttl,

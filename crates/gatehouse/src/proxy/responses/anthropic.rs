@@ -18,7 +18,6 @@ use super::super::{ClientRequest, Mode, Prepared, translated};
 use super::store::Pending;
 use crate::context::{Dialect, RequestContext};
 use crate::error::GatewayError;
-use crate::response_store::ResponseStoreSettings;
 
 /// Response header naming the tools and input items a translated target could not run and did not receive
 /// (comma-separated, e.g. `tool:web_search,item:web_search_call`): the documented hosted-tool rule.
@@ -39,22 +38,21 @@ pub(in crate::proxy) struct Reply {
 
 /// Translates the request (resolving `previous_response_id` from the store, scoped to the caller) and builds the
 /// Anthropic call.
-pub(in crate::proxy) fn prepare(
+pub(in crate::proxy) async fn prepare(
     req: &ClientRequest<'_>,
-    settings: ResponseStoreSettings,
     endpoint: &str,
     ctx: &RequestContext,
     extra: &mut Vec<(HeaderName, HeaderValue)>,
 ) -> Result<Prepared, GatewayError> {
     let provider = &req.target.provider;
     let owner = super::store::owner(ctx);
-    let history = super::store::history(req, &owner, &settings)?;
+    let history = super::store::history(req, &owner).await?;
     let translated = translate_request(
         req.bytes,
         &RequestOptions {
             upstream_model: req.upstream_model,
             rules: &req.target.rules,
-            history: history.as_ref().map(|(_, items)| items.as_slice()),
+            history: history.as_deref(),
         },
     )?;
     super::super::report_dropped(
@@ -73,13 +71,7 @@ pub(in crate::proxy) fn prepare(
     }
     let id = crate::response_store::new_response_id();
     let pending = if translated.store {
-        Some(Pending::new(
-            req,
-            &id,
-            owner,
-            history.map(|(_, items)| items),
-            settings,
-        )?)
+        Some(Pending::new(req, &id, owner, history)?)
     } else {
         None
     };
@@ -136,15 +128,19 @@ pub(in crate::proxy) async fn relay(
         model: &reply.model,
         echo: &reply.echo,
     };
-    let result = translate_response(&bytes, &rc).map(|t| {
-        if let Some(reason) = &t.unknown_stop_reason {
-            tracing::warn!(request_id = %ctx.id, stop_reason = %reason, "unknown Anthropic stop_reason reported as `completed`");
+    let result = match translate_response(&bytes, &rc) {
+        Ok(t) => {
+            if let Some(reason) = &t.unknown_stop_reason {
+                tracing::warn!(request_id = %ctx.id, stop_reason = %reason, "unknown Anthropic stop_reason reported as `completed`");
+            }
+            // Stored before the answer goes out, so the client's next turn can always continue it.
+            if let Some(p) = reply.pending {
+                p.finish(t.output_items, &ctx.id).await;
+            }
+            Ok((t.body, t.usage))
         }
-        if let Some(p) = reply.pending {
-            p.finish(t.output_items, &ctx);
-        }
-        (t.body, t.usage)
-    });
+        Err(e) => Err(e),
+    };
     translated::success(result, target, dialect, &mut ctx)
 }
 // === impl Reply ===

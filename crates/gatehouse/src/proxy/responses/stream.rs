@@ -45,7 +45,7 @@ impl Storing {
             && self.inner.translator().errored().is_none()
             && let Some(p) = self.pending.take()
         {
-            p.finish(self.inner.translator().output_items(), ctx);
+            p.finish_from_stream(self.inner.translator().output_items(), &ctx.id);
         }
     }
 }
