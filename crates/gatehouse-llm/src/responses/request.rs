@@ -21,7 +21,7 @@
 //! - Refused always (they would change what the client gets): `background: true`, `prompt` (a template stored at
 //!   OpenAI), `conversation` (a conversation stored at OpenAI).
 //! - Refused, or dropped when the model's rules say so: `top_logprobs` > 0, `include` asking for
-//!   `message.output_text.logprobs`, `text.verbosity` other than `medium`, `input_audio` parts.
+//!   `message.output_text.logprobs`, `text.verbosity` other than `medium`.
 //! - Dropped and reported: `service_tier`, `prompt_cache_key`, `prompt_cache_retention`, `context_management`
 //!   (OpenAI platform features), `truncation: "auto"` (Anthropic never truncates; an oversized prompt is a 400
 //!   either way), `max_tool_calls` (limits hosted tools only), reasoning input items. Unknown keys are dropped

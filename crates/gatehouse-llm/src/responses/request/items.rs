@@ -135,7 +135,7 @@ impl<'a> Builder<'a> {
             let at = || format!("{label}[{i}]");
             let kind = item.kind.as_deref().unwrap_or("message");
             match kind {
-                "message" => self.message(item, &at(), drops)?,
+                "message" => self.message(item, &at())?,
                 "function_call" => {
                     self.leading = false;
                     let block = tool_use(item, &at())?;
@@ -199,7 +199,7 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn message(&mut self, item: Item<'a>, at: &str, drops: &mut Drops<'_>) -> Result<(), LlmError> {
+    fn message(&mut self, item: Item<'a>, at: &str) -> Result<(), LlmError> {
         let role = item
             .role
             .ok_or_else(|| LlmError::invalid_request(format!("`{at}`: message without `role`")))?;
@@ -218,7 +218,7 @@ impl<'a> Builder<'a> {
                 self.leading = false;
                 let t = self.turn(true, at.to_owned());
                 if let Some(content) = content {
-                    user_content(content, at, drops, &mut t.content)?;
+                    user_content(content, at, &mut t.content)?;
                 }
             }
             "assistant" => {
@@ -287,12 +287,7 @@ fn text_only<'a>(
 }
 
 /// User content (and tool output parts): text, images, files.
-fn user_content<'a>(
-    content: StrOr<'a, Vec<Part<'a>>>,
-    at: &str,
-    drops: &mut Drops<'_>,
-    out: &mut Vec<Block<'a>>,
-) -> Result<(), LlmError> {
+fn user_content<'a>(content: StrOr<'a, Vec<Part<'a>>>, at: &str, out: &mut Vec<Block<'a>>) -> Result<(), LlmError> {
     let parts = match content {
         StrOr::Str(s) => {
             text(s, out);
@@ -301,13 +296,8 @@ fn user_content<'a>(
         StrOr::Other(parts) => parts,
     };
     for (j, part) in parts.into_iter().enumerate() {
-        match &*part.kind {
-            "input_audio" => drops.unsupported("input_audio")?,
-            _ => {
-                if let Some(block) = media_or_text(part).map_err(|e| part_error(at, j, &e))? {
-                    out.push(block);
-                }
-            }
+        if let Some(block) = media_or_text(part).map_err(|e| part_error(at, j, &e))? {
+            out.push(block);
         }
     }
     Ok(())

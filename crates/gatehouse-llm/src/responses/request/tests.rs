@@ -359,7 +359,7 @@ fn refusals_name_the_parameter_or_item() {
         ),
         (
             items(json!([{"role": "user", "content": [{"type": "input_audio"}]}])),
-            "`input_audio` is not supported",
+            "unsupported content part type `input_audio`",
         ),
         (
             items(json!([{"role": "user", "content": [{"type": "input_image", "image_url": "http://x/y.png"}]}])),

@@ -335,3 +335,36 @@ fn incomplete_closes_the_message_as_incomplete() {
     assert_eq!(evs[0]["response"]["usage"], Value::Null, "no usage while in progress");
     assert_eq!(evs[0]["response"]["output"], json!([]));
 }
+
+/// The official `openai` Python SDK's own models accept every event of every stream snapshot, every expected
+/// response object and every request fixture (`tests/interop/responses_shapes.py`). Needs the venv from
+/// `scripts/test.sh` (GATEHOUSE_TEST_PYTHON); without it the test says so and passes only when interop is not
+/// required (GATEHOUSE_REQUIRE_INTEROP).
+#[test]
+fn official_sdk_models_accept_every_event_and_object() {
+    let python = match std::env::var("GATEHOUSE_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            assert!(
+                std::env::var("GATEHOUSE_REQUIRE_INTEROP").is_err(),
+                "GATEHOUSE_REQUIRE_INTEROP is set but GATEHOUSE_TEST_PYTHON is not"
+            );
+            eprintln!("SKIPPED: needs the venv from scripts/test.sh (GATEHOUSE_TEST_PYTHON)");
+            return;
+        }
+    };
+    let crate_dir = env!("CARGO_MANIFEST_DIR");
+    let script = format!("{crate_dir}/../../tests/interop/responses_shapes.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(crate_dir)
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the SDK rejected a shape:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "ok");
+}
