@@ -12,7 +12,9 @@
 //! 3. **Merging.** Consecutive items that map to the same role become one Anthropic message (a `function_call`
 //!    right after an assistant message joins it; all outputs of one round go in one user message). In a merged
 //!    user message the `tool_result` blocks come first, then the other content, each in client order.
-//! 4. **Empty text** is omitted (Anthropic 400s on it); a message left with no content at all is a 400 naming it.
+//! 4. **Empty text** is omitted (Anthropic 400s on it). An assistant message left with no text is skipped (agents
+//!    replay output items verbatim, and a model may have produced an empty text part); any other message left
+//!    with no content at all is a 400 naming it.
 //! 5. **Reasoning items.** A `reasoning` item this gateway produced from an Anthropic thinking block carries
 //!    Anthropic's signature in `encrypted_content` (prefix [`THINKING_PREFIX`], or [`REDACTED_PREFIX`] for a
 //!    redacted block): when the request enables thinking it goes back as that `thinking` block (text = the
@@ -223,8 +225,13 @@ impl<'a> Builder<'a> {
             }
             "assistant" => {
                 self.leading = false;
-                let t = self.turn(false, at.to_owned());
-                text_only(content, at, "assistant", &mut t.content)?;
+                // A replayed assistant message whose text is empty (a model may answer with an empty text block
+                // next to its tool calls) adds nothing; it must not fail the whole conversation.
+                let mut blocks = Vec::new();
+                text_only(content, at, "assistant", &mut blocks)?;
+                if !blocks.is_empty() {
+                    self.turn(false, at.to_owned()).content.append(&mut blocks);
+                }
             }
             other => {
                 return Err(LlmError::invalid_request(format!(

@@ -436,6 +436,29 @@ fn warnings_are_bounded_and_deduplicated() {
 }
 
 #[test]
+fn an_empty_assistant_message_is_skipped_not_refused() {
+    let body = items(json!([
+        {"role": "user", "content": "q"},
+        {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant", "content": [{"type": "output_text", "text": "", "annotations": []}]},
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "done"},
+        {"type": "message", "role": "assistant", "content": ""},
+        {"role": "user", "content": "next"}
+    ]));
+    let out = translate(&body).expect("translates");
+    let v: Value = serde_json::from_slice(&out.body).expect("json");
+    assert_eq!(
+        v["messages"],
+        json!([
+            {"role": "user", "content": [{"type": "text", "text": "q"}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "f", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": "done"}, {"type": "text", "text": "next"}]}
+        ])
+    );
+    assert!(error_of(&items(json!([{"role": "assistant", "content": ""}]))).contains("at least one user or assistant"));
+}
+
+#[test]
 fn thinking_blocks_need_thinking_and_our_signature() {
     let ours = json!({"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}], "encrypted_content": "gatehouse.anthropic.thinking.v1:S"});
     let empty_sig =
