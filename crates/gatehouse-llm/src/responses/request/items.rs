@@ -82,11 +82,18 @@ pub(super) struct Conversation<'a> {
     pub(super) turns: Vec<Turn<'a>>,
 }
 
+/// Where an item is, for error messages (`input[3]`), formatted only when an error needs it.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    label: &'static str,
+    index: Option<usize>,
+}
+
 /// A merged Anthropic message under construction.
 struct Pending<'a> {
     user: bool,
     /// Which item started it, for error messages.
-    first: String,
+    first: At,
     results: Vec<Block<'a>>,
     content: Vec<Block<'a>>,
 }
@@ -121,7 +128,13 @@ impl<'a> Builder<'a> {
     /// `input` as a plain string: one user message.
     pub(super) fn user_text(&mut self, s: CowStr<'a>) {
         self.leading = false;
-        let t = self.turn(true, "input".to_owned());
+        let t = self.turn(
+            true,
+            At {
+                label: "input",
+                index: None,
+            },
+        );
         text(s, &mut t.content);
     }
 
@@ -129,43 +142,43 @@ impl<'a> Builder<'a> {
     pub(super) fn items(
         &mut self,
         items: Vec<Item<'a>>,
-        label: &str,
+        label: &'static str,
         drops: &mut Drops<'_>,
         warnings: &mut Warnings,
     ) -> Result<(), LlmError> {
         for (i, item) in items.into_iter().enumerate() {
-            let at = || format!("{label}[{i}]");
+            let at = At { label, index: Some(i) };
             let kind = item.kind.as_deref().unwrap_or("message");
             match kind {
-                "message" => self.message(item, &at())?,
+                "message" => self.message(item, at)?,
                 "function_call" => {
                     self.leading = false;
-                    let block = tool_use(item, &at())?;
-                    self.turn(false, at()).content.push(block);
+                    let block = tool_use(item, at)?;
+                    self.turn(false, at).content.push(block);
                 }
                 "function_call_output" => {
                     self.leading = false;
-                    let block = tool_result(item, &at())?;
-                    self.turn(true, at()).results.push(block);
+                    let block = tool_result(item, at)?;
+                    self.turn(true, at).results.push(block);
                 }
                 "reasoning" => match self.thinking.then(|| thinking_block(item)).flatten() {
                     Some(block) => {
                         self.leading = false;
-                        self.turn(false, at()).content.push(block);
+                        self.turn(false, at).content.push(block);
                     }
                     None => drops.note("reasoning_items"),
                 },
                 "item_reference" => {
                     return Err(LlmError::invalid_request(format!(
                         "`{}`: `item_reference` items are not supported for this model; send the item itself",
-                        at()
+                        at,
                     )));
                 }
                 other if FOREIGN_ITEMS.contains(&other) => warnings.push("item", other),
                 other => {
                     return Err(LlmError::invalid_request(format!(
                         "`{}`: unsupported item type `{}`",
-                        at(),
+                        at,
                         truncate(other, 32)
                     )));
                 }
@@ -201,7 +214,7 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn message(&mut self, item: Item<'a>, at: &str) -> Result<(), LlmError> {
+    fn message(&mut self, item: Item<'a>, at: At) -> Result<(), LlmError> {
         let role = item
             .role
             .ok_or_else(|| LlmError::invalid_request(format!("`{at}`: message without `role`")))?;
@@ -213,12 +226,12 @@ impl<'a> Builder<'a> {
                 if self.leading {
                     self.system.append(&mut blocks);
                 } else {
-                    self.turn(true, at.to_owned()).content.append(&mut blocks);
+                    self.turn(true, at).content.append(&mut blocks);
                 }
             }
             "user" => {
                 self.leading = false;
-                let t = self.turn(true, at.to_owned());
+                let t = self.turn(true, at);
                 if let Some(content) = content {
                     user_content(content, at, &mut t.content)?;
                 }
@@ -230,7 +243,7 @@ impl<'a> Builder<'a> {
                 let mut blocks = Vec::new();
                 text_only(content, at, "assistant", &mut blocks)?;
                 if !blocks.is_empty() {
-                    self.turn(false, at.to_owned()).content.append(&mut blocks);
+                    self.turn(false, at).content.append(&mut blocks);
                 }
             }
             other => {
@@ -244,7 +257,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The message being built for `user`, starting a new one when the role changes.
-    fn turn(&mut self, user: bool, at: String) -> &mut Pending<'a> {
+    fn turn(&mut self, user: bool, at: At) -> &mut Pending<'a> {
         if self.pending.last().is_none_or(|p| p.user != user) {
             self.pending.push(Pending {
                 user,
@@ -271,7 +284,7 @@ fn text<'a>(text: CowStr<'a>, out: &mut Vec<Block<'a>>) {
 /// Content that may only hold text (`system`, `developer`, `assistant`).
 fn text_only<'a>(
     content: Option<StrOr<'a, Vec<Part<'a>>>>,
-    at: &str,
+    at: At,
     role: &str,
     out: &mut Vec<Block<'a>>,
 ) -> Result<(), LlmError> {
@@ -294,7 +307,7 @@ fn text_only<'a>(
 }
 
 /// User content (and tool output parts): text, images, files.
-fn user_content<'a>(content: StrOr<'a, Vec<Part<'a>>>, at: &str, out: &mut Vec<Block<'a>>) -> Result<(), LlmError> {
+fn user_content<'a>(content: StrOr<'a, Vec<Part<'a>>>, at: At, out: &mut Vec<Block<'a>>) -> Result<(), LlmError> {
     let parts = match content {
         StrOr::Str(s) => {
             text(s, out);
@@ -378,7 +391,7 @@ fn thinking_block(item: Item<'_>) -> Option<Block<'_>> {
 }
 
 /// A `function_call` item → `tool_use`.
-fn tool_use<'a>(item: Item<'a>, at: &str) -> Result<Block<'a>, LlmError> {
+fn tool_use(item: Item<'_>, at: At) -> Result<Block<'_>, LlmError> {
     let (Some(call_id), Some(name)) = (item.call_id, item.name) else {
         return Err(LlmError::invalid_request(format!(
             "`{at}`: `function_call` needs `call_id` and `name`"
@@ -403,7 +416,7 @@ fn tool_use<'a>(item: Item<'a>, at: &str) -> Result<Block<'a>, LlmError> {
 }
 
 /// A `function_call_output` item → `tool_result`.
-fn tool_result<'a>(item: Item<'a>, at: &str) -> Result<Block<'a>, LlmError> {
+fn tool_result(item: Item<'_>, at: At) -> Result<Block<'_>, LlmError> {
     let call_id = item
         .call_id
         .ok_or_else(|| LlmError::invalid_request(format!("`{at}`: `function_call_output` needs `call_id`")))?;
@@ -425,6 +438,15 @@ fn tool_result<'a>(item: Item<'a>, at: &str) -> Result<Block<'a>, LlmError> {
     Ok(Block::ToolResult { tool_use_id, content })
 }
 
-fn part_error(at: &str, j: usize, what: &str) -> LlmError {
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}[{i}]", self.label),
+            None => f.write_str(self.label),
+        }
+    }
+}
+
+fn part_error(at: At, j: usize, what: &str) -> LlmError {
     LlmError::invalid_request(format!("`{at}.content[{j}]`: {what}"))
 }
