@@ -289,11 +289,15 @@ fn truncated_and_server_failures() {
     );
 
     // Content before message_start, and an empty stream.
+    // Both still open with `response.created`, which the SDK's accumulator requires first.
     let (out, t) = translate_bytes(&sse(&[json!({"type": "content_block_stop", "index": 0})]));
-    assert_eq!(events(&out)[0]["code"], "upstream_invalid_stream");
+    let evs = events(&out);
+    assert_eq!(evs[0]["type"], "response.created");
+    assert_eq!(evs[1]["code"], "upstream_invalid_stream");
     assert_eq!(t.errored(), Some("upstream_invalid_stream"));
     let (out, t) = translate_bytes(b"");
-    assert_eq!(events(&out).len(), 2);
+    let kinds: Vec<Value> = events(&out).into_iter().map(|e| e["type"].clone()).collect();
+    assert_eq!(kinds, ["response.created", "error", "response.failed"]);
     assert_eq!(t.errored(), Some("upstream_stream_truncated"));
 }
 
