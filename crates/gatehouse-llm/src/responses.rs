@@ -20,6 +20,27 @@
 //! 4. Upstream errors: [`translate_error`]`(status, anthropic_body)` → the OpenAI error body (the Responses API
 //!    uses the same `{"error":{message,type,param,code}}` shape as chat completions).
 //!
+//! ```
+//! use gatehouse_llm::responses::{ModelRules, RequestOptions, ResponseContext, input_items};
+//! use gatehouse_llm::responses::{translate_request, translate_response};
+//!
+//! let body = br#"{"model":"claude","input":"Hi","store":true}"#;
+//! let rules = ModelRules::default();
+//! let opts = RequestOptions { upstream_model: "claude-haiku-4-5", rules: &rules, history: None };
+//! let req = translate_request(body, &opts)?;
+//! // … send `req.body` to Anthropic `POST /v1/messages`, get `anthropic` back …
+//! let anthropic = br#"{"id":"msg_1","content":[{"type":"text","text":"Hello"}],
+//!     "stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#;
+//! let ctx = ResponseContext { id: "resp_1", created_at: 1_700_000_000, model: "claude", echo: &req.echo };
+//! let resp = translate_response(anthropic, &ctx)?;
+//! assert_eq!(resp.status, "completed");
+//! // What a later `previous_response_id: "resp_1"` continues (pass it as `RequestOptions::history`):
+//! let mut stored = input_items(body)?;
+//! stored.extend(resp.output_items);
+//! assert_eq!(stored.len(), 2);
+//! # Ok::<(), gatehouse_llm::LlmError>(())
+//! ```
+//!
 //! Invariants:
 //! - Nothing is silently mistranslated: a parameter maps, is refused with a 400 naming it, or is dropped and
 //!   reported (`dropped`, `dropped_unknown`, `warnings`).
