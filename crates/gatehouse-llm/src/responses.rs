@@ -94,7 +94,8 @@ pub struct TranslatedRequest {
     pub dropped_unknown: Vec<String>,
     /// Tools and input items the target cannot run, dropped so the rest could be served: `tool:<type>` (hosted
     /// tools such as `tool:web_search`), `tool:custom:<name>`, `item:<type>` (e.g. `item:web_search_call`). At
-    /// most 16 entries of ASCII-safe text; the server joins them into a warning header.
+    /// most 16 entries of `[A-Za-z0-9_.:-]` only (client bytes outside it become `_`), so the server can join
+    /// them into a response header as they are.
     pub warnings: Vec<String>,
     /// The request parameters the Responses object repeats; pass it to [`ResponseContext`] / [`StreamContext`].
     pub echo: ResponseEcho,

@@ -35,18 +35,16 @@ pub(crate) mod input;
 pub(crate) mod items;
 mod tools;
 
-use std::borrow::Cow;
-
 use serde_json::value::RawValue;
 
 use super::{RequestOptions, TranslatedRequest};
 use crate::LlmError;
-use crate::anthropic::json::{CowStr, StrOr, truncate};
+use crate::anthropic::json::{CowStr, StrOr};
 use crate::anthropic::request::output::MessagesRequest;
 use crate::anthropic::request::{Drops, Sampled, metadata, sampling, thinking};
 use input::{Item, ReasoningConfig, ResponsesRequest};
 
-/// At most this many warnings are reported, each cut to [`MAX_WARNING_NAME_BYTES`] after its prefix.
+/// At most this many warnings are reported, each name cut to [`MAX_WARNING_NAME_BYTES`] after its prefix.
 const MAX_WARNINGS: usize = 16;
 /// Longest name in a warning, in bytes.
 const MAX_WARNING_NAME_BYTES: usize = 64;
@@ -227,10 +225,19 @@ pub(super) fn default_echo() -> super::ResponseEcho {
 // === impl Warnings ===
 
 impl Warnings {
-    /// Records `what:name` once, within the bounds.
+    /// Records `what:name` once, within the bounds. The name comes from the client: every byte outside
+    /// `[A-Za-z0-9_.-]` becomes `_`, so an entry is always a valid header value.
     pub(crate) fn push(&mut self, what: &str, name: &str) {
-        let name: Cow<'_, str> = truncate(name, MAX_WARNING_NAME_BYTES);
-        let entry = format!("{what}:{name}");
+        let mut entry = String::with_capacity(what.len() + 1 + name.len().min(MAX_WARNING_NAME_BYTES));
+        entry.push_str(what);
+        entry.push(':');
+        entry.extend(name.bytes().take(MAX_WARNING_NAME_BYTES).map(|b| {
+            if b.is_ascii_alphanumeric() || b"_.-".contains(&b) {
+                char::from(b)
+            } else {
+                '_'
+            }
+        }));
         if self.0.len() < MAX_WARNINGS && !self.0.contains(&entry) {
             self.0.push(entry);
         }

@@ -427,7 +427,16 @@ fn warnings_are_bounded_and_deduplicated() {
         .collect();
     let out = translate(&with(json!({"tools": tools}))).expect("translates");
     assert_eq!(out.warnings.len(), 16);
-    assert!(out.warnings.iter().all(|w| w.len() <= "tool:".len() + 64 + "…".len()));
+    assert!(out.warnings.iter().all(|w| w.len() <= "tool:".len() + 64));
+    let out = translate(&with(
+        json!({"tools": [{"type": "bad\r\nX-Injected: 1"}, {"type": "custom", "name": "é"}]}),
+    ))
+    .expect("translates");
+    assert_eq!(
+        out.warnings,
+        ["tool:bad__X-Injected__1", "tool:custom:__"],
+        "header-safe"
+    );
     let out = translate(&with(
         json!({"tools": [{"type": "web_search"}, {"type": "web_search"}]}),
     ))
