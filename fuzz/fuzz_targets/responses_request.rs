@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     };
     // With bit 4 set, the input is `history JSON \0 body`: a stored conversation to prepend.
     let (history, body) = match (knobs & 16 != 0, rest.iter().position(|&b| b == 0)) {
-        (true, Some(nul)) => (serde_json::from_slice::<Vec<serde_json::Value>>(&rest[..nul]).ok(), &rest[nul + 1..]),
+        (true, Some(nul)) => (
+            serde_json::from_slice::<Vec<serde_json::Value>>(&rest[..nul]).ok(),
+            &rest[nul + 1..],
+        ),
         _ => (None, rest),
     };
     let opts = RequestOptions {
