@@ -468,6 +468,37 @@ fn an_empty_assistant_message_is_skipped_not_refused() {
 }
 
 #[test]
+fn a_tool_loop_without_its_thinking_block_is_served_without_thinking() {
+    let call = json!({"type": "function_call", "call_id": "toolu_1", "name": "f", "arguments": "{}"});
+    let output = json!({"type": "function_call_output", "call_id": "toolu_1", "output": "4"});
+    let earlier = json!({"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}], "encrypted_content": "gatehouse.anthropic.thinking.v1:S"});
+    // The reasoning item of the earlier round came back, the one of the last round did not.
+    let body = json!({"model": "m", "max_output_tokens": 4000, "reasoning": {"effort": "low"}, "temperature": 0.5,
+        "tools": [{"type": "function", "name": "f"}],
+        "input": [{"role": "user", "content": "q"}, earlier, {"role": "assistant", "content": "a"},
+                  {"role": "user", "content": "again"}, call, output]});
+    let out = translate(&body).expect("translates");
+    let v: Value = serde_json::from_slice(&out.body).expect("json");
+    assert_eq!(v.get("thinking"), None);
+    assert_eq!(v["temperature"], 0.5, "sampling is no longer limited by thinking");
+    assert_eq!(
+        v["messages"][1]["content"],
+        json!([{"type": "text", "text": "a"}]),
+        "thinking blocks removed"
+    );
+    assert_eq!(out.dropped, ["reasoning.effort"]);
+    // With its reasoning item, the same loop keeps thinking.
+    let mine = json!({"type": "reasoning", "summary": [], "encrypted_content": "gatehouse.anthropic.thinking.v1:T"});
+    let body = json!({"model": "m", "max_output_tokens": 4000, "reasoning": {"effort": "low"},
+        "tools": [{"type": "function", "name": "f"}],
+        "input": [{"role": "user", "content": "q"}, mine, call, output]});
+    let out = translate(&body).expect("translates");
+    let v: Value = serde_json::from_slice(&out.body).expect("json");
+    assert_eq!(v["thinking"], json!({"type": "enabled", "budget_tokens": 1024}));
+    assert!(out.dropped.is_empty(), "{:?}", out.dropped);
+}
+
+#[test]
 fn thinking_blocks_need_thinking_and_our_signature() {
     let ours = json!({"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}], "encrypted_content": "gatehouse.anthropic.thinking.v1:S"});
     let empty_sig =
