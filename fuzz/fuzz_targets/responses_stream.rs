@@ -1,10 +1,13 @@
 //! Any bytes as an Anthropic event stream translated into Responses events, split at a point chosen by the input:
 //! no panic; the split does not change the client bytes; every event is `event: <type>` + one `data:` JSON line
 //! whose `type` is that name and whose `sequence_number` counts from 0; exactly one terminal event
-//! (`response.completed` / `.incomplete` / `.failed`), last.
+//! (`response.completed` / `.incomplete` / `.failed`), last. The same bytes as a non-streamed Anthropic message:
+//! no panic; a success is a JSON object whose `output` is the returned output items.
 #![no_main]
 
-use gatehouse_llm::responses::{ResponseEcho, ResponseStreamTranslator, StreamContext};
+use gatehouse_llm::responses::{
+    ResponseContext, ResponseEcho, ResponseStreamTranslator, StreamContext, translate_response,
+};
 use gatehouse_llm::{SseDecoder, SseLimits};
 use libfuzzer_sys::fuzz_target;
 
@@ -42,6 +45,17 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
+    let echo = ResponseEcho::default();
+    let ctx = ResponseContext {
+        id: "resp_fuzz",
+        created_at: 1,
+        model: "claude",
+        echo: &echo,
+    };
+    if let Ok(resp) = translate_response(rest, &ctx) {
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).expect("response is JSON");
+        assert_eq!(v["output"], serde_json::Value::Array(resp.output_items));
+    }
     let cut = usize::from(first) % (rest.len() + 1);
     let (a, b) = rest.split_at(cut);
     let whole = translate(&[rest]);
