@@ -1,6 +1,6 @@
 //! Any bytes as an OpenAI Responses body (optionally with a stored conversation cut from the same input): no
 //! panic under any model rules; a success is a JSON object with the upstream model, a positive `max_tokens`, a
-//! non-empty `messages`, bounded reports, and an echo that is one line of JSON members.
+//! non-empty `messages`, bounded, header-safe warnings, and an echo that is one line of JSON members.
 #![no_main]
 
 use gatehouse_llm::responses::{ModelRules, RequestOptions, Sampling, translate_request};
@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     };
     // With bit 4 set, the input is `history JSON \0 body`: a stored conversation to prepend.
     let (history, body) = match (knobs & 16 != 0, rest.iter().position(|&b| b == 0)) {
-        (true, Some(nul)) => (serde_json::from_slice::<Vec<serde_json::Value>>(&rest[..nul]).ok(), &rest[nul + 1..]),
+        (true, Some(nul)) => (
+            serde_json::from_slice::<Vec<serde_json::Value>>(&rest[..nul]).ok(),
+            &rest[nul + 1..],
+        ),
         _ => (None, rest),
     };
     let opts = RequestOptions {
@@ -38,6 +41,12 @@ fuzz_target!(|data: &[u8]| {
     assert!(shape["messages"].as_array().is_some_and(|m| !m.is_empty()));
     assert!(out.dropped_unknown.len() <= 16);
     assert!(out.warnings.len() <= 16);
+    assert!(
+        out.warnings
+            .iter()
+            .all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))),
+        "warnings are header-safe"
+    );
     let members = out.echo.as_json_members();
     assert!(!members.contains('\n'));
     let _echo: serde_json::Value = serde_json::from_str(&format!("{{{members}}}")).expect("echo is JSON members");

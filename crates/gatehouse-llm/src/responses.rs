@@ -20,6 +20,27 @@
 //! 4. Upstream errors: [`translate_error`]`(status, anthropic_body)` → the OpenAI error body (the Responses API
 //!    uses the same `{"error":{message,type,param,code}}` shape as chat completions).
 //!
+//! ```
+//! use gatehouse_llm::responses::{ModelRules, RequestOptions, ResponseContext, input_items};
+//! use gatehouse_llm::responses::{translate_request, translate_response};
+//!
+//! let body = br#"{"model":"claude","input":"Hi","store":true}"#;
+//! let rules = ModelRules::default();
+//! let opts = RequestOptions { upstream_model: "claude-haiku-4-5", rules: &rules, history: None };
+//! let req = translate_request(body, &opts)?;
+//! // … send `req.body` to Anthropic `POST /v1/messages`, get `anthropic` back …
+//! let anthropic = br#"{"id":"msg_1","content":[{"type":"text","text":"Hello"}],
+//!     "stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}"#;
+//! let ctx = ResponseContext { id: "resp_1", created_at: 1_700_000_000, model: "claude", echo: &req.echo };
+//! let resp = translate_response(anthropic, &ctx)?;
+//! assert_eq!(resp.status, "completed");
+//! // What a later `previous_response_id: "resp_1"` continues (pass it as `RequestOptions::history`):
+//! let mut stored = input_items(body)?;
+//! stored.extend(resp.output_items);
+//! assert_eq!(stored.len(), 2);
+//! # Ok::<(), gatehouse_llm::LlmError>(())
+//! ```
+//!
 //! Invariants:
 //! - Nothing is silently mistranslated: a parameter maps, is refused with a 400 naming it, or is dropped and
 //!   reported (`dropped`, `dropped_unknown`, `warnings`).
@@ -73,7 +94,8 @@ pub struct TranslatedRequest {
     pub dropped_unknown: Vec<String>,
     /// Tools and input items the target cannot run, dropped so the rest could be served: `tool:<type>` (hosted
     /// tools such as `tool:web_search`), `tool:custom:<name>`, `item:<type>` (e.g. `item:web_search_call`). At
-    /// most 16 entries of ASCII-safe text; the server joins them into a warning header.
+    /// most 16 entries of `[A-Za-z0-9_.:-]` only (client bytes outside it become `_`), so the server can join
+    /// them into a response header as they are.
     pub warnings: Vec<String>,
     /// The request parameters the Responses object repeats; pass it to [`ResponseContext`] / [`StreamContext`].
     pub echo: ResponseEcho,

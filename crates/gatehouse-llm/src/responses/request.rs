@@ -11,8 +11,10 @@
 //! - `temperature` must be within Anthropic's 0–1 (OpenAI allows 2; scaling would silently change the meaning),
 //!   `top_p` within 0–1; then the model's `Sampling` rule decides what is sent (as for chat).
 //! - `reasoning.effort` → `thinking.budget_tokens` on the chat translator's scale (minimal/low 1024, medium 2048,
-//!   high 4096, xhigh 8192; `none` omits it), capped below `max_tokens`; dropped when `max_tokens` ≤ 1024 or when
-//!   `tool_choice` forces a tool. `reasoning.summary` only shapes the output and is not sent.
+//!   high 4096, xhigh 8192; `none` omits it), capped below `max_tokens`; dropped when `max_tokens` ≤ 1024, when
+//!   `tool_choice` forces a tool, or when the last assistant message calls tools without the signed thinking
+//!   block Anthropic then requires (the client did not replay its reasoning item): Anthropic would refuse all of
+//!   these. `reasoning.summary` only shapes the output and is not sent.
 //! - `safety_identifier`, else `user` → `metadata.user_id` unless it looks like an e-mail address or phone number.
 //!   The client's `metadata` object is OpenAI's tagging: echoed in the response object, not sent.
 //! - `previous_response_id` must have been resolved by the server: it passes the stored conversation as
@@ -21,7 +23,7 @@
 //! - Refused always (they would change what the client gets): `background: true`, `prompt` (a template stored at
 //!   OpenAI), `conversation` (a conversation stored at OpenAI).
 //! - Refused, or dropped when the model's rules say so: `top_logprobs` > 0, `include` asking for
-//!   `message.output_text.logprobs`, `text.verbosity` other than `medium`, `input_audio` parts.
+//!   `message.output_text.logprobs`, `text.verbosity` other than `medium`.
 //! - Dropped and reported: `service_tier`, `prompt_cache_key`, `prompt_cache_retention`, `context_management`
 //!   (OpenAI platform features), `truncation: "auto"` (Anthropic never truncates; an oversized prompt is a 400
 //!   either way), `max_tool_calls` (limits hosted tools only), reasoning input items. Unknown keys are dropped
@@ -35,18 +37,16 @@ pub(crate) mod input;
 pub(crate) mod items;
 mod tools;
 
-use std::borrow::Cow;
-
 use serde_json::value::RawValue;
 
 use super::{RequestOptions, TranslatedRequest};
 use crate::LlmError;
-use crate::anthropic::json::{CowStr, StrOr, truncate};
-use crate::anthropic::request::output::MessagesRequest;
+use crate::anthropic::json::{CowStr, StrOr};
+use crate::anthropic::request::output::{Block, MessagesRequest, Turn};
 use crate::anthropic::request::{Drops, Sampled, metadata, sampling, thinking};
 use input::{Item, ReasoningConfig, ResponsesRequest};
 
-/// At most this many warnings are reported, each cut to [`MAX_WARNING_NAME_BYTES`] after its prefix.
+/// At most this many warnings are reported, each name cut to [`MAX_WARNING_NAME_BYTES`] after its prefix.
 const MAX_WARNINGS: usize = 16;
 /// Longest name in a warning, in bytes.
 const MAX_WARNING_NAME_BYTES: usize = 64;
@@ -118,7 +118,12 @@ pub fn translate_request(responses_body: &[u8], opts: &RequestOptions<'_>) -> Re
         Some(StrOr::Str(s)) => conversation.user_text(s),
         Some(StrOr::Other(list)) => conversation.items(list, "input", &mut drops, &mut warnings)?,
     }
-    let conversation = conversation.finish()?;
+    let mut conversation = conversation.finish()?;
+    if thinking.is_some() && !thinking_continues(&conversation.turns) {
+        drops.note("reasoning.effort");
+        thinking = None;
+        strip_thinking(&mut conversation.turns);
+    }
     let Sampled {
         temperature,
         top_p,
@@ -210,6 +215,32 @@ fn refuse(req: &ResponsesRequest<'_>, has_history: bool, drops: &mut Drops<'_>) 
     Ok(())
 }
 
+/// With thinking enabled, Anthropic requires the last assistant message of a tool loop to start with its signed
+/// thinking block ("a final `assistant` message must start with a thinking block"). A client that replays only
+/// the `function_call` (not the reasoning item before it) cannot satisfy that; such a request is served without
+/// thinking (reported) rather than failed.
+fn thinking_continues(turns: &[Turn<'_>]) -> bool {
+    let Some(last) = turns.iter().rev().find(|t| t.role == "assistant") else {
+        return true;
+    };
+    !last.content.iter().any(|b| matches!(b, Block::ToolUse { .. }))
+        || matches!(
+            last.content.first(),
+            Some(Block::Thinking { .. } | Block::RedactedThinking { .. })
+        )
+}
+
+/// Removes thinking blocks once thinking is off (keeping a block that is all its message has: an empty message
+/// would be refused).
+fn strip_thinking(turns: &mut [Turn<'_>]) {
+    let thought = |b: &Block<'_>| matches!(b, Block::Thinking { .. } | Block::RedactedThinking { .. });
+    for turn in turns {
+        if turn.content.iter().any(|b| !thought(b)) {
+            turn.content.retain(|b| !thought(b));
+        }
+    }
+}
+
 /// A number parameter kept raw for the echo, read as `f64`.
 fn number(raw: Option<&RawValue>, name: &str) -> Result<Option<f64>, LlmError> {
     raw.map(|r| {
@@ -227,10 +258,19 @@ pub(super) fn default_echo() -> super::ResponseEcho {
 // === impl Warnings ===
 
 impl Warnings {
-    /// Records `what:name` once, within the bounds.
+    /// Records `what:name` once, within the bounds. The name comes from the client: every byte outside
+    /// `[A-Za-z0-9_.-]` becomes `_`, so an entry is always a valid header value.
     pub(crate) fn push(&mut self, what: &str, name: &str) {
-        let name: Cow<'_, str> = truncate(name, MAX_WARNING_NAME_BYTES);
-        let entry = format!("{what}:{name}");
+        let mut entry = String::with_capacity(what.len() + 1 + name.len().min(MAX_WARNING_NAME_BYTES));
+        entry.push_str(what);
+        entry.push(':');
+        entry.extend(name.bytes().take(MAX_WARNING_NAME_BYTES).map(|b| {
+            if b.is_ascii_alphanumeric() || b"_.-".contains(&b) {
+                char::from(b)
+            } else {
+                '_'
+            }
+        }));
         if self.0.len() < MAX_WARNINGS && !self.0.contains(&entry) {
             self.0.push(entry);
         }

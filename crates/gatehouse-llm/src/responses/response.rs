@@ -9,7 +9,7 @@
 //! | `tool_use` block | `function_call` item: `call_id` = the `tool_use` id, `name`, `arguments` = compact JSON text of `input` |
 //! | `server_tool_use`, `*_tool_result`, other blocks | nothing (the gateway never declares Anthropic server tools) |
 //! | `stop_reason` `end_turn`, `stop_sequence`, `tool_use`, `pause_turn` | `status: "completed"` |
-//! | `stop_reason` `max_tokens`, `model_context_window_exceeded` | `status: "incomplete"`, `incomplete_details.reason: "max_output_tokens"` |
+//! | `stop_reason` `max_tokens`, `model_context_window_exceeded` | `status: "incomplete"`, `incomplete_details.reason: "max_output_tokens"`, the last `message` item `incomplete` |
 //! | `stop_reason` `refusal` | `status: "incomplete"`, `incomplete_details.reason: "content_filter"` |
 //! | `stop_reason` null or unknown | `status: "completed"`; the unknown value is returned for the server to log |
 //! | `usage` | `input_tokens` = input + cache read + cache creation, `input_tokens_details.cached_tokens` = cache read, `output_tokens`, `output_tokens_details.reasoning_tokens` = 0 (Anthropic does not split it out), `total_tokens` |
@@ -93,10 +93,11 @@ pub fn translate_response(anthropic_body: &[u8], ctx: &ResponseContext<'_>) -> R
     let mut output: Vec<Value> = Vec::with_capacity(msg.content.len());
     // The open message: its output index and parts.
     let mut message: Option<(usize, Vec<Value>)> = None;
-    let close = |message: &mut Option<(usize, Vec<Value>)>, output: &mut Vec<Value>| {
+    // A message followed by another item is complete; only the last one is cut by a `max_tokens` stop.
+    let close = |message: &mut Option<(usize, Vec<Value>)>, output: &mut Vec<Value>, status: &str| {
         if let Some((index, parts)) = message.take() {
             let id = object::item_id("msg", ctx.id, index);
-            output[index] = object::message_item(&id, outcome.item_status(), parts);
+            output[index] = object::message_item(&id, status, parts);
         }
     };
     for block in &msg.content {
@@ -112,7 +113,7 @@ pub fn translate_response(anthropic_body: &[u8], ctx: &ResponseContext<'_>) -> R
                 }
             }
             "thinking" => {
-                close(&mut message, &mut output);
+                close(&mut message, &mut output, "completed");
                 let id = object::item_id("rs", ctx.id, output.len());
                 output.push(object::reasoning_item(
                     &id,
@@ -122,12 +123,12 @@ pub fn translate_response(anthropic_body: &[u8], ctx: &ResponseContext<'_>) -> R
                 ));
             }
             "redacted_thinking" => {
-                close(&mut message, &mut output);
+                close(&mut message, &mut output, "completed");
                 let id = object::item_id("rs", ctx.id, output.len());
                 output.push(object::reasoning_item(&id, None, None, block.data.as_deref()));
             }
             "tool_use" => {
-                close(&mut message, &mut output);
+                close(&mut message, &mut output, "completed");
                 let (Some(call_id), Some(name)) = (block.id.as_deref(), block.name.as_deref()) else {
                     return Err(LlmError::upstream_invalid("tool_use block without id or name"));
                 };
@@ -139,7 +140,7 @@ pub fn translate_response(anthropic_body: &[u8], ctx: &ResponseContext<'_>) -> R
             _ => {}
         }
     }
-    close(&mut message, &mut output);
+    close(&mut message, &mut output, outcome.item_status());
     let usage = msg.usage.to_usage();
     let head = Head {
         id: ctx.id,

@@ -614,7 +614,12 @@ impl ResponseStreamTranslator {
 
     /// `error` with the gateway's code, then `response.failed` whose `error.code` is one the published
     /// `ResponseError` type lists (`rate_limit_exceeded` for upstream rate limits, else `server_error`).
+    /// A failure before `message_start` still opens with `response.created`: the SDK's stream accumulator
+    /// refuses any other first event, and the client then sees the failure as events of that response.
     fn fail_with(&mut self, code: &'static str, message: &str, out: &mut Vec<u8>) {
+        if self.phase == Phase::Waiting {
+            self.response_event("response.created", Outcome::InProgress, None, out);
+        }
         frames::event(out, &mut self.seq, "error", |o| {
             o.extend_from_slice(b"\"code\":");
             crate::anthropic::json::write_str(o, code);

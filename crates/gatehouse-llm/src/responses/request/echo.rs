@@ -74,10 +74,12 @@ pub(super) fn build(req: &ResponsesRequest<'_>) -> Result<ResponseEcho, LlmError
     Ok(ResponseEcho { members: s })
 }
 
-/// The raw value compacted, or `default` when absent (or `null`).
+/// The raw value without line breaks (compacted only when it has some: SDKs send compact JSON), or `default`
+/// when absent (or `null`).
 fn raw_or(s: &mut String, raw: Option<&RawValue>, default: &str) {
-    match raw.filter(|r| r.get() != "null") {
-        Some(r) => compact(r.get(), s),
+    match raw.map(RawValue::get).filter(|r| *r != "null") {
+        Some(r) if memchr::memchr2(b'\n', b'\r', r.as_bytes()).is_some() => compact(r, s),
+        Some(r) => s.push_str(r),
         None => s.push_str(default),
     }
 }

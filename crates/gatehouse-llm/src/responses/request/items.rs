@@ -12,7 +12,9 @@
 //! 3. **Merging.** Consecutive items that map to the same role become one Anthropic message (a `function_call`
 //!    right after an assistant message joins it; all outputs of one round go in one user message). In a merged
 //!    user message the `tool_result` blocks come first, then the other content, each in client order.
-//! 4. **Empty text** is omitted (Anthropic 400s on it); a message left with no content at all is a 400 naming it.
+//! 4. **Empty text** is omitted (Anthropic 400s on it). An assistant message left with no text is skipped (agents
+//!    replay output items verbatim, and a model may have produced an empty text part); any other message left
+//!    with no content at all is a 400 naming it.
 //! 5. **Reasoning items.** A `reasoning` item this gateway produced from an Anthropic thinking block carries
 //!    Anthropic's signature in `encrypted_content` (prefix [`THINKING_PREFIX`], or [`REDACTED_PREFIX`] for a
 //!    redacted block): when the request enables thinking it goes back as that `thinking` block (text = the
@@ -80,11 +82,18 @@ pub(super) struct Conversation<'a> {
     pub(super) turns: Vec<Turn<'a>>,
 }
 
+/// Where an item is, for error messages (`input[3]`), formatted only when an error needs it.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    label: &'static str,
+    index: Option<usize>,
+}
+
 /// A merged Anthropic message under construction.
 struct Pending<'a> {
     user: bool,
     /// Which item started it, for error messages.
-    first: String,
+    first: At,
     results: Vec<Block<'a>>,
     content: Vec<Block<'a>>,
 }
@@ -119,7 +128,13 @@ impl<'a> Builder<'a> {
     /// `input` as a plain string: one user message.
     pub(super) fn user_text(&mut self, s: CowStr<'a>) {
         self.leading = false;
-        let t = self.turn(true, "input".to_owned());
+        let t = self.turn(
+            true,
+            At {
+                label: "input",
+                index: None,
+            },
+        );
         text(s, &mut t.content);
     }
 
@@ -127,43 +142,43 @@ impl<'a> Builder<'a> {
     pub(super) fn items(
         &mut self,
         items: Vec<Item<'a>>,
-        label: &str,
+        label: &'static str,
         drops: &mut Drops<'_>,
         warnings: &mut Warnings,
     ) -> Result<(), LlmError> {
         for (i, item) in items.into_iter().enumerate() {
-            let at = || format!("{label}[{i}]");
+            let at = At { label, index: Some(i) };
             let kind = item.kind.as_deref().unwrap_or("message");
             match kind {
-                "message" => self.message(item, &at(), drops)?,
+                "message" => self.message(item, at)?,
                 "function_call" => {
                     self.leading = false;
-                    let block = tool_use(item, &at())?;
-                    self.turn(false, at()).content.push(block);
+                    let block = tool_use(item, at)?;
+                    self.turn(false, at).content.push(block);
                 }
                 "function_call_output" => {
                     self.leading = false;
-                    let block = tool_result(item, &at())?;
-                    self.turn(true, at()).results.push(block);
+                    let block = tool_result(item, at)?;
+                    self.turn(true, at).results.push(block);
                 }
                 "reasoning" => match self.thinking.then(|| thinking_block(item)).flatten() {
                     Some(block) => {
                         self.leading = false;
-                        self.turn(false, at()).content.push(block);
+                        self.turn(false, at).content.push(block);
                     }
                     None => drops.note("reasoning_items"),
                 },
                 "item_reference" => {
                     return Err(LlmError::invalid_request(format!(
                         "`{}`: `item_reference` items are not supported for this model; send the item itself",
-                        at()
+                        at,
                     )));
                 }
                 other if FOREIGN_ITEMS.contains(&other) => warnings.push("item", other),
                 other => {
                     return Err(LlmError::invalid_request(format!(
                         "`{}`: unsupported item type `{}`",
-                        at(),
+                        at,
                         truncate(other, 32)
                     )));
                 }
@@ -199,7 +214,7 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn message(&mut self, item: Item<'a>, at: &str, drops: &mut Drops<'_>) -> Result<(), LlmError> {
+    fn message(&mut self, item: Item<'a>, at: At) -> Result<(), LlmError> {
         let role = item
             .role
             .ok_or_else(|| LlmError::invalid_request(format!("`{at}`: message without `role`")))?;
@@ -211,20 +226,25 @@ impl<'a> Builder<'a> {
                 if self.leading {
                     self.system.append(&mut blocks);
                 } else {
-                    self.turn(true, at.to_owned()).content.append(&mut blocks);
+                    self.turn(true, at).content.append(&mut blocks);
                 }
             }
             "user" => {
                 self.leading = false;
-                let t = self.turn(true, at.to_owned());
+                let t = self.turn(true, at);
                 if let Some(content) = content {
-                    user_content(content, at, drops, &mut t.content)?;
+                    user_content(content, at, &mut t.content)?;
                 }
             }
             "assistant" => {
                 self.leading = false;
-                let t = self.turn(false, at.to_owned());
-                text_only(content, at, "assistant", &mut t.content)?;
+                // A replayed assistant message whose text is empty (a model may answer with an empty text block
+                // next to its tool calls) adds nothing; it must not fail the whole conversation.
+                let mut blocks = Vec::new();
+                text_only(content, at, "assistant", &mut blocks)?;
+                if !blocks.is_empty() {
+                    self.turn(false, at).content.append(&mut blocks);
+                }
             }
             other => {
                 return Err(LlmError::invalid_request(format!(
@@ -237,7 +257,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The message being built for `user`, starting a new one when the role changes.
-    fn turn(&mut self, user: bool, at: String) -> &mut Pending<'a> {
+    fn turn(&mut self, user: bool, at: At) -> &mut Pending<'a> {
         if self.pending.last().is_none_or(|p| p.user != user) {
             self.pending.push(Pending {
                 user,
@@ -264,7 +284,7 @@ fn text<'a>(text: CowStr<'a>, out: &mut Vec<Block<'a>>) {
 /// Content that may only hold text (`system`, `developer`, `assistant`).
 fn text_only<'a>(
     content: Option<StrOr<'a, Vec<Part<'a>>>>,
-    at: &str,
+    at: At,
     role: &str,
     out: &mut Vec<Block<'a>>,
 ) -> Result<(), LlmError> {
@@ -287,12 +307,7 @@ fn text_only<'a>(
 }
 
 /// User content (and tool output parts): text, images, files.
-fn user_content<'a>(
-    content: StrOr<'a, Vec<Part<'a>>>,
-    at: &str,
-    drops: &mut Drops<'_>,
-    out: &mut Vec<Block<'a>>,
-) -> Result<(), LlmError> {
+fn user_content<'a>(content: StrOr<'a, Vec<Part<'a>>>, at: At, out: &mut Vec<Block<'a>>) -> Result<(), LlmError> {
     let parts = match content {
         StrOr::Str(s) => {
             text(s, out);
@@ -301,13 +316,8 @@ fn user_content<'a>(
         StrOr::Other(parts) => parts,
     };
     for (j, part) in parts.into_iter().enumerate() {
-        match &*part.kind {
-            "input_audio" => drops.unsupported("input_audio")?,
-            _ => {
-                if let Some(block) = media_or_text(part).map_err(|e| part_error(at, j, &e))? {
-                    out.push(block);
-                }
-            }
+        if let Some(block) = media_or_text(part).map_err(|e| part_error(at, j, &e))? {
+            out.push(block);
         }
     }
     Ok(())
@@ -381,7 +391,7 @@ fn thinking_block(item: Item<'_>) -> Option<Block<'_>> {
 }
 
 /// A `function_call` item → `tool_use`.
-fn tool_use<'a>(item: Item<'a>, at: &str) -> Result<Block<'a>, LlmError> {
+fn tool_use(item: Item<'_>, at: At) -> Result<Block<'_>, LlmError> {
     let (Some(call_id), Some(name)) = (item.call_id, item.name) else {
         return Err(LlmError::invalid_request(format!(
             "`{at}`: `function_call` needs `call_id` and `name`"
@@ -406,7 +416,7 @@ fn tool_use<'a>(item: Item<'a>, at: &str) -> Result<Block<'a>, LlmError> {
 }
 
 /// A `function_call_output` item → `tool_result`.
-fn tool_result<'a>(item: Item<'a>, at: &str) -> Result<Block<'a>, LlmError> {
+fn tool_result(item: Item<'_>, at: At) -> Result<Block<'_>, LlmError> {
     let call_id = item
         .call_id
         .ok_or_else(|| LlmError::invalid_request(format!("`{at}`: `function_call_output` needs `call_id`")))?;
@@ -428,6 +438,15 @@ fn tool_result<'a>(item: Item<'a>, at: &str) -> Result<Block<'a>, LlmError> {
     Ok(Block::ToolResult { tool_use_id, content })
 }
 
-fn part_error(at: &str, j: usize, what: &str) -> LlmError {
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}[{i}]", self.label),
+            None => f.write_str(self.label),
+        }
+    }
+}
+
+fn part_error(at: At, j: usize, what: &str) -> LlmError {
     LlmError::invalid_request(format!("`{at}.content[{j}]`: {what}"))
 }

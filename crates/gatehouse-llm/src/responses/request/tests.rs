@@ -359,7 +359,7 @@ fn refusals_name_the_parameter_or_item() {
         ),
         (
             items(json!([{"role": "user", "content": [{"type": "input_audio"}]}])),
-            "`input_audio` is not supported",
+            "unsupported content part type `input_audio`",
         ),
         (
             items(json!([{"role": "user", "content": [{"type": "input_image", "image_url": "http://x/y.png"}]}])),
@@ -427,12 +427,75 @@ fn warnings_are_bounded_and_deduplicated() {
         .collect();
     let out = translate(&with(json!({"tools": tools}))).expect("translates");
     assert_eq!(out.warnings.len(), 16);
-    assert!(out.warnings.iter().all(|w| w.len() <= "tool:".len() + 64 + "…".len()));
+    assert!(out.warnings.iter().all(|w| w.len() <= "tool:".len() + 64));
+    let out = translate(&with(
+        json!({"tools": [{"type": "bad\r\nX-Injected: 1"}, {"type": "custom", "name": "é"}]}),
+    ))
+    .expect("translates");
+    assert_eq!(
+        out.warnings,
+        ["tool:bad__X-Injected__1", "tool:custom:__"],
+        "header-safe"
+    );
     let out = translate(&with(
         json!({"tools": [{"type": "web_search"}, {"type": "web_search"}]}),
     ))
     .expect("ok");
     assert_eq!(out.warnings, ["tool:web_search"]);
+}
+
+#[test]
+fn an_empty_assistant_message_is_skipped_not_refused() {
+    let body = items(json!([
+        {"role": "user", "content": "q"},
+        {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant", "content": [{"type": "output_text", "text": "", "annotations": []}]},
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "done"},
+        {"type": "message", "role": "assistant", "content": ""},
+        {"role": "user", "content": "next"}
+    ]));
+    let out = translate(&body).expect("translates");
+    let v: Value = serde_json::from_slice(&out.body).expect("json");
+    assert_eq!(
+        v["messages"],
+        json!([
+            {"role": "user", "content": [{"type": "text", "text": "q"}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "f", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": "done"}, {"type": "text", "text": "next"}]}
+        ])
+    );
+    assert!(error_of(&items(json!([{"role": "assistant", "content": ""}]))).contains("at least one user or assistant"));
+}
+
+#[test]
+fn a_tool_loop_without_its_thinking_block_is_served_without_thinking() {
+    let call = json!({"type": "function_call", "call_id": "toolu_1", "name": "f", "arguments": "{}"});
+    let output = json!({"type": "function_call_output", "call_id": "toolu_1", "output": "4"});
+    let earlier = json!({"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}], "encrypted_content": "gatehouse.anthropic.thinking.v1:S"});
+    // The reasoning item of the earlier round came back, the one of the last round did not.
+    let body = json!({"model": "m", "max_output_tokens": 4000, "reasoning": {"effort": "low"}, "temperature": 0.5,
+        "tools": [{"type": "function", "name": "f"}],
+        "input": [{"role": "user", "content": "q"}, earlier, {"role": "assistant", "content": "a"},
+                  {"role": "user", "content": "again"}, call, output]});
+    let out = translate(&body).expect("translates");
+    let v: Value = serde_json::from_slice(&out.body).expect("json");
+    assert_eq!(v.get("thinking"), None);
+    assert_eq!(v["temperature"], 0.5, "sampling is no longer limited by thinking");
+    assert_eq!(
+        v["messages"][1]["content"],
+        json!([{"type": "text", "text": "a"}]),
+        "thinking blocks removed"
+    );
+    assert_eq!(out.dropped, ["reasoning.effort"]);
+    // With its reasoning item, the same loop keeps thinking.
+    let mine = json!({"type": "reasoning", "summary": [], "encrypted_content": "gatehouse.anthropic.thinking.v1:T"});
+    let body = json!({"model": "m", "max_output_tokens": 4000, "reasoning": {"effort": "low"},
+        "tools": [{"type": "function", "name": "f"}],
+        "input": [{"role": "user", "content": "q"}, mine, call, output]});
+    let out = translate(&body).expect("translates");
+    let v: Value = serde_json::from_slice(&out.body).expect("json");
+    assert_eq!(v["thinking"], json!({"type": "enabled", "budget_tokens": 1024}));
+    assert!(out.dropped.is_empty(), "{:?}", out.dropped);
 }
 
 #[test]

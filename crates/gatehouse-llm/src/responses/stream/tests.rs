@@ -289,11 +289,15 @@ fn truncated_and_server_failures() {
     );
 
     // Content before message_start, and an empty stream.
+    // Both still open with `response.created`, which the SDK's accumulator requires first.
     let (out, t) = translate_bytes(&sse(&[json!({"type": "content_block_stop", "index": 0})]));
-    assert_eq!(events(&out)[0]["code"], "upstream_invalid_stream");
+    let evs = events(&out);
+    assert_eq!(evs[0]["type"], "response.created");
+    assert_eq!(evs[1]["code"], "upstream_invalid_stream");
     assert_eq!(t.errored(), Some("upstream_invalid_stream"));
     let (out, t) = translate_bytes(b"");
-    assert_eq!(events(&out).len(), 2);
+    let kinds: Vec<Value> = events(&out).into_iter().map(|e| e["type"].clone()).collect();
+    assert_eq!(kinds, ["response.created", "error", "response.failed"]);
     assert_eq!(t.errored(), Some("upstream_stream_truncated"));
 }
 
@@ -334,4 +338,37 @@ fn incomplete_closes_the_message_as_incomplete() {
     assert_eq!(t.status(), Some("incomplete"));
     assert_eq!(evs[0]["response"]["usage"], Value::Null, "no usage while in progress");
     assert_eq!(evs[0]["response"]["output"], json!([]));
+}
+
+/// The official `openai` Python SDK's own models accept every event of every stream snapshot, every expected
+/// response object and every request fixture (`tests/interop/responses_shapes.py`). Needs the venv from
+/// `scripts/test.sh` (GATEHOUSE_TEST_PYTHON); without it the test says so and passes only when interop is not
+/// required (GATEHOUSE_REQUIRE_INTEROP).
+#[test]
+fn official_sdk_models_accept_every_event_and_object() {
+    let python = match std::env::var("GATEHOUSE_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            assert!(
+                std::env::var("GATEHOUSE_REQUIRE_INTEROP").is_err(),
+                "GATEHOUSE_REQUIRE_INTEROP is set but GATEHOUSE_TEST_PYTHON is not"
+            );
+            eprintln!("SKIPPED: needs the venv from scripts/test.sh (GATEHOUSE_TEST_PYTHON)");
+            return;
+        }
+    };
+    let crate_dir = env!("CARGO_MANIFEST_DIR");
+    let script = format!("{crate_dir}/../../tests/interop/responses_shapes.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(crate_dir)
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the SDK rejected a shape:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "ok");
 }

@@ -1,12 +1,29 @@
 //! Properties: however the upstream bytes are split (and whichever line terminator they use), the client receives
 //! the same Responses events; every generated stream obeys the published event rules and ends completed or
-//! incomplete.
+//! incomplete; its final response equals the non-streaming translation of the same message.
 
 use proptest::prelude::*;
 
+use serde_json::{Value, json};
+
 use super::{ctx, events, run};
-use crate::anthropic::stream::tests::prop::{block, crlf, fixture_streams, split, stream};
-use crate::responses::ResponseStreamTranslator;
+use crate::anthropic::stream::tests::prop::{GenBlock, block, crlf, fixture_streams, split, stream};
+use crate::responses::{ResponseContext, ResponseEcho, ResponseStreamTranslator, translate_response};
+
+/// The Anthropic message the generated stream describes (text and thinking blocks; the generator's tool
+/// arguments are arbitrary strings, which a message's `input` object cannot hold).
+fn message(blocks: &[GenBlock], stop: &str, input: u64, output: u64) -> Option<Value> {
+    let mut content = Vec::new();
+    for b in blocks {
+        content.push(match b {
+            GenBlock::Text(parts) => json!({"type": "text", "text": parts.concat()}),
+            GenBlock::Thinking(parts) => json!({"type": "thinking", "thinking": parts.concat(), "signature": "c2ln"}),
+            GenBlock::Tool(..) => return None,
+        });
+    }
+    Some(json!({"content": content, "stop_reason": stop,
+        "usage": {"input_tokens": input, "cache_read_input_tokens": 3, "output_tokens": output}}))
+}
 
 fn client_bytes(chunks: Vec<&[u8]>) -> Vec<u8> {
     let mut t = ResponseStreamTranslator::new(ctx());
@@ -37,6 +54,27 @@ proptest! {
         prop_assert_eq!(last["type"].as_str(), Some(expected));
         prop_assert_eq!(last["response"]["usage"]["input_tokens"].as_u64(), Some(input + 3));
         prop_assert_eq!(last["response"]["usage"]["output_tokens"].as_u64(), Some(output));
+    }
+
+    #[test]
+    fn streamed_final_response_equals_the_non_streaming_one(
+        blocks in prop::collection::vec(block(), 0..5),
+        stop in prop::sample::select(vec!["end_turn", "max_tokens", "refusal", "unheard_of"]),
+        input in 0u64..100_000,
+        output in 0u64..100_000,
+    ) {
+        let Some(message) = message(&blocks, stop, input, output) else {
+            return Ok(());
+        };
+        let bytes = stream(&blocks, stop, input, output, false);
+        let evs = events(&String::from_utf8(client_bytes(vec![&bytes[..]])).expect("UTF-8"));
+        let streamed = &evs.last().expect("events")["response"];
+        let echo = ResponseEcho::default();
+        let c = ctx();
+        let rctx = ResponseContext { id: &c.id, created_at: c.created_at, model: &c.model, echo: &echo };
+        let whole = translate_response(&serde_json::to_vec(&message).expect("json"), &rctx).expect("translates");
+        let whole: Value = serde_json::from_slice(&whole.body).expect("json");
+        prop_assert_eq!(streamed, &whole);
     }
 
     #[test]
