@@ -131,6 +131,41 @@ impl PrefixTable {
         }
     }
 
+    /// Adds an empty replica at the end (a pool member that joined); returns its index.
+    pub fn add_replica(&mut self) -> usize {
+        self.replicas.push(Lru::default());
+        self.replicas.len() - 1
+    }
+
+    /// Drops replica `r` and its blocks (a member that left); the replicas after it move down by one, as in the
+    /// caller's own replica list.
+    pub fn remove_replica(&mut self, r: usize) {
+        if r < self.replicas.len() {
+            self.replicas.remove(r);
+        }
+    }
+
+    /// Replaces replica `to`'s blocks with a copy of replica `from`'s in `other` (a replacing pool keeping what
+    /// the replica it still has is expected to cache).
+    pub fn copy_replica(&mut self, to: usize, other: &PrefixTable, from: usize) {
+        let cap = self.capacity;
+        if let (Some(dst), Some(src)) = (self.replicas.get_mut(to), other.replicas.get(from)) {
+            *dst = src.clone();
+            while dst.by_hash.len() > cap {
+                let Some((_, evicted)) = dst.by_tick.pop_first() else {
+                    break;
+                };
+                dst.by_hash.remove(&evicted);
+            }
+        }
+    }
+
+    /// Replicas in the table.
+    #[must_use]
+    pub fn replicas(&self) -> usize {
+        self.replicas.len()
+    }
+
     /// Forgets everything about replica `r` (it restarted or left: its cache is gone).
     pub fn clear(&mut self, r: usize) {
         if let Some(lru) = self.replicas.get_mut(r) {

@@ -12,6 +12,7 @@
 //! - [`SseCollector`] / [`sse_data`] — read an SSE body back into its `data:` payloads.
 //! - [`write_file_atomically`] and [`swap_k8s_secret_dir`] — change files the way editors and the kubelet do, for
 //!   reload tests.
+//! - [`DnsServer`] — a loopback nameserver whose A records the test changes, for DNS pool membership.
 //! - [`bench_upstream`] — precomputed responses for load tests, with none of the mock's checks.
 //!
 //! ```no_run
@@ -26,6 +27,7 @@
 
 mod atomic_file;
 pub mod bench_upstream;
+mod dns_server;
 mod journal;
 #[cfg(unix)]
 mod k8s_secret;
@@ -42,6 +44,7 @@ mod sse_body;
 mod validate;
 
 pub use atomic_file::write_file_atomically;
+pub use dns_server::DnsServer;
 pub use journal::Recorded;
 #[cfg(unix)]
 pub use k8s_secret::swap_k8s_secret_dir;

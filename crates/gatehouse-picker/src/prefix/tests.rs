@@ -94,3 +94,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn replicas_join_leave_and_are_copied_within_the_bound() {
+    let c = cfg();
+    let h = hash_prompt("m", b"aaaabbbbcccc", &c);
+    let mut t = PrefixTable::new(2, 100);
+    t.record(0, &h);
+    t.record(1, &h[..1]);
+    let r = t.add_replica();
+    assert_eq!((r, t.replicas()), (2, 3));
+    assert_eq!(t.len(2), 0, "a new member holds nothing");
+    t.remove_replica(0);
+    assert_eq!(t.replicas(), 2);
+    assert_eq!(t.match_len(0, &h), 1, "the replica after the removed one moved down");
+    let mut small = PrefixTable::new(1, 2);
+    let mut big = PrefixTable::new(1, 100);
+    big.record(0, &h);
+    small.copy_replica(0, &big, 0);
+    assert_eq!(small.len(0), 2, "a copy respects the receiving table's bound");
+    assert!(small.is_consistent() && t.is_consistent());
+    t.remove_replica(9); // out of range: no effect
+    assert_eq!(t.replicas(), 2);
+}

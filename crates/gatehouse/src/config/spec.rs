@@ -148,9 +148,12 @@ pub struct ProviderSpec {
     /// `https://generativelanguage.googleapis.com`; `azure_openai`: required (`https://{resource}.openai.azure.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
-    /// `vllm_pool`: replica base URLs.
+    /// `vllm_pool`: replica base URLs (each may be `{ url, metrics_url }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoints: Option<Vec<String>>,
+    pub endpoints: Option<Vec<super::routing_spec::EndpointSpec>>,
+    /// `vllm_pool`: follow a DNS name instead of listing `endpoints` (`host:port` or `{ name, port, ... }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<super::routing_spec::DnsSpec>,
     /// `vllm_pool`: replica picking policy (default `inference`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picker: Option<PickerKind>,

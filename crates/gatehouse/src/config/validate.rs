@@ -272,20 +272,7 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
                     "`base_url` is not valid for `kind: vllm_pool`; list replicas in `endpoints`",
                 );
             }
-            match &p.endpoints {
-                Some(list) if !list.is_empty() => list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, u)| check_url(errs, name, "endpoints", Some(i), u))
-                    .collect(),
-                _ => {
-                    errs.push(
-                        &["providers", name, "kind"],
-                        "a `vllm_pool` provider needs at least one entry in `endpoints`",
-                    );
-                    Vec::new()
-                }
-            }
+            routing::pool_endpoints(errs, name, p)
         }
     };
     let d = Timeouts::default();
@@ -316,14 +303,17 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
     };
     let anthropic = anthropic_settings(errs, name, p);
     let pool = routing::pool_settings(errs, name, p);
+    let membership = pool
+        .as_ref()
+        .map(|s| routing::membership(errs, name, p, &endpoints, &s.metrics_path));
     let wire = kinds::wire(errs, name, p);
     let bedrock = kinds::bedrock(errs, name, p, env);
     if errs.list.len() > before {
         return None;
     }
     let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client).with_wire(wire);
-    if let Some(settings) = pool {
-        provider = crate::pool::attach(provider, settings);
+    if let (Some(settings), Some(membership)) = (pool, membership) {
+        provider = crate::pool::attach(provider, settings, membership);
     }
     if let Some(a) = anthropic {
         provider = provider.with_anthropic(a);

@@ -24,6 +24,7 @@ mod messages_chained;
 mod metering;
 mod openai_azure;
 mod pool_health;
+mod pool_members;
 mod pool_routing;
 mod redis_limits;
 mod reload;
