@@ -22,6 +22,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{DnsMembership, Pool, ReplicaAddr};
 
+/// Default period between resolutions: CoreDNS's Kubernetes records live 5 s.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
+
 /// What the resolutions of a DNS pool have given so far (`/status`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ResolutionStatus {
@@ -151,6 +154,3 @@ impl Pool {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
-
-/// Default period between resolutions: CoreDNS's Kubernetes records live 5 s.
-pub const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
