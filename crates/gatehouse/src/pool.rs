@@ -271,14 +271,18 @@ impl Pool {
             }
             inner.states[d.replica].in_flight += 1;
             let m = &inner.members[d.replica];
-            (d.reason, m.id, m.addr.url.clone(), m.label.clone())
+            // Under the lock: a replica leaving meanwhile must not get its series back after they were dropped.
+            if let Some(t) = self.telemetry.get() {
+                t.metrics.pool.picked(&self.name, &m.label, d.reason.as_str());
+                t.metrics.pool.in_flight(&self.name, &m.label, 1);
+            }
+            (m.id, m.addr.url.clone(), m.label.clone())
         };
-        let (reason, id, url, label) = decision;
+        let (id, url, label) = decision;
         if let Some(t) = self.telemetry.get() {
-            let m = &t.metrics.pool;
-            m.picked(&self.name, &label, reason.as_str());
-            m.decision_time(&self.name, picker.strategy.as_str(), started.elapsed());
-            m.in_flight(&self.name, &label, 1);
+            t.metrics
+                .pool
+                .decision_time(&self.name, picker.strategy.as_str(), started.elapsed());
         }
         Ok((
             url,
@@ -340,7 +344,6 @@ impl Lease {
         };
         let s = &mut inner.states[i];
         s.in_flight = s.in_flight.saturating_sub(1);
-        drop(inner);
         if let Some(t) = self.pool.telemetry.get() {
             t.metrics.pool.in_flight(&self.pool.name, &self.label, -1);
         }

@@ -156,7 +156,12 @@ pub struct PrefixSpec {
     /// Most blocks hashed per prompt (default 256).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_blocks: Option<usize>,
-    /// Blocks remembered per replica, least recently routed evicted first (default 31250, about 2 MB per replica).
+    /// Blocks remembered per replica, least recently routed evicted first (default 31250, about 2 MB per replica);
+    /// with `auto_tune`, the upper bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lru_blocks_per_replica: Option<usize>,
+    /// Size each replica's table to its KV cache as reported by `vllm:cache_config_info` (GIE's `autoTune`;
+    /// default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_tune: Option<bool>,
 }

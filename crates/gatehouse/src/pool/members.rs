@@ -145,7 +145,6 @@ impl Pool {
             inner.members[i].scraper = super::scrape::spawn(self, id, &metrics_url);
         }
         let size = inner.members.len();
-        drop(inner);
         for m in &gone {
             if let Some(h) = &m.scraper {
                 h.abort();
@@ -154,6 +153,7 @@ impl Pool {
                 t.metrics.pool.forget_replica(&self.name, &m.label);
             }
         }
+        drop(inner);
         tracing::info!(
             pool = %self.name,
             added = ?added.iter().map(|a| a.url.as_str()).collect::<Vec<_>>(),
@@ -219,6 +219,13 @@ impl Pool {
         let was = inner.states[i].healthy;
         match result {
             Ok(signals) => {
+                if let Some(cap) = self
+                    .settings
+                    .prefix
+                    .capacity_for(signals.num_gpu_blocks, signals.block_size)
+                {
+                    inner.table.set_capacity(i, cap);
+                }
                 inner.states[i].signals = Some(signals);
                 inner.states[i].scraped_at = Some(now);
                 inner.health[i].failures = 0;
@@ -233,14 +240,17 @@ impl Pool {
             }
         }
         refresh_health(&mut inner, now);
-        let state = inner.states[i].clone();
+        let healthy = inner.states[i].healthy;
         let reason = inner.health[i].reason();
-        let (url, label) = (inner.members[i].addr.url.clone(), inner.members[i].label.clone());
-        drop(inner);
-        self.log_transition(&url, was, state.healthy, reason.as_deref());
+        let url = inner.members[i].addr.url.clone();
+        // Under the lock, so a replica removed meanwhile does not get its series back.
         if let Some(t) = self.telemetry.get() {
-            t.metrics.pool.signals(&self.name, &label, &state);
+            t.metrics
+                .pool
+                .signals(&self.name, &inner.members[i].label, &inner.states[i]);
         }
+        drop(inner);
+        self.log_transition(&url, was, healthy, reason.as_deref());
         true
     }
 

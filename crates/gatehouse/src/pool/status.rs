@@ -67,6 +67,8 @@ pub struct ReplicaStatus {
     pub in_flight: u32,
     /// Prompt blocks the prefix table expects it to hold.
     pub prefix_blocks: usize,
+    /// Most blocks the table remembers for it (its KV cache size when `prefix.auto_tune` knows it).
+    pub prefix_capacity: usize,
 }
 
 /// The status of every pool in `snap`.
@@ -110,6 +112,7 @@ impl Pool {
                     lora_waiting: lora.map(|l| l.waiting.clone()).unwrap_or_default(),
                     in_flight: s.in_flight,
                     prefix_blocks: inner.table.len(i),
+                    prefix_capacity: inner.table.capacity_of(i),
                 }
             })
             .collect();

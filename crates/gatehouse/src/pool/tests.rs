@@ -254,3 +254,35 @@ async fn a_replacing_dns_pool_starts_with_the_members_it_follows() {
     assert_eq!(inner.members[0].addr, addr(R0));
     assert_eq!(inner.states[0].signals, Some(signals(3.0, 0.2)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replica_table_is_sized_to_its_reported_kv_cache() {
+    let p = pool();
+    let r0 = id(&p, R0);
+    assert_eq!(
+        p.lock().table.capacity_of(0),
+        31_250,
+        "the bound until the replica says its size"
+    );
+    let sized = Signals {
+        num_gpu_blocks: Some(100),
+        block_size: Some(16),
+        ..signals(0.0, 0.0)
+    };
+    p.scraped(r0, Ok(sized.clone()));
+    assert_eq!(
+        p.lock().table.capacity_of(0),
+        100,
+        "100 blocks × 16 tokens × 4 characters / 64"
+    );
+    assert_eq!(p.lock().table.capacity_of(1), 31_250);
+    let mut s = settings();
+    s.prefix.auto_tune = false;
+    let fixed = Arc::new(Pool::new("p", listed(&[R0]), s));
+    fixed.scraped(id(&fixed, R0), Ok(sized));
+    assert_eq!(
+        fixed.lock().table.capacity_of(0),
+        31_250,
+        "auto_tune off keeps the configured size"
+    );
+}

@@ -238,6 +238,13 @@ async fn a_replica_metrics_url_is_scraped_instead_of_its_metrics_path() {
     assert_eq!(replica(&pool, &busy)["metrics_url"], stats);
     assert_eq!(replica(&pool, &idle)["metrics_url"], format!("{idle}/metrics"));
     assert_eq!(replica(&pool, &idle)["waiting"], 0.0);
+    // prefix.auto_tune: the table is sized to the simulator's KV cache (its default 2048 blocks of 16 tokens,
+    // 4 characters per token, 64-character blocks), not to the configured bound.
+    let kv = vllm_sim::SimOptions::default();
+    assert_eq!(
+        replica(&pool, &idle)["prefix_capacity"],
+        (kv.num_gpu_blocks * kv.block_size * 4).div_ceil(64)
+    );
     assert!(hits.load(Ordering::SeqCst) > 0);
     for rep in served_by(&gw, 8, "m").await {
         assert_eq!(rep, authority(&idle), "the replica its exporter calls full is avoided");

@@ -109,6 +109,7 @@ pub(super) fn pool_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec)
         block_chars: ps.block_chars.unwrap_or(dp.block_chars),
         max_blocks: ps.max_blocks.unwrap_or(dp.max_blocks),
         lru_blocks_per_replica: ps.lru_blocks_per_replica.unwrap_or(dp.lru_blocks_per_replica),
+        auto_tune: ps.auto_tune.unwrap_or(dp.auto_tune),
     };
     for (field, v, max) in [
         ("block_chars", prefix.block_chars, 1 << 20),
