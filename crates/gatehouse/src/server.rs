@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use futures_util::FutureExt as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -33,24 +34,11 @@ pub async fn serve(listener: TcpListener, router: Router, settings: ServerSettin
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(settings.max_connections));
 
-    loop {
-        let accepted = tokio::select! {
-            () = stop.cancelled() => break,
-            a = listener.accept() => a,
-        };
-        let (stream, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                // Out of file descriptors and similar: back off briefly rather than spin.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    let accept = |stream: tokio::net::TcpStream, peer: std::net::SocketAddr| {
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(%peer, limit = settings.max_connections, "connection limit reached; closing new connection");
             drop(stream);
-            continue;
+            return;
         };
         let _ = stream.set_nodelay(true);
         let conn = builder
@@ -66,6 +54,27 @@ pub async fn serve(listener: TcpListener, router: Router, settings: ServerSettin
             }
             drop(permit);
         });
+    };
+
+    loop {
+        let accepted = tokio::select! {
+            () = stop.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, peer)) => accept(stream, peer),
+            Err(e) => {
+                // Out of file descriptors and similar: back off briefly rather than spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+    // Connections the kernel already completed sit in the accept backlog; closing the listener would reset them
+    // after the client (or a load balancer) may have sent its request, which it then cannot safely retry. Take them
+    // in and serve them as part of the drain; only connections arriving after this point are refused.
+    while let Some(Ok((stream, peer))) = listener.accept().now_or_never() {
+        accept(stream, peer);
     }
     drop(listener);
     tokio::time::timeout(settings.drain_timeout, graceful.shutdown())

@@ -23,6 +23,7 @@ mod messages;
 mod messages_chained;
 mod metering;
 mod openai_azure;
+mod ops;
 mod pool_health;
 mod pool_routing;
 mod redis_limits;
