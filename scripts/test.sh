@@ -19,6 +19,8 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 # redis-server backs the shared-limiter tests (each test starts its own on a free loopback port).
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
+# nginx is the load balancer of the local cluster test (tests/it/cluster.rs).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   sudo_cmd=""
@@ -49,6 +51,8 @@ export GATEHOUSE_TEST_PYTHON="$venv/bin/python"
 export GATEHOUSE_REQUIRE_INTEROP=1
 GATEHOUSE_REDIS_SERVER="$(command -v redis-server || echo /usr/bin/redis-server)"
 export GATEHOUSE_REDIS_SERVER
+GATEHOUSE_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+export GATEHOUSE_NGINX
 
 # --- MCP test upstreams (npm, pinned by tests/mcp/package-lock.json) -----------------------------------
 mcp_dir="$root/tests/mcp"

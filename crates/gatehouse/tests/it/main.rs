@@ -6,6 +6,7 @@ mod anthropic_stream;
 mod bedrock;
 mod budgets;
 mod cli;
+mod cluster;
 mod cross_provider;
 mod failover;
 mod gemini;
