@@ -290,3 +290,35 @@ async fn sigterm_cuts_a_stream_that_outlives_the_drain_deadline_and_still_exits_
         "a stream cut at the deadline does not end as complete: {body:?}"
     );
 }
+
+#[tokio::test]
+async fn drain_serves_a_connection_that_sends_its_request_after_the_signal() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = MockOpenAi::builder().reply(Reply::chat("ok")).start().await;
+    let gw = TestGateway::start(&config(&mock.base_url(), "")).await;
+    // Connected (the kernel completed the handshake) but nothing sent yet: what a load balancer's fresh connection
+    // looks like at the instant a SIGTERM lands.
+    let mut conn = tokio::net::TcpStream::connect(gw.gw.data_addr).await.expect("connect");
+    gw.gw.shutdown();
+    conn.write_all(b"GET /v1/models HTTP/1.1\r\nhost: gatehouse\r\n\r\n")
+        .await
+        .expect("write");
+    let mut reply = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut reply))
+        .await
+        .expect("answered and closed within 10s")
+        .expect("read");
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(
+        reply.starts_with("HTTP/1.1 200"),
+        "served, not closed unread: {reply:?}"
+    );
+    assert!(reply.contains("\"object\":\"list\""), "{reply}");
+    let TestGateway { gw, .. } = gw;
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), gw.wait())
+            .await
+            .expect("stopped"),
+        "drained within the deadline"
+    );
+}
