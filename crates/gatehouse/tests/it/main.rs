@@ -23,6 +23,7 @@ mod mcp_upstream_headers;
 mod messages;
 mod messages_chained;
 mod metering;
+mod nginx_support;
 mod openai_azure;
 mod ops;
 mod pool_health;
