@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::redis_limits::free_port;
 
+/// The nginx binary, or `None` (with the reason printed) when it is missing and not required.
 pub fn nginx_binary() -> Option<PathBuf> {
     let found = [
         std::env::var("GATEHOUSE_NGINX").ok().map(PathBuf::from),

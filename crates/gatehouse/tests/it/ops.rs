@@ -322,3 +322,32 @@ async fn drain_serves_a_connection_that_sends_its_request_after_the_signal() {
         "drained within the deadline"
     );
 }
+
+#[tokio::test]
+async fn a_configmap_style_symlink_swap_reloads_the_config() {
+    // Mounted the way deploy/kubernetes/deployment.yaml mounts the ConfigMap: gatehouse.yaml -> ..data/gatehouse.yaml,
+    // updated by the kubelet's `..data` symlink swap; the file path itself never changes.
+    let old = MockOpenAi::builder().reply(Reply::chat("old")).start().await;
+    let new = MockOpenAi::builder().reply(Reply::chat("new")).start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    testkit::swap_k8s_secret_dir(dir.path(), "gatehouse.yaml", config(&old.base_url(), ""));
+    let gw = gatehouse::Gateway::start(gatehouse::StartOptions {
+        config: dir.path().join("gatehouse.yaml"),
+        capture_access_log: None,
+    })
+    .await
+    .expect("start");
+    let mut gen_rx = gw.state.generation.subscribe();
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/v1/chat/completions", gw.data_addr);
+    assert_eq!(one_request(&http, &url).await, (200, "old".to_string()));
+
+    testkit::swap_k8s_secret_dir(dir.path(), "gatehouse.yaml", config(&new.base_url(), ""));
+    tokio::time::timeout(Duration::from_secs(10), gen_rx.changed())
+        .await
+        .expect("no reload within 10s")
+        .expect("state");
+    assert_eq!(one_request(&http, &url).await, (200, "new".to_string()));
+    gw.shutdown();
+    assert!(gw.wait().await);
+}
