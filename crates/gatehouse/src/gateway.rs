@@ -116,7 +116,25 @@ impl Gateway {
         ));
         let data_stop = stop.clone();
         let task = tokio::spawn(async move {
-            let drained = crate::server::serve(data, data_router, settings, data_stop).await;
+            // `/readyz` turns unready the moment the drain starts; the listener keeps accepting for
+            // `shutdown_delay` so a load balancer has time to notice before connections are refused.
+            let listen_stop = CancellationToken::new();
+            let delay = settings.shutdown_delay;
+            let close_listener = {
+                let listen_stop = listen_stop.clone();
+                async move {
+                    data_stop.cancelled().await;
+                    if !delay.is_zero() {
+                        tracing::info!(delay = ?delay, "unready; still accepting until the shutdown delay ends");
+                        tokio::time::sleep(delay).await;
+                    }
+                    listen_stop.cancel();
+                }
+            };
+            let (drained, ()) = tokio::join!(
+                crate::server::serve(data, data_router, settings, listen_stop),
+                close_listener
+            );
             // The admin listener outlives the drain so /readyz can report it.
             admin_stop.cancel();
             let _ = admin_task.await;

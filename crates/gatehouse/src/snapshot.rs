@@ -110,6 +110,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// Drain deadline on shutdown.
     pub drain_timeout: Duration,
+    /// Unready-but-serving time between SIGTERM and closing the listener.
+    pub shutdown_delay: Duration,
 }
 
 /// A model clients can ask for.

@@ -311,6 +311,10 @@ pub struct ServerSpec {
     /// How long in-flight requests may run after SIGTERM (default 30s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain_timeout: Option<HumanDuration>,
+    /// After SIGTERM, how long `/readyz` reports unready while new connections are still served, so a load balancer
+    /// polling readiness stops sending before the listener closes (default 0s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown_delay: Option<HumanDuration>,
 }
 
 /// Where logs go.

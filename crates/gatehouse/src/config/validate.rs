@@ -200,6 +200,7 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
     let header_read_timeout = dur(s.header_read_timeout, 10);
     let body_read_timeout = dur(s.body_read_timeout, 60);
     let drain_timeout = dur(s.drain_timeout, 30);
+    let shutdown_delay = dur(s.shutdown_delay, 0);
     for (field, d) in [
         ("header_read_timeout", header_read_timeout),
         ("body_read_timeout", body_read_timeout),
@@ -216,6 +217,7 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
         body_read_timeout,
         max_connections,
         drain_timeout,
+        shutdown_delay,
     }
 }
 
