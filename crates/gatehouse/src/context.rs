@@ -11,6 +11,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use gatehouse_llm::Usage;
 use serde::Serialize;
 
+mod trace;
+
+pub use trace::ReplyFacts;
+
 use crate::metrics::{DurationLabels, RequestLabels, TokenLabels, TtftLabels, UpstreamErrorLabels};
 use crate::telemetry::Telemetry;
 
@@ -96,6 +100,14 @@ pub struct RequestContext {
     pub cost_cell: Option<Arc<std::sync::OnceLock<f64>>>,
     /// Budget reservations, replaced by the real cost when the context finishes.
     pub budget: Option<crate::policy::budget::Reservation>,
+    /// The request's trace context: its SERVER span when exported, else the client's W3C context (`context/trace.rs`).
+    pub trace: opentelemetry::Context,
+    /// The current upstream attempt's CLIENT span.
+    attempt: Option<crate::trace::ChildSpan>,
+    /// `gen_ai.provider.name` of the target serving the request.
+    provider_name: Option<&'static str>,
+    /// What a non-streamed reply said about itself (read only while its span is exported).
+    reply: Option<ReplyFacts>,
 }
 
 #[derive(Serialize)]
@@ -121,6 +133,8 @@ struct LogLine<'a> {
     cached_input_tokens: Option<u64>,
     cache_write_input_tokens: Option<u64>,
     cost_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<String>,
 }
 
 // === impl Route ===
@@ -205,6 +219,10 @@ impl RequestContext {
             cost_cell: None,
             budget: None,
             attempts: 0,
+            trace: opentelemetry::Context::new(),
+            attempt: None,
+            provider_name: None,
+            reply: None,
         }
     }
 
@@ -406,9 +424,11 @@ impl Drop for RequestContext {
             cached_input_tokens: self.usage.map(|u| u.cached_input_tokens),
             cache_write_input_tokens: self.usage.map(|u| u.cache_write_input_tokens),
             cost_usd,
+            trace_id: crate::trace::trace_id(&self.trace),
         };
         if let Ok(s) = serde_json::to_string(&line) {
             self.telemetry.access_log.write(&s);
         }
+        self.finish_trace(outcome);
     }
 }
