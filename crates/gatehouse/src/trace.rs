@@ -251,6 +251,30 @@ impl Drop for ChildSpan {
     }
 }
 
+/// A CLIENT span for one Redis script call made by a limiter or budget (`db.system.name = redis`), under the
+/// request being served; records nothing outside a request (settlement after the response).
+#[must_use]
+pub fn redis_span(purpose: &'static str) -> ChildSpan {
+    ChildSpan::start(
+        None,
+        "EVALSHA",
+        SpanKind::Client,
+        vec![
+            KeyValue::new("db.system.name", "redis"),
+            KeyValue::new("db.operation.name", "EVALSHA"),
+            KeyValue::new("gatehouse.purpose", purpose),
+        ],
+    )
+}
+
+/// Ends `span` failed with `error_type` when `result` is an error; passes `result` on.
+pub fn record_result<T, E>(span: &ChildSpan, result: Result<T, E>, error_type: &'static str) -> Result<T, E> {
+    if result.is_err() {
+        span.fail(error_type);
+    }
+    result
+}
+
 /// Marks the context's span failed: `error.type` and status ERROR.
 pub fn fail(cx: &Context, error_type: String) {
     let span = cx.span();

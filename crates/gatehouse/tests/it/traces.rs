@@ -325,3 +325,49 @@ async fn a_stuck_collector_never_blocks_requests_and_dropped_spans_are_counted()
     assert!(dropped >= 18, "dropped {dropped}\n{metrics}");
     held.abort();
 }
+
+/// The JWKS fetch the first JWT caller triggers is a CLIENT span under that request's span.
+#[tokio::test]
+async fn the_jwks_fetch_is_a_child_span_of_the_request_that_needed_it() {
+    use crate::jwt_support::{Idp, SigningKey, claims};
+    let receiver = OtlpReceiver::start().await;
+    let up = MockOpenAi::builder().reply(Reply::chat("ok")).start().await;
+    let key = SigningKey::generate("k1");
+    let idp = Idp::start(vec![key.jwk.clone()]).await;
+    let traces = format!("{{ endpoint: \"{}\", export_interval: 50ms }}", receiver.url());
+    let yaml = format!(
+        "{}auth:\n  jwt: {{ issuer: \"{}\", audiences: [gatehouse] }}\n",
+        config(&up.base_url(), &up.base_url(), &traces),
+        idp.issuer
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let token = key.sign(&claims(&idp.issuer, "gatehouse", "user-1"));
+    let r = gw
+        .chat(chat())
+        .bearer_auth(token)
+        .header("traceparent", traceparent())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let spans = receiver
+        .wait_for(|s| {
+            in_trace(s, CLIENT_TRACE)
+                .iter()
+                .any(|s| s.str("gatehouse.purpose") == Some("jwks"))
+        })
+        .await;
+    let spans = in_trace(&spans, CLIENT_TRACE);
+    let server = spans.iter().find(|s| s.kind == "SERVER").expect("server span");
+    let fetches: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.str("gatehouse.purpose") == Some("jwks"))
+        .collect();
+    assert!(!fetches.is_empty());
+    for f in fetches {
+        assert_eq!(f.kind, "CLIENT");
+        assert_eq!(f.name, "GET");
+        assert_eq!(f.parent_span_id, server.span_id);
+        assert_eq!(f.str("server.address"), Some("127.0.0.1"));
+    }
+}
