@@ -37,6 +37,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    state.telemetry.metrics.ops.refresh(&state);
     (
         [(
             header::CONTENT_TYPE,

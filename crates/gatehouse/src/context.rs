@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use gatehouse_llm::Usage;
 use serde::Serialize;
 
+mod measure;
 mod trace;
 
 pub use trace::ReplyFacts;
@@ -108,6 +109,10 @@ pub struct RequestContext {
     provider_name: Option<&'static str>,
     /// What a non-streamed reply said about itself (read only while its span is exported).
     reply: Option<ReplyFacts>,
+    /// The provider of the attempt in progress (its result is counted once: failed, or at the end).
+    attempt_provider: Option<String>,
+    /// When the first upstream attempt started (`gen_ai_client_operation_duration`).
+    upstream_start: Option<Instant>,
 }
 
 #[derive(Serialize)]
@@ -223,6 +228,8 @@ impl RequestContext {
             attempt: None,
             provider_name: None,
             reply: None,
+            attempt_provider: None,
+            upstream_start: None,
         }
     }
 
@@ -395,6 +402,7 @@ impl Drop for RequestContext {
                     .observe(n as f64);
             }
         }
+        self.measure(outcome, elapsed, &model, &target);
         let cost_usd = self.meter(&model, &target);
         if let Some(mut r) = self.budget.take() {
             r.settle(cost_usd, &m.metering.budget_soft);

@@ -139,6 +139,7 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
         }
         Err(e) => {
             ctx.fail(e.status().as_u16(), e.code(), e.source_kind() == ErrorSource::Upstream);
+            ctx.metrics().ops.rejected(&e);
             let mut resp = error_response(route.dialect(), &e);
             if ctx.attempts > 0 {
                 // Which target answered last and how many attempts were made, for failed requests too.

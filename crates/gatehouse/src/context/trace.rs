@@ -52,6 +52,8 @@ impl RequestContext {
         endpoint: &str,
     ) -> Context {
         self.attempt = None;
+        self.attempt_provider.clone_from(&self.target);
+        self.upstream_start.get_or_insert_with(std::time::Instant::now);
         let provider = crate::trace::provider_name(kind);
         self.provider_name = Some(provider);
         if !self.tracing() {
@@ -82,6 +84,9 @@ impl RequestContext {
     /// Ends the current attempt's span as failed (`error.type` = the failover reason: `status_503`,
     /// `upstream_timeout`, ...); the request may go on with another attempt.
     pub fn attempt_failed(&mut self, reason: &str, status: Option<u16>) {
+        if let Some(p) = self.attempt_provider.take() {
+            self.telemetry.metrics.ops.attempt(&p, reason);
+        }
         if let Some(span) = self.attempt.take() {
             if let Some(s) = status {
                 span.set([KeyValue::new("http.response.status_code", i64::from(s))]);
@@ -155,6 +160,10 @@ impl RequestContext {
 
     /// Sets the final attributes on the SERVER span and the serving attempt's span, and ends both.
     pub(super) fn finish_trace(&mut self, outcome: Outcome) {
+        if let Some(p) = self.attempt_provider.take() {
+            let result = self.error_code.filter(|_| self.upstream_error).unwrap_or("ok");
+            self.telemetry.metrics.ops.attempt(&p, result);
+        }
         let attempt = self.attempt.take();
         if !self.tracing() {
             return;

@@ -183,6 +183,9 @@ impl Drop for McpLog {
             (None, false) => String::new(),
         };
         self.finish_span(&error_type);
+        if let Some(code) = self.error_code {
+            self.telemetry.metrics.ops.error("mcp", code);
+        }
         self.telemetry
             .metrics
             .mcp_duration

@@ -22,6 +22,7 @@ mod mcp_upstream_headers;
 mod messages;
 mod messages_chained;
 mod metering;
+mod metrics_list;
 mod openai_azure;
 mod pool_health;
 mod pool_routing;
