@@ -31,6 +31,7 @@ mod reload;
 mod routing;
 mod secrets;
 mod shutdown;
+mod status_page;
 mod streaming;
 mod support;
 mod traces;
