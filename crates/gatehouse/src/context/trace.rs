@@ -7,7 +7,10 @@ use opentelemetry::{Context, KeyValue};
 use super::{Outcome, RequestContext};
 use crate::trace::ChildSpan;
 
-/// What the reply said about itself (non-streamed replies), for `gen_ai.response.*`.
+/// Most finish reasons kept per reply (one per choice; `n` is small in practice).
+const MAX_FINISH_REASONS: usize = 16;
+
+/// What the reply said about itself, for `gen_ai.response.*`.
 #[derive(Debug, Default)]
 pub struct ReplyFacts {
     /// `gen_ai.response.model`.
@@ -156,6 +159,78 @@ impl RequestContext {
             }
         }
         self.reply = Some(facts);
+    }
+
+    /// Reads `gen_ai.response.*` from the client-bound SSE bytes of a stream (OpenAI chunks: `id`, `model`,
+    /// `choices[].finish_reason`; Anthropic events: `message_start.message`, `message_delta.delta.stop_reason`).
+    /// Only while the span is exported; an event split across frames is skipped (best effort).
+    pub fn observe_stream(&mut self, sent: &[u8]) {
+        if sent.is_empty() || !self.tracing() {
+            return;
+        }
+        #[derive(serde::Deserialize)]
+        struct Choice<'a> {
+            #[serde(borrow, default)]
+            finish_reason: Option<std::borrow::Cow<'a, str>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Message<'a> {
+            #[serde(borrow, default)]
+            id: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow, default)]
+            model: Option<std::borrow::Cow<'a, str>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Delta<'a> {
+            #[serde(borrow, default)]
+            stop_reason: Option<std::borrow::Cow<'a, str>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Event<'a> {
+            #[serde(borrow, default)]
+            id: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow, default)]
+            model: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow, default)]
+            choices: Option<Vec<Choice<'a>>>,
+            #[serde(borrow, default)]
+            message: Option<Message<'a>>,
+            #[serde(borrow, default)]
+            delta: Option<Delta<'a>>,
+        }
+        let facts = self.reply.get_or_insert_with(ReplyFacts::default);
+        for line in sent.split(|b| *b == b'\n') {
+            let Some(data) = line.strip_prefix(b"data:") else {
+                continue;
+            };
+            let Ok(ev) = serde_json::from_slice::<Event<'_>>(data.trim_ascii()) else {
+                continue;
+            };
+            let (id, model) = match ev.message {
+                Some(m) => (m.id, m.model),
+                None => (ev.id, ev.model),
+            };
+            if facts.model.is_none() {
+                facts.model = model.map(std::borrow::Cow::into_owned);
+            }
+            if facts.id.is_none() {
+                facts.id = id.map(std::borrow::Cow::into_owned);
+            }
+            // Bounded: an upstream repeating finish_reason on every chunk cannot grow the list.
+            for c in ev.choices.unwrap_or_default() {
+                if let Some(f) = c
+                    .finish_reason
+                    .filter(|_| facts.finish_reasons.len() < MAX_FINISH_REASONS)
+                {
+                    facts.finish_reasons.push(f.into_owned());
+                }
+            }
+            if let Some(s) = ev.delta.and_then(|d| d.stop_reason)
+                && facts.finish_reasons.len() < MAX_FINISH_REASONS
+            {
+                facts.finish_reasons.push(s.into_owned());
+            }
+        }
     }
 
     /// Sets the final attributes on the SERVER span and the serving attempt's span, and ends both.

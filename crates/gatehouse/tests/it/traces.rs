@@ -371,3 +371,41 @@ async fn the_jwks_fetch_is_a_child_span_of_the_request_that_needed_it() {
         assert_eq!(f.str("server.address"), Some("127.0.0.1"));
     }
 }
+
+/// A streamed answer: the serving attempt's span carries the response model, id and finish reason read from the
+/// client-bound chunks, the usage from the final chunk, and the time to the first chunk.
+#[tokio::test]
+async fn a_streamed_answer_records_response_model_finish_reason_and_usage() {
+    let receiver = OtlpReceiver::start().await;
+    let up = MockOpenAi::builder()
+        .reply(Reply::chat("streamed words here"))
+        .start()
+        .await;
+    let traces = format!("{{ endpoint: \"{}\", export_interval: 50ms }}", receiver.url());
+    let gw = TestGateway::start(&config(&up.base_url(), &up.base_url(), &traces)).await;
+    let r = gw
+        .chat(
+            json!({"model": "m", "stream": true, "stream_options": {"include_usage": true},
+                     "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .header("traceparent", traceparent())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let _ = r.text().await.expect("body");
+    let spans = receiver.wait_for(|s| in_trace(s, CLIENT_TRACE).len() >= 2).await;
+    let spans = in_trace(&spans, CLIENT_TRACE);
+    let attempt = spans.iter().find(|s| s.kind == "CLIENT").expect("attempt");
+    assert_eq!(attempt.str("gen_ai.response.model"), Some("up-1"));
+    assert!(attempt.str("gen_ai.response.id").is_some());
+    assert_eq!(attempt.attributes["gen_ai.response.finish_reasons"], json!(["stop"]));
+    assert_eq!(attempt.int("gen_ai.usage.output_tokens"), Some(3));
+    let server = spans.iter().find(|s| s.kind == "SERVER").expect("server");
+    assert_eq!(server.attributes["gen_ai.request.stream"], json!(true));
+    assert!(
+        server.attributes["gen_ai.response.time_to_first_chunk"]
+            .as_f64()
+            .is_some_and(|t| t > 0.0)
+    );
+}
