@@ -160,7 +160,7 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         overview: sections::overview(&state),
         limits: sections::limits(&snap),
         mcp: sections::mcp(&snap),
-        traces: sections::traces(&snap, state.telemetry.traces.enabled()),
+        traces: sections::traces(&state.telemetry.traces),
     };
     let wants_json = q.format.as_deref() == Some("json")
         || headers

@@ -71,6 +71,8 @@ struct Inner {
     record_content: bool,
     /// Bounds the flush at shutdown (a stuck collector must not hold the exit).
     export_timeout: Duration,
+    /// Where spans go (for `/status`; the settings in force at start, whatever a reload says since).
+    endpoint: http::Uri,
 }
 
 /// The tracer, carried inside a request's [`Context`] so code deep in the policies can open a child span without a
@@ -123,6 +125,7 @@ impl Traces {
                 exporting,
                 record_content: settings.record_content,
                 export_timeout: settings.export_timeout,
+                endpoint: settings.endpoint.clone(),
             }),
         }
     }
@@ -131,6 +134,12 @@ impl Traces {
     #[must_use]
     pub fn enabled(&self) -> bool {
         self.inner.is_some()
+    }
+
+    /// The collector URL spans go to, and whether content is recorded (`None` when export is off).
+    #[must_use]
+    pub fn exporting_to(&self) -> Option<(&http::Uri, bool)> {
+        self.inner.as_ref().map(|i| (&i.endpoint, i.record_content))
     }
 
     /// Starts the SERVER span of a request, continuing the client's W3C trace context. The returned context holds

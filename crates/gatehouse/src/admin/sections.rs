@@ -24,7 +24,7 @@ background:#eef1f4;margin-right:.4em}code{background:#eef1f4;padding:0 3px;borde
 pub struct Overview {
     /// The running version.
     pub version: &'static str,
-    /// Config generation: 0 at start, +1 for every reload that swapped the config.
+    /// Config generation: 0 at start, +1 for every reload attempt (applied or rejected).
     pub config_generation: u64,
 }
 
@@ -155,13 +155,14 @@ pub fn mcp(snap: &Snapshot) -> Option<Vec<McpUpstreamStatus>> {
     )
 }
 
-/// Trace export.
+/// Trace export as it runs (configured at start; a reload does not change it).
 #[must_use]
-pub fn traces(snap: &Snapshot, exporting: bool) -> TracesStatus {
+pub fn traces(traces: &crate::trace::Traces) -> TracesStatus {
+    let running = traces.exporting_to();
     TracesStatus {
-        exporting,
-        endpoint: snap.traces.as_deref().map(|t| without_query(&t.endpoint)),
-        record_content: snap.traces.as_deref().is_some_and(|t| t.record_content),
+        exporting: running.is_some(),
+        endpoint: running.map(|(e, _)| without_query(e)),
+        record_content: running.is_some_and(|(_, c)| c),
     }
 }
 

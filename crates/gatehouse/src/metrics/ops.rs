@@ -51,7 +51,7 @@ pub struct UpstreamLabels {
 pub struct OpsMetrics {
     /// Always 1, labelled with the version.
     pub build_info: Family<BuildLabels, Gauge>,
-    /// Config generation (bumped by every reload that swapped the config).
+    /// Config generation (bumped by every reload attempt, applied or rejected).
     pub config_generation: Gauge,
     /// Errors answered, by route and stable error code.
     pub errors: Family<ErrorLabels, Counter>,
@@ -86,7 +86,7 @@ impl OpsMetrics {
         );
         registry.register(
             "gatehouse_config_generation",
-            "Config generation: starts at 0, bumped by every reload that swapped the config",
+            "Config generation: starts at 0, bumped by every reload attempt (applied or rejected)",
             m.config_generation.clone(),
         );
         registry.register(

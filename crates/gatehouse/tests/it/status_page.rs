@@ -139,4 +139,48 @@ async fn status_page_shows_every_section_as_html_and_json() {
             "{secret} on /status"
         );
     }
+
+    // A rejected reload: the generation moves, the page says so and why, and the running config stays.
+    // (Another directory than the watched config's, so no second reload races this one.)
+    let other = tempfile::tempdir().expect("tempdir");
+    let bad = other.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nmodels: [{ name: x, targets: [{ provider: nope }] }]\n",
+    )
+    .expect("write");
+    assert!(!gatehouse::reload::reload(&gw.gw.state, &bad).await);
+    let json: Value = gw
+        .http
+        .get(gw.admin("/status?format=json"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(json["config_generation"], 1);
+    assert_eq!(json["last_reload"]["result"], "error");
+    assert!(
+        json["last_reload"]["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("nope"))
+    );
+    assert_eq!(
+        json["models"][0]["name"], "chat",
+        "the previous config is still in force"
+    );
+    let html = gw
+        .http
+        .get(gw.admin("/status"))
+        .send()
+        .await
+        .expect("status")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("config generation 1"));
+    assert!(html.contains("Last reload: <span class=error>error</span>"));
+    assert!(html.contains("the previous config stays in force"));
+    assert!(html.contains("nope"));
 }
