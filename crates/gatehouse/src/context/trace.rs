@@ -243,10 +243,9 @@ impl RequestContext {
         if !self.tracing() {
             return;
         }
+        // Shared by the server span and the serving attempt's (which keeps its own `gen_ai.request.model`: the
+        // upstream model id, where the server span has the gatehouse model name).
         let mut common = Vec::with_capacity(12);
-        if let Some(m) = &self.model {
-            common.push(KeyValue::new("gen_ai.request.model", m.clone()));
-        }
         if let Some(p) = self.provider_name {
             common.push(KeyValue::new("gen_ai.provider.name", p));
         }
@@ -300,6 +299,9 @@ impl RequestContext {
             }
         }
         let span = self.trace.span();
+        if let Some(m) = &self.model {
+            span.set_attribute(KeyValue::new("gen_ai.request.model", m.clone()));
+        }
         span.set_attributes(common);
         span.set_attribute(KeyValue::new("http.response.status_code", i64::from(self.status)));
         span.set_attribute(KeyValue::new("gatehouse.attempts", i64::from(self.attempts)));

@@ -409,3 +409,44 @@ async fn a_streamed_answer_records_response_model_finish_reason_and_usage() {
             .is_some_and(|t| t > 0.0)
     );
 }
+
+/// A translated target (OpenAI client → Anthropic provider): the attempt span names the Anthropic model and
+/// provider, and the response attributes come from the translated reply; the Anthropic mock got the trace too.
+#[tokio::test]
+async fn an_anthropic_target_is_traced_with_its_provider_name_and_the_translated_reply() {
+    use testkit::{AnthropicReply, MockAnthropic};
+    let receiver = OtlpReceiver::start().await;
+    let mock = MockAnthropic::builder()
+        .api_key(crate::anthropic::KEY)
+        .reply(AnthropicReply::message("bonjour"))
+        .start()
+        .await;
+    let yaml = format!(
+        "{}telemetry: {{ access_log: off, traces: {{ endpoint: \"{}\", export_interval: 50ms }} }}\n",
+        crate::anthropic::config(&mock, "", ""),
+        receiver.url()
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let r = gw
+        .chat(json!({"model": "claude-haiku", "messages": [{"role": "user", "content": "hi"}]}))
+        .header("traceparent", traceparent())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let sent = mock.requests();
+    let tp = sent[0].header("traceparent").expect("traceparent to Anthropic");
+    assert!(tp.starts_with(&format!("00-{CLIENT_TRACE}-")), "{tp}");
+    let spans = receiver.wait_for(|s| in_trace(s, CLIENT_TRACE).len() >= 2).await;
+    let spans = in_trace(&spans, CLIENT_TRACE);
+    let attempt = spans.iter().find(|s| s.kind == "CLIENT").expect("attempt");
+    assert_eq!(attempt.name, "chat claude-haiku-4-5");
+    assert_eq!(attempt.str("gen_ai.provider.name"), Some("anthropic"));
+    assert_eq!(attempt.str("gen_ai.request.model"), Some("claude-haiku-4-5"));
+    assert!(attempt.str("gen_ai.response.model").is_some(), "{attempt:#?}");
+    assert!(attempt.attributes.contains_key("gen_ai.response.finish_reasons"));
+    assert!(attempt.int("gen_ai.usage.input_tokens").is_some_and(|n| n > 0));
+    let server = spans.iter().find(|s| s.kind == "SERVER").expect("server");
+    assert_eq!(server.str("gen_ai.request.model"), Some("claude-haiku"));
+    assert_eq!(server.str("gen_ai.provider.name"), Some("anthropic"));
+}
