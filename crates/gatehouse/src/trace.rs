@@ -311,6 +311,38 @@ pub fn inject(cx: &Context, headers: &mut http::HeaderMap) {
     }
 }
 
+/// `params` with `_meta.traceparent` (and `_meta.tracestate`) set to `cx`, the MCP trace-context carrier; other
+/// `_meta` keys and every other field are kept. `None` (send `params` unchanged) when `cx` has no valid span
+/// context or `params` is not an object.
+#[must_use]
+pub fn with_mcp_meta(
+    params: Option<&serde_json::value::RawValue>,
+    cx: &Context,
+) -> Option<Box<serde_json::value::RawValue>> {
+    if !cx.span().span_context().is_valid() {
+        return None;
+    }
+    let mut carrier = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(cx, &mut carrier);
+    let mut obj: serde_json::Map<String, serde_json::Value> = match params {
+        None => serde_json::Map::new(),
+        Some(p) => match serde_json::from_str(p.get()) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return None,
+        },
+    };
+    let meta = obj
+        .entry("_meta")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    let serde_json::Value::Object(meta) = meta else {
+        return None;
+    };
+    for (k, v) in carrier {
+        meta.insert(k, serde_json::Value::String(v));
+    }
+    serde_json::value::to_raw_value(&obj).ok()
+}
+
 /// The trace id of `cx` in hex, for the access log (`None` without a valid span context).
 #[must_use]
 pub fn trace_id(cx: &Context) -> Option<String> {

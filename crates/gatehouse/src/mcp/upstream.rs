@@ -163,6 +163,9 @@ async fn send_request(
 ) -> Result<mpsc::Receiver<Bytes>, McpFailure> {
     let up = def(settings, idx)?;
     let timeout = settings.request_timeout;
+    // The hop's trace context also travels in `params._meta` (the MCP carrier, for stdio upstreams too).
+    let traced = crate::trace::with_mcp_meta(params, &opentelemetry::Context::current());
+    let params = traced.as_deref().or(params);
     match &up.transport {
         Transport::Http { .. } => {
             let body = envelope::request(id, method, params);

@@ -169,3 +169,37 @@ fn server_attributes_come_from_the_url() {
         KeyValue::new("server.port", 8000i64)
     );
 }
+
+#[test]
+fn mcp_meta_carries_the_context_and_keeps_everything_else() {
+    use serde_json::value::RawValue;
+    let mut h = http::HeaderMap::new();
+    h.insert(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            .parse()
+            .expect("hv"),
+    );
+    let cx = extract(&h);
+    let params =
+        RawValue::from_string(r#"{"name":"t","arguments":{"a":1},"_meta":{"progressToken":7}}"#.into()).expect("raw");
+    let out = with_mcp_meta(Some(&params), &cx).expect("rewritten");
+    let v: serde_json::Value = serde_json::from_str(out.get()).expect("json");
+    assert_eq!(
+        v["_meta"]["traceparent"],
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    );
+    assert_eq!(v["_meta"]["progressToken"], 7);
+    assert_eq!(v["arguments"]["a"], 1);
+    let none = with_mcp_meta(None, &cx).expect("params made");
+    assert!(none.get().contains("traceparent"));
+    let array = RawValue::from_string("[1]".into()).expect("raw");
+    assert!(
+        with_mcp_meta(Some(&array), &cx).is_none(),
+        "non-object params are left alone"
+    );
+    assert!(
+        with_mcp_meta(Some(&params), &opentelemetry::Context::new()).is_none(),
+        "no context, no change"
+    );
+}

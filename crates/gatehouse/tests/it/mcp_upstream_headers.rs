@@ -180,7 +180,7 @@ async fn mcp_span_carries_semantic_convention_attributes() {
 
     // The upstream's tools/call carried the client's trace id, its parent being our hop span.
     let seen = seen.0.lock().expect("lock").clone();
-    let (headers, _) = seen
+    let (headers, msg) = seen
         .iter()
         .find(|(_, m)| m["method"] == "tools/call")
         .expect("tools/call upstream");
@@ -190,6 +190,10 @@ async fn mcp_span_carries_semantic_convention_attributes() {
         .to_str()
         .expect("ascii");
     assert!(tp.starts_with(&format!("00-{TRACE}-")), "{tp}");
+    // The same context in the MCP carrier, `params._meta`, with the call's own params intact.
+    assert_eq!(msg["params"]["_meta"]["traceparent"], tp);
+    assert_eq!(msg["params"]["name"], "one");
+    assert_eq!(msg["params"]["arguments"], json!({}));
     let hop_id = tp.split('-').nth(2).expect("parent").to_string();
 
     let spans = receiver
