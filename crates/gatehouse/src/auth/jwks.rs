@@ -181,7 +181,17 @@ impl JwksCache {
         use opentelemetry::KeyValue;
         let mut attrs = vec![
             KeyValue::new("http.request.method", "GET"),
-            KeyValue::new("url.full", url.to_string()),
+            // Without user info or query: either could carry a credential.
+            KeyValue::new(
+                "url.full",
+                format!(
+                    "{}://{}{}{}",
+                    url.scheme_str().unwrap_or("https"),
+                    url.host().unwrap_or_default(),
+                    url.port_u16().map(|p| format!(":{p}")).unwrap_or_default(),
+                    url.path()
+                ),
+            ),
             KeyValue::new("gatehouse.purpose", "jwks"),
         ];
         attrs.extend(crate::trace::server_attrs(&url.to_string()));

@@ -450,3 +450,43 @@ async fn an_anthropic_target_is_traced_with_its_provider_name_and_the_translated
     assert_eq!(server.str("gen_ai.request.model"), Some("claude-haiku"));
     assert_eq!(server.str("gen_ai.provider.name"), Some("anthropic"));
 }
+
+/// SigV4-signed Bedrock requests carry `traceparent` too, and the strict mock still verifies the signature (the
+/// trace header is added outside the signed header set).
+#[tokio::test]
+async fn a_bedrock_request_carries_traceparent_and_its_signature_still_verifies() {
+    use testkit::{BedrockReply, MockBedrock};
+    let receiver = OtlpReceiver::start().await;
+    let mock = MockBedrock::builder(
+        "us-west-2",
+        "AKIDGATEHOUSETEST",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYgatehouse",
+    )
+    .session_token("session-token-for-temporary-credentials")
+    .models(&["anthropic.claude-3-5-haiku-20241022-v1:0"])
+    .reply(BedrockReply::text("hi"))
+    .start()
+    .await;
+    let yaml = format!(
+        "{}telemetry: {{ access_log: off, traces: {{ endpoint: \"{}\", export_interval: 50ms }} }}\n",
+        crate::bedrock::config(&mock, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYgatehouse"),
+        receiver.url()
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let r = gw
+        .chat(json!({"model": "haiku", "messages": [{"role": "user", "content": "hi"}]}))
+        .header("traceparent", traceparent())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let req = &mock.requests()[0];
+    assert!(req.rejection.is_none(), "signature verified: {:?}", req.rejection);
+    assert!(req.header("traceparent").is_some_and(|t| t.contains(CLIENT_TRACE)));
+    let spans = receiver.wait_for(|s| in_trace(s, CLIENT_TRACE).len() >= 2).await;
+    let attempt = in_trace(&spans, CLIENT_TRACE)
+        .into_iter()
+        .find(|s| s.kind == "CLIENT")
+        .expect("attempt");
+    assert_eq!(attempt.str("gen_ai.provider.name"), Some("aws.bedrock"));
+}
