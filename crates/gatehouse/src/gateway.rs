@@ -94,9 +94,15 @@ impl Gateway {
         if let Some(c) = opts.capture_access_log {
             access_log = access_log.with_capture(c);
         }
+        let metrics = Metrics::new();
+        let traces = match snap.traces.as_deref() {
+            Some(t) => crate::trace::Traces::start(t, metrics.traces.clone()),
+            None => crate::trace::Traces::off(),
+        };
         let telemetry = Arc::new(Telemetry {
-            metrics: Metrics::new(),
+            metrics,
             access_log,
+            traces,
         });
         let settings = snap.server.clone();
         let state = Arc::new(AppState::new(Arc::new(snap), telemetry));
@@ -115,6 +121,7 @@ impl Gateway {
             admin_stop.clone(),
         ));
         let data_stop = stop.clone();
+        let telemetry_at_exit = state.telemetry.clone();
         let task = tokio::spawn(async move {
             // `/readyz` turns unready the moment the drain starts; the listener keeps accepting for
             // `shutdown_delay` so a load balancer has time to notice before connections are refused.
@@ -139,6 +146,8 @@ impl Gateway {
             admin_stop.cancel();
             let _ = admin_task.await;
             let _ = reloader.await;
+            // Spans of the drained requests go out before the process exits.
+            telemetry_at_exit.traces.shutdown().await;
             drained
         });
         state.set_ready();

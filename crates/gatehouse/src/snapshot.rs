@@ -49,6 +49,8 @@ pub struct Snapshot {
     pub failover: FailoverSettings,
     /// Retries left for this config's lifetime window (docs/failover.md).
     pub retry_budget: crate::health::RetryBudget,
+    /// Trace export (`telemetry.traces` + `OTEL_*`); `None` when off. Read once at start (docs/observability.md).
+    pub traces: Option<Arc<crate::trace::TraceSettings>>,
 }
 
 /// Retry, backoff and ejection rules for the failover loop (docs/failover.md).

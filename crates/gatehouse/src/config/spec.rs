@@ -16,6 +16,7 @@ pub mod auth;
 pub mod governance;
 pub mod mcp;
 pub mod metering;
+pub mod telemetry;
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -324,6 +325,9 @@ pub struct TelemetrySpec {
     /// Access log destination (default `stdout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLogTarget>,
+    /// OpenTelemetry trace export (docs/observability.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces: Option<telemetry::TracesSpec>,
 }
 
 /// Access log destination.

@@ -31,6 +31,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
     let snap = state.snapshot();
     let request_id = crate::request_id::from_headers(req.headers());
     let mut log = McpLog::new(state.telemetry.clone(), request_id);
+    log.start_trace(req.headers());
     let Some(settings) = snap.mcp.clone() else {
         log.status = 404;
         log.error_code = Some("mcp_not_configured");
@@ -43,7 +44,10 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         return r;
     };
-    let resp = match serve(&settings, req, &mut log).await {
+    // The exchange's span is current while it is served: upstream hops and the JWKS fetch open child spans under it.
+    let cx = log.trace.clone();
+    let served = opentelemetry::context::FutureExt::with_context(serve(&settings, req, &mut log), cx).await;
+    let resp = match served {
         Ok(Reply::Response(r)) => r,
         Ok(Reply::Stream { rx, mapper, id }) => return relay::sse(settings, rx, mapper, id, log),
         Ok(Reply::Notifications(claims)) => return relay::notification_stream(settings, &claims, log).await,
