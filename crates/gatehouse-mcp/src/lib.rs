@@ -8,6 +8,8 @@
 //! - [`merge`] and [`cursor`]: merging list results of several upstreams, with a composite cursor that carries each
 //!   upstream's own cursor.
 //! - [`idmap`]: rewriting ids of server→client requests so ids from different upstreams never collide.
+//! - [`modern`]: the stateless 2026-07-28 era: the request ladder (envelope, `Mcp-Method`/`Mcp-Name` headers
+//!   checked against the body, version), and the shapes exchanged with modern clients and session-era upstreams.
 //! - [`session`]: the claims carried inside the gateway's session token. Sealing them (AEAD) is I/O-free but needs a
 //!   crypto library and a random source, so it lives in the server crate (`gatehouse::mcp::token`); this crate only
 //!   defines and validates the plaintext.
@@ -17,6 +19,7 @@ pub mod envelope;
 pub mod error;
 pub mod idmap;
 pub mod merge;
+pub mod modern;
 pub mod name;
 pub mod session;
 pub mod uri;

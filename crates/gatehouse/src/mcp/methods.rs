@@ -52,6 +52,8 @@ pub struct Mapper {
     pub target: usize,
     /// The method being answered.
     pub method: String,
+    /// A stateless (2026-07-28) client's own id: the final response gets it back, with the modern result fields.
+    pub client_id: Option<Box<RawValue>>,
 }
 
 /// `initialize`: opens a session on every upstream with the client's params and answers with the merged result and
@@ -127,10 +129,7 @@ pub async fn initialize(
     let mut result = Map::new();
     result.insert("protocolVersion".into(), Value::String(protocol));
     result.insert("capabilities".into(), Value::Object(caps));
-    result.insert(
-        "serverInfo".into(),
-        serde_json::json!({"name": "gatehouse", "title": "gatehouse MCP gateway", "version": env!("CARGO_PKG_VERSION")}),
-    );
+    result.insert("serverInfo".into(), server_info());
     if !instructions.is_empty() {
         result.insert("instructions".into(), Value::String(instructions.join("\n\n")));
     }
@@ -139,6 +138,12 @@ pub async fn initialize(
         body: envelope::result(id, &result),
         session: Some(token),
     })
+}
+
+/// The gateway's `serverInfo` (session era) / `_meta` server info (stateless era).
+#[must_use]
+pub fn server_info() -> Value {
+    serde_json::json!({"name": "gatehouse", "title": "gatehouse MCP gateway", "version": env!("CARGO_PKG_VERSION")})
 }
 
 /// `tools/list`, `prompts/list`, `resources/list`, `resources/templates/list`: one merged page.
@@ -266,6 +271,7 @@ pub async fn routed(
             mapper: Mapper {
                 target: idx,
                 method: method.to_string(),
+                client_id: None,
             },
         },
         target,
@@ -328,6 +334,7 @@ pub async fn complete(
             mapper: Mapper {
                 target: idx,
                 method: "completion/complete".into(),
+                client_id: None,
             },
         },
         target,
@@ -387,6 +394,17 @@ impl Mapper {
     /// Maps one relayed message; returns it and whether it is the final response.
     #[must_use]
     pub fn map(&self, settings: &McpSettings, msg: Bytes) -> (Bytes, bool) {
+        let (mapped, last) = self.map_names(settings, msg);
+        match &self.client_id {
+            Some(id) if last => {
+                let body = super::modern::restore(&String::from_utf8_lossy(&mapped), id, false);
+                (Bytes::from(body), true)
+            }
+            _ => (mapped, last),
+        }
+    }
+
+    fn map_names(&self, settings: &McpSettings, msg: Bytes) -> (Bytes, bool) {
         match envelope::parse_one(&msg) {
             Ok(Message::Response {
                 id,
@@ -471,7 +489,8 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     }
 }
 
-fn instructions_of(result: &RawValue) -> Option<String> {
+/// An upstream's `instructions`, when it gave non-blank ones.
+pub fn instructions_of(result: &RawValue) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct R {
         instructions: Option<String>,

@@ -17,6 +17,8 @@ mod limits;
 mod mcp;
 mod mcp_auth;
 mod mcp_policy;
+mod mcp_redis_limits;
+mod mcp_stateless;
 mod mcp_support;
 mod mcp_upstream_headers;
 mod messages;

@@ -17,13 +17,13 @@ use testkit::{MockOpenAi, Reply};
 
 use crate::support::{ChildGateway, TestGateway, with_defaults};
 
-struct Redis {
+pub struct Redis {
     child: Child,
     port: u16,
     bin: PathBuf,
 }
 
-fn redis_binary() -> Option<PathBuf> {
+pub fn redis_binary() -> Option<PathBuf> {
     let candidates = [
         std::env::var("GATEHOUSE_REDIS_SERVER").ok().map(PathBuf::from),
         Some(PathBuf::from("/usr/bin/redis-server")),
@@ -40,7 +40,7 @@ fn redis_binary() -> Option<PathBuf> {
     found
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -49,7 +49,7 @@ fn free_port() -> u16 {
 }
 
 impl Redis {
-    async fn start(bin: PathBuf, port: u16) -> Self {
+    pub async fn start(bin: PathBuf, port: u16) -> Self {
         let child = Command::new(&bin)
             .args([
                 "--port",
@@ -76,11 +76,11 @@ impl Redis {
         panic!("redis-server did not start on port {port}");
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
