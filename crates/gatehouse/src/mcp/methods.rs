@@ -19,10 +19,11 @@ use super::error::McpFailure;
 use super::settings::McpSettings;
 use super::upstream;
 
-/// Client capabilities not offered upstream. `roots` lets an upstream ask for roots at any time, unrelated to a call —
-/// that needs the standalone GET stream, not served yet; `tasks` needs `tasks/*` routing. Requests tied to a call
-/// (`sampling`, `elicitation`) are routed, so those capabilities are kept.
-const STRIPPED_CLIENT_CAPABILITIES: &[&str] = &["roots", "tasks"];
+/// Client capabilities not offered upstream. `tasks` (the client running sampling/elicitation as tasks) would need
+/// client-side `tasks/*` requests from upstreams routed back. Requests tied to a call (`sampling`, `elicitation`) are
+/// routed on the call's stream, and `roots/list` (unrelated to any call) on the client's GET stream, so those
+/// capabilities are kept.
+const STRIPPED_CLIENT_CAPABILITIES: &[&str] = &["tasks"];
 
 /// The policy: may this principal see/use item `name` (the upstream's own name or URI) of upstream `target`?
 pub type Allow<'a> = &'a (dyn Fn(&'static str, &str, &str) -> bool + Sync);

@@ -18,6 +18,7 @@ mod mcp;
 mod mcp_auth;
 mod mcp_policy;
 mod mcp_redis_limits;
+mod mcp_roots;
 mod mcp_stateless;
 mod mcp_support;
 mod mcp_upstream_headers;
