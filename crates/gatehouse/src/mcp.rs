@@ -26,6 +26,7 @@ pub mod policy;
 mod relay;
 pub mod settings;
 mod stdio;
+mod tasks;
 pub mod token;
 mod upstream;
 

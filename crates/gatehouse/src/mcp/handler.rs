@@ -22,7 +22,7 @@ use super::error::McpFailure;
 use super::log::McpLog;
 use super::methods::{self, Allow, Answer, Mapper};
 use super::settings::McpSettings;
-use super::{checks, limit, modern, relay, upstream};
+use super::{checks, limit, modern, relay, tasks, upstream};
 use crate::respond::jsonrpc_error;
 use crate::state::AppState;
 
@@ -222,6 +222,14 @@ async fn serve(
                     log.item = Some(item);
                     answer
                 }
+                "tasks/get" | "tasks/result" | "tasks/cancel" => {
+                    let (answer, target) = tasks::routed(settings, &claims, method, id, params)
+                        .await
+                        .map_err(with_id)?;
+                    log.target = Some(target);
+                    answer
+                }
+                "tasks/list" => tasks::list(settings, &claims, id, params).await.map_err(with_id)?,
                 "logging/setLevel" => methods::fan_out_request(settings, &claims, id, method, params)
                     .await
                     .map_err(with_id)?,

@@ -417,16 +417,46 @@ impl Mapper {
                     _ => (msg, true),
                 }
             }
+            Ok(Message::Response {
+                id: Some(id),
+                outcome: Ok(result),
+            }) if matches!(
+                self.method.as_str(),
+                "tools/call" | "tasks/get" | "tasks/result" | "tasks/cancel"
+            ) =>
+            {
+                // Task ids (a task-augmented call's `CreateTaskResult`, a task, a related-task reference) are
+                // namespaced so the next `tasks/*` finds this upstream.
+                match gatehouse_mcp::task::expose_in(&settings.ns, self.target, result) {
+                    Ok(Some(r)) => (Bytes::from(envelope::result(id, &r)), true),
+                    _ => (msg, true),
+                }
+            }
             Ok(Message::Response { .. }) => (msg, true),
             Ok(Message::Request { id, method, params }) => {
                 // A server→client request (sampling, elicitation) on the call's stream: its id is rewritten to name
                 // the upstream, so ids of different upstreams never collide and the answer finds its way back.
                 let target = settings.upstreams.get(self.target).map_or("", |u| u.name.as_str());
+                let tasked = params.and_then(|p| {
+                    gatehouse_mcp::task::expose_in(&settings.ns, self.target, p)
+                        .ok()
+                        .flatten()
+                });
                 match envelope::to_raw(&gatehouse_mcp::idmap::encode(target, id)) {
-                    Ok(new_id) => (Bytes::from(envelope::request(&new_id, method, params)), false),
+                    Ok(new_id) => (
+                        Bytes::from(envelope::request(&new_id, method, tasked.as_deref().or(params))),
+                        false,
+                    ),
                     Err(_) => (msg, false),
                 }
             }
+            Ok(Message::Notification {
+                method: method @ "notifications/tasks/status",
+                params: Some(p),
+            }) => match gatehouse_mcp::task::expose_in(&settings.ns, self.target, p) {
+                Ok(Some(np)) => (Bytes::from(envelope::notification(method, Some(&np))), false),
+                _ => (msg, false),
+            },
             Ok(Message::Notification {
                 method: "notifications/resources/updated",
                 params: Some(p),
@@ -478,6 +508,14 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     };
     // Only what the gateway routes: `listChanged` (relayed on the GET stream) where an upstream has it; no
     // `subscribe` (resources/subscribe is not routed).
+    // Tasks: what any upstream supports (`tasks/*` are routed by task id, `tasks/list` merged).
+    if let Some(Value::Object(up)) = r.capabilities.get("tasks")
+        && let Value::Object(mine) = caps.entry("tasks").or_insert_with(|| Value::Object(Map::new()))
+    {
+        for (k, v) in up {
+            mine.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
     for key in ["tools", "prompts", "resources", "logging", "completions"] {
         let Some(up) = r.capabilities.get(key) else { continue };
         let entry = caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
