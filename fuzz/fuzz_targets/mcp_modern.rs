@@ -1,10 +1,11 @@
 //! Any bytes as a 2026-07-28 request: the first line gives the routing headers (`version|method|name`), the rest is
-//! the body. The ladder, the header decoder, and the rewrites towards upstreams and clients must not panic; an
-//! accepted request's headers mirror its body; whatever the rewrites produce is JSON again.
+//! the body. The ladder, the header decoder, the task-id codec and the rewrites towards upstreams and clients must not
+//! panic; an accepted request's headers mirror its body; whatever the rewrites produce is JSON again.
 #![no_main]
 
 use gatehouse_mcp::envelope::{self, Message};
-use gatehouse_mcp::modern;
+use gatehouse_mcp::name::{Mode, Namespace};
+use gatehouse_mcp::{modern, task};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -41,6 +42,13 @@ fuzz_target!(|data: &[u8]| {
         }
         if let Ok(s) = modern::stamp_result(p, true) {
             assert!(serde_json::from_str::<serde_json::Value>(s.get()).is_ok());
+        }
+        let ns = Namespace::new(vec!["a".into(), "b-2".into()], Mode::Prefix);
+        if let Ok(Some(s)) = task::expose_in(&ns, 1, p) {
+            assert!(serde_json::from_str::<serde_json::Value>(s.get()).is_ok());
+        }
+        if let Some((idx, id)) = task::resolve(&ns, &head) {
+            assert_eq!(task::expose(&ns, idx, id).as_deref(), Some(head.as_ref()));
         }
     }
 });

@@ -1,7 +1,7 @@
 //! The stateless 2026-07-28 era ("modern" in the spec's words): every request carries its own envelope
-//! (`params._meta` with the protocol version and the client's capabilities), and the HTTP headers `MCP-Protocol-Version`,
-//! `Mcp-Method` and `Mcp-Name` mirror the body so intermediaries can route without reading it. There is no
-//! `initialize`, no session and no server→client request.
+//! (`params._meta` with the protocol version and the client's capabilities), and the HTTP headers
+//! `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` mirror the body so intermediaries can route without reading it.
+//! There is no `initialize`, no session and no server→client request.
 //!
 //! This module is the gateway's reading of that era, with no I/O:
 //! - [`RoutingHeaders::collect`] + [`classify`]: the validation ladder of a modern request, in the spec's order

@@ -5,8 +5,8 @@
 //!
 //! [`expose_in`] rewrites the places a task id appears in what an upstream sends: a `CreateTaskResult`
 //! (`task.taskId`), a task (`taskId`: `tasks/get`, `tasks/cancel`, `notifications/tasks/status`), a list
-//! (`tasks[].taskId`) and a related-task reference (`_meta["io.modelcontextprotocol/related-task"].taskId`). Every other
-//! field keeps its value.
+//! (`tasks[].taskId`) and a related-task reference (`_meta["io.modelcontextprotocol/related-task"].taskId`). Every
+//! other field keeps its value.
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};

@@ -2,9 +2,10 @@
 //! relayed by `relay.rs`).
 //!
 //! Order: Origin/Host (403, `checks.rs`) → authentication (401) → method (GET 405, DELETE ends the session) →
-//! Content-Type (415) / Accept (406) → body size (413) → JSON-RPC parse (400; batches refused) → `MCP-Protocol-Version`
-//! (400; a 2026-07-28 request goes to `modern.rs` after the rate limit) → rate limit (429) → `initialize`, or the session token (400 missing, 404 unknown, 403 another
-//! principal's) → method, with per-item authorization inside lists and calls.
+//! Content-Type (415) / Accept (406) → body size (413) → JSON-RPC parse (400; batches refused) →
+//! `MCP-Protocol-Version` (400; a 2026-07-28 request goes to `modern.rs` after the rate limit) → rate limit
+//! (429, `limit.rs`) → `initialize`, or the session token (400 missing, 404 unknown, 403 another principal's) →
+//! method, with per-item authorization inside lists and calls.
 
 use std::sync::Arc;
 

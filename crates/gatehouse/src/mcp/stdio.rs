@@ -9,8 +9,9 @@
 //! used. Progress notifications go to the request that asked for them (matched by progress token); server→client
 //! requests (sampling, elicitation) go to the most recent call in progress (stdio cannot say which call they belong
 //! to) — `roots/list`, which belongs to no call, and requests with no call in progress go to the client's GET stream
-//! when one is open —, `ping` is answered by the gateway, and a request with nowhere to go gets method-not-found. A child that exits drops every pending request, and the next
-//! request of the session starts a new child (with restart backoff, see `McpRuntime`).
+//! when one is open —, `ping` is answered by the gateway, and a request with nowhere to go gets method-not-found. A
+//! child that exits drops every pending request, and the next request of the session starts a new child (with
+//! restart backoff, see `McpRuntime`).
 
 use std::collections::HashMap;
 use std::process::Stdio;
