@@ -43,9 +43,20 @@ def main(path: str) -> None:
     w("|---|---|---|---|")
     w(f"| p50 | **{r['added_p50_ms_median_of_rounds']:.2f} ms** | {rounds50} | {r['added_p50_ms_pooled']:.2f} ms |")
     w(f"| p99 | **{r['added_p99_ms_median_of_rounds']:.2f} ms** | {rounds99} | {r['added_p99_ms_pooled']:.2f} ms |")
-    target = r["added_p99_ms_median_of_rounds"] <= 1.0
+    p99s = r["added_p99_ms_rounds"]
+    spread = max(p99s) - min(p99s)
+    direct99 = [rnd["direct"]["p99_ms"] for rnd in r["rounds"]]
     w("")
-    w(f"Target (issue 7): added p99 ≤ 1 ms — **{'met' if target else 'not met'}** in this run (median of rounds).")
+    if spread > 2.0:
+        verdict = (f"**not resolvable on this machine**: the added p99 swings by {spread:.1f} ms from round to round "
+                   f"(and the direct p99 alone ranges {min(direct99):.1f}–{max(direct99):.1f} ms), so a 1 ms "
+                   "difference is far inside the noise; the median of rounds is reported above but is not evidence "
+                   "either way. The added p50 is the stable figure.")
+    elif r["added_p99_ms_median_of_rounds"] <= 1.0:
+        verdict = "**met** in this run (median of rounds, round-to-round spread ≤ 2 ms)."
+    else:
+        verdict = "**not met** in this run (median of rounds, round-to-round spread ≤ 2 ms)."
+    w(f"Target (issue 7): added p99 ≤ 1 ms — {verdict}")
     w("")
     c = r["closed"]
     w(f"## Closed loop: {a['workers']} clients back to back, {a['max_duration']:g} s per target")
@@ -65,6 +76,13 @@ def main(path: str) -> None:
       "prefixed name, rewrites one field of `params`, POSTs to the upstream session over a pooled connection, and relays "
       "the upstream's SSE answer event by event (each event parsed to map ids/URIs). The figures above include the "
       "extra loopback hop and the CPU contention of a second process on a 2-core machine.")
+    w("")
+    w("## Raw")
+    w("The driver's output line, from which this page was generated (`python3 bench/mcp/report.py FILE`):")
+    w("")
+    w("```")
+    w(line.strip())
+    w("```")
     open(e["RESULTS"], "w").write("\n".join(out) + "\n")
 
 
