@@ -107,6 +107,8 @@ pub struct McpRuntime {
     pub children: Mutex<HashMap<(String, String), Arc<StdioSession>>>,
     /// Restart backoff per stdio upstream: consecutive failures and the earliest next attempt.
     pub backoff: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Upstream sessions held for stateless (2026-07-28) clients.
+    pub modern: super::modern::ModernSessions,
 }
 
 /// (client session id, upstream name).
