@@ -64,6 +64,8 @@ struct Status {
     pools: Vec<crate::pool::PoolStatus>,
     /// Spend budgets: every account seen, with its spend this period.
     budgets: Vec<crate::policy::budget::AccountStatus>,
+    /// Warm fallback: per model the serving target and why, per target health, last probe, ejection left.
+    fallback: Vec<crate::fallback::FallbackStatus>,
 }
 
 #[derive(Serialize)]
@@ -124,12 +126,8 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
             ModelStatus {
                 name: m.name.clone(),
                 aliases: m.aliases.clone(),
-                // The failover loop's choice: the first enabled target in rotation, else the first enabled one.
-                serving: targets
-                    .iter()
-                    .find(|t| t.reason.is_none() && t.health.state == "healthy")
-                    .or_else(|| targets.iter().find(|t| t.reason.is_none()))
-                    .map(|t| t.provider.clone()),
+                // The failover loop's choice (priority groups, health; fail open): crate::fallback.
+                serving: crate::fallback::serving(m, tokio::time::Instant::now()).target,
                 targets,
             }
         })
@@ -142,6 +140,7 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         models,
         pools: crate::pool::status(&snap),
         budgets: snap.policy.budgets.iter().flat_map(|b| b.status()).collect(),
+        fallback: crate::fallback::status(&snap),
     };
     let wants_json = q.format.as_deref() == Some("json")
         || headers
@@ -204,6 +203,7 @@ fn render_html(s: &Status) -> String {
     }
     h.push_str("</table>");
     crate::pool::render_html(&mut h, &s.pools);
+    crate::fallback::render_html(&mut h, &s.fallback);
     h.push_str("</body></html>");
     h
 }

@@ -149,6 +149,8 @@ pub struct Metrics {
     pub ejections: Family<EjectionLabels, Counter>,
     /// 1 while a target is in rotation, 0 while ejected or cooling.
     pub health: Family<ProviderLabels, Gauge>,
+    /// Active health probes and health state changes (`crate::probe`).
+    pub probes: crate::probe::ProbeMetrics,
 }
 
 fn mcp_histogram() -> Histogram {
@@ -230,6 +232,7 @@ impl Metrics {
         drop(reloads.get_or_create(&ReloadLabels { result: "error" }));
         let pool = crate::pool::PoolMetrics::register(&mut registry);
         let metering = crate::metering::MeteringMetrics::register(&mut registry);
+        let probes = crate::probe::ProbeMetrics::register(&mut registry);
         let failovers = Family::<FailoverLabels, Counter>::default();
         let retries = Family::<ProviderLabels, Counter>::default();
         let ejections = Family::<EjectionLabels, Counter>::default();
@@ -255,6 +258,7 @@ impl Metrics {
             health.clone(),
         );
         Self {
+            probes,
             failovers,
             retries,
             ejections,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 mod auth;
 mod failover;
 mod governance;
+mod health;
 mod mcp;
 mod metering;
 mod routing;
@@ -78,6 +79,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
             errs.push(&["models", &idx, "targets"], "a model needs at least one target");
         }
         let mut targets = Vec::new();
+        let groups = health::target_groups(&mut errs, &idx, m);
         for (j, t) in m.targets.iter().enumerate() {
             let jdx = j.to_string();
             let Some(provider) = providers.get(&t.provider) else {
@@ -113,6 +115,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
                 split,
                 rules,
+                priority: groups[j].0,
+                weight: groups[j].1,
             });
         }
         let model = Arc::new(Model {
@@ -318,10 +322,13 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
     let pool = routing::pool_settings(errs, name, p);
     let wire = kinds::wire(errs, name, p);
     let bedrock = kinds::bedrock(errs, name, p, env);
+    let probe = health::probe_settings(errs, name, p.health.as_ref());
     if errs.list.len() > before {
         return None;
     }
-    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client).with_wire(wire);
+    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client)
+        .with_wire(wire)
+        .with_probe(probe);
     if let Some(settings) = pool {
         provider = crate::pool::attach(provider, settings);
     }

@@ -32,3 +32,4 @@ mod secrets;
 mod shutdown;
 mod streaming;
 mod support;
+mod warm_fallback;
