@@ -341,7 +341,7 @@ failover: {{ ejection_threshold: 1, ejection_base: 1m }}
 }
 
 #[tokio::test]
-async fn probes_of_anthropic_and_azure_targets_are_models_lists_the_strict_mocks_accept() {
+async fn probes_of_anthropic_azure_and_gemini_targets_are_models_lists_the_strict_mocks_accept() {
     let claude = MockAnthropic::builder()
         .api_key("sk-ant")
         .reply(AnthropicReply::message("never"))
@@ -352,17 +352,20 @@ async fn probes_of_anthropic_and_azure_targets_are_models_lists_the_strict_mocks
         .api_key("az-key")
         .start()
         .await;
+    let gemini = testkit::MockGemini::builder().api_key("g-key").start().await;
     let yaml = format!(
         r#"
 providers:
   claude: {{ kind: anthropic, base_url: "{}", api_key: {{ value: sk-ant }}, health: {{ interval: 50ms, timeout: 50ms }} }}
   az: {{ kind: azure_openai, base_url: "{}", api_key: {{ value: az-key }}, health: {{ interval: 50ms, timeout: 50ms }} }}
+  gem: {{ kind: gemini, base_url: "{}", api_key: {{ value: g-key }}, health: {{ interval: 50ms, timeout: 50ms }} }}
 models:
   - name: m
-    targets: [{{ provider: claude, model: claude-haiku-4-5 }}, {{ provider: az, model: gpt-4o }}]
+    targets: [{{ provider: claude, model: claude-haiku-4-5 }}, {{ provider: az, model: gpt-4o }}, {{ provider: gem, model: gemini-2.5-flash }}]
 "#,
         claude.base_url(),
-        azure.base_url()
+        azure.base_url(),
+        gemini.base_url()
     );
     let gw = TestGateway::start(&yaml).await;
     let sent = claude.wait_for_requests(3).await;
@@ -380,8 +383,14 @@ models:
         assert_eq!(r.header("api-key"), Some("az-key"));
         assert!(r.header("authorization").is_none());
     }
-    let s = wait_status(&gw, "both probed", |s| {
-        ["claude", "az"]
+    let sent = gemini.wait_for_requests(3).await;
+    for r in &sent {
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", "/v1beta/models"));
+        assert!(r.rejection.is_none(), "{:?}", r.rejection);
+        assert_eq!(r.header("x-goog-api-key"), Some("g-key"));
+    }
+    let s = wait_status(&gw, "all probed", |s| {
+        ["claude", "az", "gem"]
             .iter()
             .all(|p| fallback_target(s, p)["health"]["probe"]["last"]["ok"] == true)
     })
@@ -421,29 +430,25 @@ async fn a_reload_restarts_the_probes_and_stops_the_old_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_requests_while_the_primary_dies_and_returns_fail_none_and_traffic_returns() {
-    // 1,000 requests, one every 3 ms (half streamed; each runs on its own, so a slow machine only queues them); the
-    // primary is killed at request 250 and restarted on its port at request 600. No client-visible failure; the restored primary wins traffic back through its probes.
+    // 1,000 requests, one every 3 ms (half streamed); the primary is killed at request 250 and restarted on its port
+    // at request 600. No client-visible failure; the restored primary wins traffic back through its probes.
     let primary = ok_mock("primary").await;
     let addr = primary.addr();
     let secondary = ok_mock("secondary").await;
     let health = "{ interval: 50ms, timeout: 50ms, healthy_threshold: 2, unhealthy_threshold: 2 }";
-    // The retry budget (a storm brake, tested on its own) may allow one retry per request here: on a busy machine
-    // requests queue up, and every one in flight to the primary at the kill needs its one retry at once.
-    let gw = Arc::new(
-        TestGateway::start(&probed_pair(
-            &primary.base_url(),
-            &secondary.base_url(),
-            health,
-            "failover: { retry_budget: 1.0 }",
-        ))
-        .await,
-    );
+    // Default failover settings: the retry budget covers the (bounded) requests in flight at the kill.
+    let gw = Arc::new(TestGateway::start(&probed_pair(&primary.base_url(), &secondary.base_url(), health, "")).await);
     let mut primary = Some(primary);
     let mut restored = None;
     let mut tasks = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(3));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // At most 32 requests in flight: when a busy machine cannot keep the rate, it slows down instead of queueing
+    // hundreds of requests, so "request 250" still happens while the primary dies.
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(32));
     for i in 0..1000 {
         tick.tick().await;
+        let permit = in_flight.clone().acquire_owned().await.expect("semaphore");
         if i == 250 {
             drop(primary.take());
         }
@@ -460,6 +465,7 @@ async fn a_thousand_requests_while_the_primary_dies_and_returns_fail_none_and_tr
         tasks.push(tokio::spawn(async move {
             let stream = i % 2 == 0;
             let (status, target, _, body) = send(&gw, stream).await;
+            drop(permit);
             let complete = if stream {
                 body.trim_end().ends_with("data: [DONE]")
             } else {
@@ -522,4 +528,59 @@ async fn a_thousand_requests_while_the_primary_dies_and_returns_fail_none_and_tr
         posts - served_by_restored - 10
     );
     assert!(secondary.requests().len() > 100, "the secondary took over");
+}
+
+#[tokio::test]
+async fn a_vllm_pool_is_probed_on_every_replica_health_endpoint_and_a_dead_pool_is_skipped() {
+    let live = [
+        crate::pool_routing::start_sim(crate::pool_routing::sim(0.0)).await,
+        crate::pool_routing::start_sim(crate::pool_routing::sim(0.0)).await,
+    ];
+    let dead: Vec<String> = {
+        let mut urls = Vec::new();
+        for _ in 0..2 {
+            let l = testkit::free_port_listener().await;
+            urls.push(format!("http://{}", l.local_addr().expect("addr")));
+        }
+        urls // the listeners are dropped: connections are refused
+    };
+    let standby = ok_mock("standby").await;
+    let yaml = format!(
+        r#"
+providers:
+  live: {{ kind: vllm_pool, endpoints: ["{}", "{}"], picker: round_robin, health: {{ interval: 50ms, timeout: 50ms }} }}
+  dead: {{ kind: vllm_pool, endpoints: ["{}", "{}"], picker: round_robin, health: {{ interval: 50ms, timeout: 50ms, unhealthy_threshold: 2 }} }}
+  standby: {{ kind: openai_compatible, base_url: "{}" }}
+models:
+  - name: live
+    targets: [{{ provider: live, model: {base} }}]
+  - name: m
+    targets: [{{ provider: dead, model: {base} }}, {{ provider: standby }}]
+"#,
+        live[0],
+        live[1],
+        dead[0],
+        dead[1],
+        standby.base_url(),
+        base = crate::pool_routing::BASE,
+    );
+    let gw = TestGateway::start(&yaml).await;
+    let s = wait_status(&gw, "both pools probed", |s| {
+        s["fallback"][1]["targets"][0]["health"]["state"] == "unhealthy"
+            && s["fallback"][0]["targets"][0]["health"]["probe"]["last"]["ok"] == true
+    })
+    .await;
+    let live_probe = &s["fallback"][0]["targets"][0]["health"]["probe"]["last"];
+    assert_eq!(live_probe["detail"], "2/2 endpoints passed", "{live_probe}");
+    let dead_probe = &s["fallback"][1]["targets"][0]["health"]["probe"]["last"];
+    assert!(
+        dead_probe["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("0/2 endpoints passed; connect failed"),
+        "{dead_probe}"
+    );
+    assert_eq!(s["fallback"][1]["serving"], "standby");
+    let (status, target, attempts, _) = send(&gw, false).await;
+    assert_eq!((status, target.as_str(), attempts.as_str()), (200, "standby", "1"));
 }
