@@ -584,3 +584,32 @@ models:
     let (status, target, attempts, _) = send(&gw, false).await;
     assert_eq!((status, target.as_str(), attempts.as_str()), (200, "standby", "1"));
 }
+
+#[tokio::test]
+async fn when_every_target_is_down_by_its_probes_requests_still_try_them_in_order() {
+    // `/v1/health` does not exist on the mock (404): the probes fail while completions work.
+    let a = ok_mock("a").await;
+    let b = ok_mock("b").await;
+    let health = "{ interval: 30ms, timeout: 30ms, unhealthy_threshold: 1, path: /v1/health }";
+    let gw = TestGateway::start(&probed_pair(&a.base_url(), &b.base_url(), health, "")).await;
+    let s = wait_status(&gw, "both down", |s| {
+        probe_state(s, "primary") == "unhealthy" && probe_state(s, "secondary") == "unhealthy"
+    })
+    .await;
+    assert_eq!(s["fallback"][0]["serving"], "primary");
+    assert!(
+        s["fallback"][0]["why"].as_str().expect("why").contains("fail open"),
+        "{s}"
+    );
+    let (status, target, attempts, _) = send(&gw, false).await;
+    assert_eq!(
+        (status, target.as_str(), attempts.as_str()),
+        (200, "primary", "1"),
+        "fail open, in order"
+    );
+    assert!(
+        a.requests()
+            .iter()
+            .any(|r| r.path == "/v1/health" && r.method == http::Method::GET)
+    );
+}
