@@ -254,7 +254,7 @@ impl Metrics {
         );
         registry.register(
             "gatehouse_target_health",
-            "1 while a target is in rotation, 0 while it is ejected or cooling down",
+            "1 while a target is in rotation, 0 while it is ejected, cooling down or down by its health probes",
             health.clone(),
         );
         Self {

@@ -613,3 +613,41 @@ async fn when_every_target_is_down_by_its_probes_requests_still_try_them_in_orde
             .any(|r| r.path == "/v1/health" && r.method == http::Method::GET)
     );
 }
+
+#[tokio::test]
+async fn a_reload_keeps_the_health_of_an_unchanged_target() {
+    let primary = MockOpenAi::builder()
+        .reply(Reply::status(
+            500,
+            json!({"error": {"message": "x", "type": "server_error"}}),
+        ))
+        .start()
+        .await;
+    let secondary = ok_mock("secondary").await;
+    let config = |alias: &str| {
+        with_defaults(&format!(
+            "providers:\n  primary: {{ kind: openai_compatible, base_url: \"{}\" }}\n  secondary: {{ kind: openai_compatible, base_url: \"{}\" }}\nmodels:\n  - {{ name: m, aliases: [{alias}], targets: [{{ provider: primary }}, {{ provider: secondary }}] }}\nfailover: {{ ejection_threshold: 1, ejection_base: 1m }}\n",
+            primary.base_url(),
+            secondary.base_url()
+        ))
+    };
+    let gw = TestGateway::start(&config("one")).await;
+    assert_eq!(send(&gw, false).await.1, "secondary");
+    assert_eq!(probe_state(&status_json(&gw).await, "primary"), "ejected");
+    let mut gen_rx = gw.gw.state.generation.subscribe();
+    testkit::write_file_atomically(gw.config_path(), config("two").as_bytes());
+    tokio::time::timeout(Duration::from_secs(10), gen_rx.changed())
+        .await
+        .expect("no reload within 10s")
+        .expect("state");
+    let s = status_json(&gw).await;
+    assert_eq!(s["models"][0]["aliases"], json!(["two"]), "the new config is live");
+    assert_eq!(
+        probe_state(&s, "primary"),
+        "ejected",
+        "the ejection survived the reload: {s}"
+    );
+    let (status, target, attempts, _) = send(&gw, false).await;
+    assert_eq!((status, target.as_str(), attempts.as_str()), (200, "secondary", "1"));
+    assert_eq!(primary.requests().len(), 1);
+}
