@@ -159,7 +159,7 @@ out = []
 out.append("# Warm fallback under load: the primary dies and comes back\n")
 out.append("Written by \`bench/failover.sh\` on %s UTC (%s). Command: \`PHASE=$PHASE KILL_AT=$KILL_AT CONNECTIONS=$CONNECTIONS "
            "DELAY_MS=$DELAY_MS PROBE_INTERVAL=$PROBE_INTERVAL RETRY_BUDGET=$RETRY_BUDGET bench/failover.sh\`.\n"
-           % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), "$(uname -m), $(nproc) CPUs"))
+           % (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"), "$(uname -m), $(nproc) CPUs"))
 out.append("Setup: two \`mock-upstream\` processes (primary, standby), gatehouse (release build) probing both with "
            "\`GET /health\` every $PROBE_INTERVAL (thresholds 2/2), non-streamed chat requests, one paced wrk "
            "(closed loop: $CONNECTIONS connections, ${DELAY_MS} ms think time) per phase of ${PHASE} s. "
@@ -179,10 +179,12 @@ for name, r, d in rows:
         name, r["requests"], rps, lat["p50"] / 1000, lat["p99"] / 1000, lat["max"] / 1000, errs, d[0], d[1], d[2]))
 out.append("")
 out.append("After the run \`/status\` said the model is served by: $STATUS.\n")
-out.append("Reading it: errors in \`failure\` are requests that were in flight to the primary when it died and could not "
-           "be retried within the retry budget (\`RETRY_BUDGET\`, gatehouse's default 0.2); every other request failed "
-           "over before its first byte. \`served by primary\` in \`recovery\` shows traffic returning once two probes "
-           "passed.\n")
+out.append("Reading it: client errors are the target (0). \`failovers\` in \`failure\` are the requests that were in "
+           "flight to the primary when it died (or reached it before two probes marked it down) and were replayed on the "
+           "standby before their first byte; a request that could not be retried within the retry budget "
+           "(\`RETRY_BUDGET\`) would show as a client error. After that the standby takes every request at its first "
+           "attempt. \`served by primary\` in \`recovery\` is the traffic that returned once two probes passed "
+           "(the rest of the phase before the restart went to the standby).\n")
 open(sys.argv[2], "w").write("\n".join(out))
 print("\n".join(out))
 PY
