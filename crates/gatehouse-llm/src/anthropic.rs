@@ -26,7 +26,7 @@ mod metering;
 pub(crate) mod request;
 mod response;
 pub(crate) mod stream;
-mod tokens;
+pub(crate) mod tokens;
 pub(crate) mod upstream_error;
 
 pub use crate::TranslatedError;

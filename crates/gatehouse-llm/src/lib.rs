@@ -17,6 +17,8 @@
 //!   (requests, responses, event streams, errors, a local token estimate for `count_tokens`).
 //! - [`gemini`]: OpenAI chat completions ⇄ Gemini `generateContent` translation (requests, responses, SSE streams,
 //!   errors).
+//! - [`responses`]: OpenAI Responses API ⇄ Anthropic Messages translation (requests, responses, event streams,
+//!   errors), for agents that speak only `/v1/responses`.
 //! - [`error`]: the crate's one error type, [`LlmError`], which knows where each failure came from.
 //!
 //! Every buffer has a bound ([`SseLimits`]); no function panics on any input (each parser has a fuzz target in
@@ -27,6 +29,7 @@ pub mod anthropic_ingress;
 pub mod bedrock;
 pub mod error;
 pub mod gemini;
+pub mod responses;
 pub mod splice;
 pub mod sse;
 pub mod translate;

@@ -82,6 +82,9 @@ impl StreamTranslate for crate::anthropic_ingress::MessageStreamTranslator {
     }
 }
 impl_stream_translate!(crate::gemini::StreamTranslator);
+// The Responses stream ends with `response.completed` / `response.incomplete` in place of `[DONE]`, and with
+// `error` + `response.failed` in place of the error frame.
+impl_stream_translate!(crate::responses::ResponseStreamTranslator);
 
 /// An upstream error translated for the client, whatever the two dialects: every translator's `translate_error`
 /// returns one, so the server relays them all the same way.

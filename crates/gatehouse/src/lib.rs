@@ -32,6 +32,7 @@ pub mod server;
 pub mod snapshot;
 pub mod state;
 pub mod telemetry;
+pub mod trace;
 pub mod upstream;
 pub mod watch;
 

@@ -49,6 +49,8 @@ pub struct Snapshot {
     pub failover: FailoverSettings,
     /// Retries left for this config's lifetime window (docs/failover.md).
     pub retry_budget: crate::health::RetryBudget,
+    /// Trace export (`telemetry.traces` + `OTEL_*`); `None` when off. Read once at start (docs/observability.md).
+    pub traces: Option<Arc<crate::trace::TraceSettings>>,
 }
 
 /// Retry, backoff and ejection rules for the failover loop (docs/failover.md).
@@ -110,6 +112,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// Drain deadline on shutdown.
     pub drain_timeout: Duration,
+    /// Unready-but-serving time between SIGTERM and closing the listener.
+    pub shutdown_delay: Duration,
 }
 
 /// A model clients can ask for.

@@ -12,6 +12,7 @@
 //! - [`SseCollector`] / [`sse_data`] — read an SSE body back into its `data:` payloads.
 //! - [`write_file_atomically`] and [`swap_k8s_secret_dir`] — change files the way editors and the kubelet do, for
 //!   reload tests.
+//! - [`OtlpReceiver`] — an OTLP/HTTP trace collector that decodes the protobuf and keeps every span.
 //! - [`bench_upstream`] — precomputed responses for load tests, with none of the mock's checks.
 //!
 //! ```no_run
@@ -35,6 +36,7 @@ mod mock_bedrock;
 mod mock_gemini;
 mod mock_openai;
 mod openai_json;
+mod otlp;
 mod render;
 mod reply;
 mod sse;
@@ -50,6 +52,7 @@ pub use mock_anthropic::{AnthropicRecorded, AnthropicRejection, AnthropicReply, 
 pub use mock_bedrock::{BedrockRecorded, BedrockReply, MockBedrock, MockBedrockBuilder};
 pub use mock_gemini::{GeminiRecorded, GeminiRejection, GeminiReply, MockGemini, MockGeminiBuilder};
 pub use mock_openai::{MockOpenAi, MockOpenAiBuilder};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use reply::{Reply, StreamGate};
 pub use sse::{SseCollector, collect_sse, sse_data};
 pub use validate::Rejection;

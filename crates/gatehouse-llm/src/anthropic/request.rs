@@ -26,9 +26,9 @@
 
 pub(crate) mod content;
 pub(crate) mod input;
-mod messages;
-mod output;
-mod tools;
+pub(crate) mod messages;
+pub(crate) mod output;
+pub(crate) mod tools;
 
 use std::borrow::Cow;
 
@@ -39,16 +39,16 @@ use input::ChatRequest;
 use output::{MessagesRequest, Metadata, Thinking};
 
 /// Records dropped parameters and decides, per the model's rules, whether an unsupported one is an error.
-pub(super) struct Drops<'r> {
-    rules: &'r ModelRules,
-    names: Vec<&'static str>,
+pub(crate) struct Drops<'r> {
+    pub(crate) rules: &'r ModelRules,
+    pub(crate) names: Vec<&'static str>,
 }
 
 /// The sampling parameters that may be sent.
-struct Sampled {
-    temperature: Option<f64>,
-    top_p: Option<f64>,
-    top_k: Option<u64>,
+pub(crate) struct Sampled {
+    pub(crate) temperature: Option<f64>,
+    pub(crate) top_p: Option<f64>,
+    pub(crate) top_k: Option<u64>,
 }
 
 /// Translates an OpenAI chat-completions body for Anthropic.
@@ -97,7 +97,7 @@ pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions<'_>) -> 
     let messages = messages.ok_or_else(|| LlmError::invalid_request("`messages` is required"))?;
     let conversation = messages::convert(messages, &mut drops)?;
     let tools = tools::tools(tools, tool_choice, parallel_tool_calls)?;
-    let mut thinking = thinking(reasoning_effort, max_tokens, &mut drops)?;
+    let mut thinking = thinking(reasoning_effort, "reasoning_effort", max_tokens, &mut drops)?;
     if thinking.is_some() && tools.forced {
         drops.note("reasoning_effort");
         thinking = None;
@@ -187,7 +187,11 @@ fn unsupported(req: &ChatRequest<'_>, drops: &mut Drops<'_>) -> Result<(), LlmEr
 }
 
 /// `max_completion_tokens`, else `max_tokens`, else the model default.
-fn resolve_max_tokens(completion: Option<u64>, legacy: Option<u64>, rules: &ModelRules) -> Result<u32, LlmError> {
+pub(crate) fn resolve_max_tokens(
+    completion: Option<u64>,
+    legacy: Option<u64>,
+    rules: &ModelRules,
+) -> Result<u32, LlmError> {
     let (name, value) = match (completion, legacy) {
         (Some(v), _) => ("max_completion_tokens", v),
         (None, Some(v)) => ("max_tokens", v),
@@ -199,8 +203,13 @@ fn resolve_max_tokens(completion: Option<u64>, legacy: Option<u64>, rules: &Mode
     u32::try_from(value).map_err(|_| LlmError::invalid_request(format!("`{name}` is too large")))
 }
 
-/// `reasoning_effort` → `thinking`.
-fn thinking(effort: Option<CowStr<'_>>, max_tokens: u32, drops: &mut Drops<'_>) -> Result<Option<Thinking>, LlmError> {
+/// `reasoning_effort` (named `name` in the client's dialect) → `thinking`.
+pub(crate) fn thinking(
+    effort: Option<CowStr<'_>>,
+    name: &'static str,
+    max_tokens: u32,
+    drops: &mut Drops<'_>,
+) -> Result<Option<Thinking>, LlmError> {
     let Some(effort) = effort else {
         return Ok(None);
     };
@@ -212,13 +221,13 @@ fn thinking(effort: Option<CowStr<'_>>, max_tokens: u32, drops: &mut Drops<'_>) 
         "xhigh" => 8192,
         "max" => 16384,
         _ => {
-            return Err(LlmError::invalid_request(
-                "`reasoning_effort` must be none, minimal, low, medium, high, xhigh or max",
-            ));
+            return Err(LlmError::invalid_request(format!(
+                "`{name}` must be none, minimal, low, medium, high, xhigh or max"
+            )));
         }
     };
     if max_tokens <= 1024 {
-        drops.note("reasoning_effort");
+        drops.note(name);
         return Ok(None);
     }
     Ok(Some(Thinking {
@@ -228,7 +237,7 @@ fn thinking(effort: Option<CowStr<'_>>, max_tokens: u32, drops: &mut Drops<'_>) 
 }
 
 /// Validates and filters `temperature`, `top_p` and `top_k` for the model (and for thinking).
-fn sampling(
+pub(crate) fn sampling(
     [temperature, top_p]: [Option<f64>; 2],
     top_k: Option<u64>,
     rule: Sampling,
@@ -297,7 +306,7 @@ fn stop_sequences<'a>(stop: Option<StrOr<'a, Vec<CowStr<'a>>>>, drops: &mut Drop
 }
 
 /// `safety_identifier` or `user` → `metadata.user_id`, unless it looks like personal data.
-fn metadata<'a>(
+pub(crate) fn metadata<'a>(
     safety_identifier: Option<CowStr<'a>>,
     user: Option<CowStr<'a>>,
     drops: &mut Drops<'_>,
@@ -325,14 +334,14 @@ fn metadata<'a>(
 
 impl Drops<'_> {
     /// Records a dropped parameter (once).
-    pub(super) fn note(&mut self, name: &'static str) {
+    pub(crate) fn note(&mut self, name: &'static str) {
         if !self.names.contains(&name) {
             self.names.push(name);
         }
     }
 
     /// A parameter with no Anthropic meaning: dropped if the rules allow, else a 400 naming it.
-    pub(super) fn unsupported(&mut self, name: &'static str) -> Result<(), LlmError> {
+    pub(crate) fn unsupported(&mut self, name: &'static str) -> Result<(), LlmError> {
         if self.rules.drop_unsupported {
             self.note(name);
             Ok(())

@@ -20,7 +20,7 @@
 //! depends only on the sequence of events (not on how bytes were split); after `[DONE]` or an error frame nothing
 //! more is written; every frame is one `data:` line of JSON (or `[DONE]`).
 
-mod event;
+pub(crate) mod event;
 pub(crate) mod frames;
 
 use super::json::truncate;
@@ -370,4 +370,4 @@ fn is_known(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

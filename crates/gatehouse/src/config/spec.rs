@@ -17,6 +17,7 @@ pub mod governance;
 pub mod health;
 pub mod mcp;
 pub mod metering;
+pub mod telemetry;
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -322,6 +323,10 @@ pub struct ServerSpec {
     /// How long in-flight requests may run after SIGTERM (default 30s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain_timeout: Option<HumanDuration>,
+    /// After SIGTERM, how long `/readyz` reports unready while new connections are still served, so a load balancer
+    /// polling readiness stops sending before the listener closes (default 0s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown_delay: Option<HumanDuration>,
 }
 
 /// Where logs go.
@@ -331,6 +336,9 @@ pub struct TelemetrySpec {
     /// Access log destination (default `stdout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLogTarget>,
+    /// OpenTelemetry trace export (docs/observability.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces: Option<telemetry::TracesSpec>,
 }
 
 /// Access log destination.

@@ -18,6 +18,7 @@ mod health;
 mod mcp;
 mod metering;
 mod routing;
+mod traces;
 
 use super::node::Node;
 use gatehouse_llm::anthropic::{ModelRules, Sampling};
@@ -150,6 +151,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
     let policy = Arc::new(governance::build(&mut errs, &spec));
 
     let failover = failover::build(&mut errs, &spec.failover);
+    let traces = traces::build(&mut errs, spec.telemetry.traces.as_ref(), env).map(Arc::new);
 
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));
@@ -170,6 +172,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         pricing,
         failover,
         retry_budget: crate::health::RetryBudget::default(),
+        traces,
     })
 }
 
@@ -204,6 +207,7 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
     let header_read_timeout = dur(s.header_read_timeout, 10);
     let body_read_timeout = dur(s.body_read_timeout, 60);
     let drain_timeout = dur(s.drain_timeout, 30);
+    let shutdown_delay = dur(s.shutdown_delay, 0);
     for (field, d) in [
         ("header_read_timeout", header_read_timeout),
         ("body_read_timeout", body_read_timeout),
@@ -220,6 +224,7 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
         body_read_timeout,
         max_connections,
         drain_timeout,
+        shutdown_delay,
     }
 }
 

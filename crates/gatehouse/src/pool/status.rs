@@ -117,7 +117,7 @@ pub fn render_html(h: &mut String, pools: &[PoolStatus]) {
     for p in pools {
         let _ = write!(
             h,
-            "<h2>pool {}</h2><p>strategy <code>{}</code> · saturation {:.2}{}</p>\
+            "<h2>vLLM pool {}</h2><p>strategy <code>{}</code> · saturation {:.2}{}</p>\
              <table><tr><th>replica</th><th>health</th><th>reason</th><th>metrics age</th><th>waiting</th>\
              <th>running</th><th>KV cache</th><th>LoRA running</th><th>in flight</th><th>prefix blocks</th></tr>",
             esc(&p.provider),

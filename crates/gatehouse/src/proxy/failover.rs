@@ -122,6 +122,12 @@ pub(super) async fn run(
             },
         };
 
+        let status = match &outcome.last {
+            Last::Response(relay, _) => Some(relay.resp.status().as_u16()),
+            Last::Error(_) => None,
+        };
+        ctx.attempt_failed(&outcome.reason, status);
+
         // Passive health sees every failure, whether or not the request is retried.
         let health_failure = match (outcome.failure, outcome.retry_after) {
             (Failure::Throttled(_), Some(d)) => Some(Failure::Throttled(d.min(settings.retry_after_cap))),

@@ -17,13 +17,13 @@ use testkit::{MockOpenAi, Reply};
 
 use crate::support::{ChildGateway, TestGateway, with_defaults};
 
-struct Redis {
+pub(crate) struct Redis {
     child: Child,
     port: u16,
     bin: PathBuf,
 }
 
-fn redis_binary() -> Option<PathBuf> {
+pub(crate) fn redis_binary() -> Option<PathBuf> {
     let candidates = [
         std::env::var("GATEHOUSE_REDIS_SERVER").ok().map(PathBuf::from),
         Some(PathBuf::from("/usr/bin/redis-server")),
@@ -40,7 +40,7 @@ fn redis_binary() -> Option<PathBuf> {
     found
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -49,7 +49,7 @@ fn free_port() -> u16 {
 }
 
 impl Redis {
-    async fn start(bin: PathBuf, port: u16) -> Self {
+    pub(crate) async fn start(bin: PathBuf, port: u16) -> Self {
         let child = Command::new(&bin)
             .args([
                 "--port",
@@ -76,11 +76,11 @@ impl Redis {
         panic!("redis-server did not start on port {port}");
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -464,4 +464,31 @@ limits:
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(freed, "the slot was released in Redis");
+}
+
+/// Each Redis limiter call made for a request is a CLIENT span (`db.system.name = redis`) under the request's span.
+#[tokio::test]
+async fn redis_limiter_calls_are_traced_under_the_request_span() {
+    let Some(bin) = redis_binary() else { return };
+    let redis = Redis::start(bin, free_port()).await;
+    let mock = MockOpenAi::builder().reply(Reply::chat("ok")).start().await;
+    let receiver = testkit::OtlpReceiver::start().await;
+    let yaml = format!(
+        "{}telemetry: {{ access_log: off, traces: {{ endpoint: \"{}\", export_interval: 50ms }} }}\n",
+        config(&mock, &redis.url(), "fail_closed"),
+        receiver.url()
+    );
+    let gw = TestGateway::start(&yaml).await;
+    assert_eq!(send(&gw).await, 200);
+    let spans = receiver
+        .wait_for(|s| s.iter().any(|s| s.name == "EVALSHA") && s.iter().any(|s| s.kind == "SERVER"))
+        .await;
+    let server = spans.iter().find(|s| s.kind == "SERVER").expect("server span");
+    let redis_span = spans.iter().find(|s| s.name == "EVALSHA").expect("redis span");
+    assert_eq!(redis_span.kind, "CLIENT");
+    assert_eq!(redis_span.trace_id, server.trace_id);
+    assert_eq!(redis_span.parent_span_id, server.span_id);
+    assert_eq!(redis_span.str("db.system.name"), Some("redis"));
+    assert_eq!(redis_span.str("gatehouse.purpose"), Some("rate_limit"));
+    assert!(!redis_span.error);
 }

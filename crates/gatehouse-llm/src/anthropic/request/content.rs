@@ -17,7 +17,7 @@ use super::output::Source;
 const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
 /// An image part's URL → source.
-pub(super) fn image(url: CowStr<'_>) -> Result<Source<'_>, Cow<'static, str>> {
+pub(crate) fn image(url: CowStr<'_>) -> Result<Source<'_>, Cow<'static, str>> {
     if has_prefix(&url, "data:") {
         let (media, data) = data_url(url.0)?;
         let media_type = match media.to_ascii_lowercase().as_str() {
@@ -44,7 +44,7 @@ pub(super) fn image(url: CowStr<'_>) -> Result<Source<'_>, Cow<'static, str>> {
 }
 
 /// A file part → a PDF document source.
-pub(super) fn document(file: FileRef<'_>) -> Result<Source<'_>, Cow<'static, str>> {
+pub(crate) fn document(file: FileRef<'_>) -> Result<Source<'_>, Cow<'static, str>> {
     let Some(data) = file.file_data else {
         return Err(Cow::Borrowed(if file.file_id.is_some() {
             "`file_id` is not supported; send the file inline as `file_data`"

@@ -249,7 +249,7 @@ fn tool_result(msg: Message<'_>, i: usize) -> Result<Block<'_>, LlmError> {
 }
 
 /// A tool call id Anthropic accepts (`^[a-zA-Z0-9_-]+$`): other characters become `_`.
-fn tool_id(id: CowStr<'_>, i: usize) -> Result<Cow<'_, str>, LlmError> {
+pub(crate) fn tool_id(id: CowStr<'_>, i: usize) -> Result<Cow<'_, str>, LlmError> {
     let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     if id.is_empty() {
         return Err(LlmError::invalid_request(format!(

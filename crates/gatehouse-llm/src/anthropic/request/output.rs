@@ -11,45 +11,45 @@ use serde_json::value::RawValue;
 
 /// The request body.
 #[derive(Debug, Serialize)]
-pub(super) struct MessagesRequest<'a> {
-    pub(super) model: &'a str,
-    pub(super) max_tokens: u32,
+pub(crate) struct MessagesRequest<'a> {
+    pub(crate) model: &'a str,
+    pub(crate) max_tokens: u32,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(super) system: Vec<Block<'a>>,
-    pub(super) messages: Vec<Turn<'a>>,
+    pub(crate) system: Vec<Block<'a>>,
+    pub(crate) messages: Vec<Turn<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(super) stop_sequences: Vec<Cow<'a, str>>,
+    pub(crate) stop_sequences: Vec<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) temperature: Option<f64>,
+    pub(crate) temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) top_p: Option<f64>,
+    pub(crate) top_p: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) top_k: Option<u64>,
+    pub(crate) top_k: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(super) tools: Vec<ToolDef<'a>>,
+    pub(crate) tools: Vec<ToolDef<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) tool_choice: Option<ToolChoice<'a>>,
+    pub(crate) tool_choice: Option<ToolChoice<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) thinking: Option<Thinking>,
+    pub(crate) thinking: Option<Thinking>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) output_config: Option<OutputConfig<'a>>,
+    pub(crate) output_config: Option<OutputConfig<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) metadata: Option<Metadata<'a>>,
+    pub(crate) metadata: Option<Metadata<'a>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub(super) stream: bool,
+    pub(crate) stream: bool,
 }
 
 /// One message: the content of consecutive same-role OpenAI messages, merged.
 #[derive(Debug, Serialize)]
-pub(super) struct Turn<'a> {
-    pub(super) role: &'static str,
-    pub(super) content: Vec<Block<'a>>,
+pub(crate) struct Turn<'a> {
+    pub(crate) role: &'static str,
+    pub(crate) content: Vec<Block<'a>>,
 }
 
 /// A content block.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub(super) enum Block<'a> {
+pub(crate) enum Block<'a> {
     Text {
         text: Cow<'a, str>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,12 +75,19 @@ pub(super) enum Block<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         content: Option<ToolResultContent<'a>>,
     },
+    /// A thinking block sent back with Anthropic's signature (Responses reasoning items carry both).
+    Thinking {
+        thinking: Cow<'a, str>,
+        signature: Cow<'a, str>,
+    },
+    /// A redacted thinking block sent back as Anthropic produced it.
+    RedactedThinking { data: Cow<'a, str> },
 }
 
 /// Where an image or document's bytes come from.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub(super) enum Source<'a> {
+pub(crate) enum Source<'a> {
     Base64 {
         media_type: &'static str,
         data: Cow<'a, str>,
@@ -93,59 +100,59 @@ pub(super) enum Source<'a> {
 /// A tool result's content: a string as the client sent it, or its text parts as blocks.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub(super) enum ToolResultContent<'a> {
+pub(crate) enum ToolResultContent<'a> {
     Text(Cow<'a, str>),
     Blocks(Vec<Block<'a>>),
 }
 
 /// A `tools[]` entry (a client tool: Anthropic's default type, so no `type` field).
 #[derive(Debug, Serialize)]
-pub(super) struct ToolDef<'a> {
-    pub(super) name: Cow<'a, str>,
+pub(crate) struct ToolDef<'a> {
+    pub(crate) name: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) description: Option<Cow<'a, str>>,
-    pub(super) input_schema: &'a RawValue,
+    pub(crate) description: Option<Cow<'a, str>>,
+    pub(crate) input_schema: &'a RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) strict: Option<bool>,
+    pub(crate) strict: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) cache_control: Option<&'a RawValue>,
+    pub(crate) cache_control: Option<&'a RawValue>,
 }
 
 /// `tool_choice`.
 #[derive(Debug, Serialize)]
-pub(super) struct ToolChoice<'a> {
+pub(crate) struct ToolChoice<'a> {
     #[serde(rename = "type")]
-    pub(super) kind: &'static str,
+    pub(crate) kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) name: Option<Cow<'a, str>>,
+    pub(crate) name: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) disable_parallel_tool_use: Option<bool>,
+    pub(crate) disable_parallel_tool_use: Option<bool>,
 }
 
 /// `thinking` (extended thinking with a token budget).
 #[derive(Debug, Serialize)]
-pub(super) struct Thinking {
+pub(crate) struct Thinking {
     #[serde(rename = "type")]
-    pub(super) kind: &'static str,
-    pub(super) budget_tokens: u32,
+    pub(crate) kind: &'static str,
+    pub(crate) budget_tokens: u32,
 }
 
 /// `output_config` (structured outputs).
 #[derive(Debug, Serialize)]
-pub(super) struct OutputConfig<'a> {
-    pub(super) format: OutputFormat<'a>,
+pub(crate) struct OutputConfig<'a> {
+    pub(crate) format: OutputFormat<'a>,
 }
 
 /// `output_config.format`.
 #[derive(Debug, Serialize)]
-pub(super) struct OutputFormat<'a> {
+pub(crate) struct OutputFormat<'a> {
     #[serde(rename = "type")]
-    pub(super) kind: &'static str,
-    pub(super) schema: &'a RawValue,
+    pub(crate) kind: &'static str,
+    pub(crate) schema: &'a RawValue,
 }
 
 /// `metadata`.
 #[derive(Debug, Serialize)]
-pub(super) struct Metadata<'a> {
-    pub(super) user_id: Cow<'a, str>,
+pub(crate) struct Metadata<'a> {
+    pub(crate) user_id: Cow<'a, str>,
 }

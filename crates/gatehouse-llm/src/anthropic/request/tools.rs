@@ -175,7 +175,7 @@ fn read_choice<'a>(choice: Option<StrOr<'a, ChoiceObject<'a>>>) -> Result<ReadCh
 }
 
 /// A tool name Anthropic accepts (`^[a-zA-Z0-9_-]{1,128}$`, a superset of OpenAI's own rule).
-pub(super) fn tool_name(name: CowStr<'_>) -> Result<Cow<'_, str>, LlmError> {
+pub(crate) fn tool_name(name: CowStr<'_>) -> Result<Cow<'_, str>, LlmError> {
     let valid = (1..=128).contains(&name.len())
         && name
             .bytes()

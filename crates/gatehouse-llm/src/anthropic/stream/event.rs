@@ -8,67 +8,73 @@ use super::super::tokens::AnthropicUsage;
 
 /// One Anthropic stream event; `kind` decides which fields are read.
 #[derive(Deserialize)]
-pub(super) struct Event<'a> {
+pub(crate) struct Event<'a> {
     #[serde(rename = "type", borrow)]
-    pub(super) kind: CowStr<'a>,
+    pub(crate) kind: CowStr<'a>,
     #[serde(default, borrow)]
-    pub(super) message: Option<StartMessage<'a>>,
+    pub(crate) message: Option<StartMessage<'a>>,
     #[serde(default)]
-    pub(super) index: Option<u64>,
+    pub(crate) index: Option<u64>,
     #[serde(default, borrow)]
-    pub(super) content_block: Option<StartBlock<'a>>,
+    pub(crate) content_block: Option<StartBlock<'a>>,
     #[serde(default, borrow)]
-    pub(super) delta: Option<Delta<'a>>,
+    pub(crate) delta: Option<Delta<'a>>,
     #[serde(default)]
-    pub(super) usage: Option<AnthropicUsage>,
+    pub(crate) usage: Option<AnthropicUsage>,
     #[serde(default, borrow)]
-    pub(super) error: Option<ErrorBody<'a>>,
+    pub(crate) error: Option<ErrorBody<'a>>,
 }
 
 /// `message_start.message`.
 #[derive(Deserialize)]
-pub(super) struct StartMessage<'a> {
+pub(crate) struct StartMessage<'a> {
     #[serde(borrow)]
-    pub(super) id: CowStr<'a>,
+    pub(crate) id: CowStr<'a>,
     #[serde(default)]
-    pub(super) usage: Option<AnthropicUsage>,
+    pub(crate) usage: Option<AnthropicUsage>,
 }
 
 /// `content_block_start.content_block`.
 #[derive(Deserialize)]
-pub(super) struct StartBlock<'a> {
+pub(crate) struct StartBlock<'a> {
     #[serde(rename = "type", borrow)]
-    pub(super) kind: CowStr<'a>,
+    pub(crate) kind: CowStr<'a>,
     #[serde(default, borrow)]
-    pub(super) id: Option<CowStr<'a>>,
+    pub(crate) id: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) name: Option<CowStr<'a>>,
+    pub(crate) name: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) text: Option<CowStr<'a>>,
+    pub(crate) text: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) thinking: Option<CowStr<'a>>,
+    pub(crate) thinking: Option<CowStr<'a>>,
+    /// `redacted_thinking` blocks carry their (encrypted) content here.
+    #[serde(default, borrow)]
+    pub(crate) data: Option<CowStr<'a>>,
 }
 
 /// `delta` of `content_block_delta` (by `type`) and of `message_delta` (`stop_reason`).
 #[derive(Deserialize)]
-pub(super) struct Delta<'a> {
+pub(crate) struct Delta<'a> {
     #[serde(rename = "type", default, borrow)]
-    pub(super) kind: Option<CowStr<'a>>,
+    pub(crate) kind: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) text: Option<CowStr<'a>>,
+    pub(crate) text: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) thinking: Option<CowStr<'a>>,
+    pub(crate) thinking: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) partial_json: Option<CowStr<'a>>,
+    pub(crate) partial_json: Option<CowStr<'a>>,
+    /// `signature_delta`: the thinking block's signature (the Responses translation keeps it).
     #[serde(default, borrow)]
-    pub(super) stop_reason: Option<CowStr<'a>>,
+    pub(crate) signature: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
+    pub(crate) stop_reason: Option<CowStr<'a>>,
 }
 
 /// `error.error`.
 #[derive(Deserialize)]
-pub(super) struct ErrorBody<'a> {
+pub(crate) struct ErrorBody<'a> {
     #[serde(rename = "type", default, borrow)]
-    pub(super) kind: Option<CowStr<'a>>,
+    pub(crate) kind: Option<CowStr<'a>>,
     #[serde(default, borrow)]
-    pub(super) message: Option<CowStr<'a>>,
+    pub(crate) message: Option<CowStr<'a>>,
 }

@@ -7,9 +7,9 @@ use serde_json::Value;
 use super::*;
 use crate::{SseDecoder, SseLimits};
 
-mod prop;
+pub(crate) mod prop;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/anthropic/stream");
+pub(crate) const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/anthropic/stream");
 
 fn ctx(include_usage: bool) -> StreamContext {
     StreamContext {

@@ -7,8 +7,9 @@ use serde_json::json;
 use super::{FIXTURES, ctx, run};
 use crate::anthropic::StreamTranslator;
 
+/// A content block of a generated stream (also used by the Responses stream properties).
 #[derive(Debug, Clone)]
-enum GenBlock {
+pub(crate) enum GenBlock {
     Text(Vec<String>),
     Thinking(Vec<String>),
     Tool(String, Vec<String>),
@@ -20,7 +21,7 @@ fn event(out: &mut String, data: &serde_json::Value) {
 }
 
 /// A valid Anthropic stream with the given blocks.
-fn stream(blocks: &[GenBlock], stop: &str, input: u64, output: u64, pings: bool) -> Vec<u8> {
+pub(crate) fn stream(blocks: &[GenBlock], stop: &str, input: u64, output: u64, pings: bool) -> Vec<u8> {
     let mut s = String::new();
     event(
         &mut s,
@@ -73,7 +74,7 @@ fn stream(blocks: &[GenBlock], stop: &str, input: u64, output: u64, pings: bool)
     s.into_bytes()
 }
 
-fn block() -> impl Strategy<Value = GenBlock> {
+pub(crate) fn block() -> impl Strategy<Value = GenBlock> {
     let parts = prop::collection::vec(any::<String>(), 0..5);
     prop_oneof![
         parts.clone().prop_map(GenBlock::Text),
@@ -82,7 +83,7 @@ fn block() -> impl Strategy<Value = GenBlock> {
     ]
 }
 
-fn fixture_streams() -> Vec<Vec<u8>> {
+pub(crate) fn fixture_streams() -> Vec<Vec<u8>> {
     let mut names: Vec<_> = std::fs::read_dir(FIXTURES)
         .expect("fixtures")
         .map(|e| e.expect("entry").path())
@@ -92,7 +93,7 @@ fn fixture_streams() -> Vec<Vec<u8>> {
     names.iter().map(|p| std::fs::read(p).expect("read")).collect()
 }
 
-fn split<'a>(bytes: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
+pub(crate) fn split<'a>(bytes: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
     let mut at: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
     at.sort_unstable();
     let mut chunks = Vec::new();
@@ -104,7 +105,7 @@ fn split<'a>(bytes: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
     chunks
 }
 
-fn crlf(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn crlf(bytes: &[u8]) -> Vec<u8> {
     String::from_utf8_lossy(bytes).replace('\n', "\r\n").into_bytes()
 }
 

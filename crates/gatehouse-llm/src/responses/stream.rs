@@ -1,0 +1,655 @@
+//! Anthropic Messages event stream → the typed Responses event stream, one event at a time.
+//!
+//! | Anthropic event | Responses events |
+//! |---|---|
+//! | `message_start` | `response.created`, `response.in_progress` (the response object, `status: "in_progress"`, no output) |
+//! | `content_block_start` text | (a new `message` item when none is open: `response.output_item.added`), `response.content_part.added` (`output_text`, empty) |
+//! | `text_delta` | `response.output_text.delta` |
+//! | `content_block_stop` text | `response.output_text.done`, `response.content_part.done` (the message stays open for the next text block) |
+//! | `content_block_start` thinking | (closes an open message) `response.output_item.added` (`reasoning`), `response.reasoning_summary_part.added` |
+//! | `thinking_delta` | `response.reasoning_summary_text.delta` |
+//! | `signature_delta` | nothing (kept for the item's `encrypted_content`) |
+//! | `content_block_stop` thinking | `response.reasoning_summary_text.done`, `response.reasoning_summary_part.done`, `response.output_item.done` |
+//! | `content_block_start` / `_stop` redacted_thinking | `response.output_item.added` / `.done` (`reasoning`, no summary, sealed data) |
+//! | `content_block_start` tool_use | (closes an open message) `response.output_item.added` (`function_call`, `arguments: ""`) |
+//! | `input_json_delta` | `response.function_call_arguments.delta` |
+//! | `content_block_stop` tool_use | `response.function_call_arguments.done` (`"{}"` when no argument bytes came), `response.output_item.done` |
+//! | `message_delta` | nothing (usage merged, first `stop_reason` kept) |
+//! | `message_stop` | (closes an open message: `response.output_item.done`), `response.completed` or `response.incomplete` with the full response and usage |
+//! | `error`, a stream cut before `message_stop`, a server-side failure | `error` (`code`, `message`), then `response.failed` (`status: "failed"`, `error: {code, message}`) |
+//! | `ping`, `citations_delta`, server tool blocks, unknown events | nothing |
+//!
+//! Items, ids, statuses and usage are those of the non-streaming translation ([`translate_response`](
+//! super::translate_response)), so the final `response.completed` object equals what it would return. Every
+//! event carries `sequence_number` (from 0, +1 per event) and, where the published event has them,
+//! `output_index` / `content_index` / `summary_index` / `item_id`. No `[DONE]` follows (the Responses API sends
+//! none). Invariants: output depends only on the sequence of events (not on how bytes were split); after
+//! `response.completed` / `.incomplete` / `.failed` nothing more is written.
+
+mod frames;
+
+use serde_json::Value;
+
+use super::ResponseEcho;
+use super::object::{self, Head, Outcome};
+use crate::anthropic::json::truncate;
+use crate::anthropic::stream::event::Event;
+use crate::anthropic::tokens::AnthropicUsage;
+use crate::anthropic::upstream_error::class_for_type;
+use crate::{SseEvent, Usage};
+
+/// At most this many content blocks may be open at once (Anthropic opens one at a time).
+const MAX_OPEN_BLOCKS: usize = 64;
+/// Upstream error messages relayed to the client are cut to this many bytes.
+const MAX_MESSAGE_BYTES: usize = 512;
+
+/// What [`ResponseStreamTranslator`] needs to know about the request (owned: the translator outlives the
+/// request handler's borrows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamContext {
+    /// The response id the client sees (`resp_…`), made by the server; item ids are derived from it.
+    pub id: String,
+    /// Unix seconds for `created_at`.
+    pub created_at: u64,
+    /// The model name reported to the client.
+    pub model: String,
+    /// The request's echo, from [`TranslatedRequest::echo`](super::TranslatedRequest::echo).
+    pub echo: ResponseEcho,
+}
+
+/// Incremental stream translation; feed it every decoded upstream event, then call [`finish`](Self::finish).
+/// It implements [`StreamTranslate`](crate::StreamTranslate), so the server's relay drives it like the chat
+/// translators; afterwards [`output_items`](Self::output_items) and [`usage`](Self::usage) give what to store and
+/// meter.
+#[derive(Debug, Clone)]
+pub struct ResponseStreamTranslator {
+    ctx: StreamContext,
+    /// The next `sequence_number`.
+    seq: u64,
+    phase: Phase,
+    usage: Option<AnthropicUsage>,
+    /// Output items by `output_index`; `Null` while an item is still open.
+    output: Vec<Value>,
+    /// Open content blocks by Anthropic index.
+    blocks: Vec<(u64, Open)>,
+    /// The open `message` item, which consecutive text blocks share.
+    message: Option<OpenMessage>,
+    outcome: Option<Outcome>,
+    unknown_stop: Option<String>,
+    error: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before `message_start`.
+    Waiting,
+    Open,
+    /// `response.completed` / `response.incomplete` written.
+    Done,
+    /// `response.failed` written.
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+struct OpenMessage {
+    index: usize,
+    id: String,
+    /// Finished parts by `content_index`; `Null` while a text block is open.
+    parts: Vec<Value>,
+}
+
+#[derive(Debug, Clone)]
+enum Open {
+    Text {
+        content_index: usize,
+        text: String,
+    },
+    Reasoning {
+        index: usize,
+        id: String,
+        text: String,
+        signature: String,
+    },
+    Redacted {
+        index: usize,
+        id: String,
+        data: String,
+    },
+    Tool {
+        index: usize,
+        id: String,
+        call_id: String,
+        name: String,
+        args: String,
+    },
+    Other,
+}
+
+// === impl ResponseStreamTranslator ===
+
+impl ResponseStreamTranslator {
+    /// A translator at the start of a stream.
+    #[must_use]
+    pub fn new(ctx: StreamContext) -> Self {
+        Self {
+            ctx,
+            seq: 0,
+            phase: Phase::Waiting,
+            usage: None,
+            output: Vec::new(),
+            blocks: Vec::new(),
+            message: None,
+            outcome: None,
+            unknown_stop: None,
+            error: None,
+        }
+    }
+
+    /// Translates one upstream event, appending zero or more complete events to `out`.
+    pub fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>) {
+        if self.ended() {
+            return;
+        }
+        let event = match serde_json::from_str::<Event<'_>>(&ev.data) {
+            Ok(event) => event,
+            Err(e) => {
+                // As in the chat translator: undecodable data only matters for event types we must read; JSON cut
+                // mid-value is an event truncated by the end of the stream.
+                if ev.event.as_deref().is_some_and(is_known) {
+                    if e.classify() == serde_json::error::Category::Eof {
+                        self.truncated(out);
+                    } else {
+                        self.invalid("an upstream stream event could not be decoded", out);
+                    }
+                }
+                return;
+            }
+        };
+        match &*event.kind {
+            "message_start" => self.message_start(event, out),
+            "content_block_start" => self.block_start(event, out),
+            "content_block_delta" => self.block_delta(event, out),
+            "content_block_stop" => self.block_stop(&event, out),
+            "message_delta" => self.message_delta(event, out),
+            "message_stop" => self.message_stop(out),
+            "error" => {
+                let body = event.error;
+                let kind = body.as_ref().and_then(|b| b.kind.as_deref()).unwrap_or("api_error");
+                let class = class_for_type(kind);
+                let upstream = body.as_ref().and_then(|b| b.message.as_deref()).unwrap_or_default();
+                let message = if class.relay && !upstream.is_empty() {
+                    truncate(upstream, MAX_MESSAGE_BYTES)
+                } else {
+                    class.message.into()
+                };
+                self.fail_with(class.code, &message, out);
+            }
+            _ => {} // `ping` and event types added after this was written
+        }
+    }
+
+    /// Ends the stream at upstream EOF. After `message_stop` everything has been written already; a stream cut
+    /// before it gets `error` + `response.failed` with code `upstream_stream_truncated`.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.ended() {
+            self.truncated(out);
+        }
+    }
+
+    /// Ends the stream with `error` + `response.failed` for a failure the server detected (an SSE limit, an idle
+    /// timeout, a read error). Does nothing if the stream already ended.
+    pub fn fail(&mut self, code: &'static str, message: &str, out: &mut Vec<u8>) {
+        if !self.ended() {
+            self.fail_with(code, message, out);
+        }
+    }
+
+    /// The usage so far (cumulative; the last value of each field wins).
+    #[must_use]
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage.map(AnthropicUsage::to_usage)
+    }
+
+    /// The finished output items so far, in `output_index` order, as the final response carries them: what the
+    /// server stores for a later `previous_response_id` (after the request's [`input_items`](super::input_items)).
+    #[must_use]
+    pub fn output_items(&self) -> Vec<Value> {
+        self.output.iter().filter(|v| !v.is_null()).cloned().collect()
+    }
+
+    /// The final `status` (`completed`, `incomplete`, `failed`), once the stream ended.
+    #[must_use]
+    pub fn status(&self) -> Option<&'static str> {
+        match self.phase {
+            Phase::Done => Some(self.outcome.unwrap_or(Outcome::Completed).status()),
+            Phase::Failed => Some(Outcome::Failed.status()),
+            Phase::Waiting | Phase::Open => None,
+        }
+    }
+
+    /// An upstream `stop_reason` this crate does not know (reported to the client as `completed`), for logging.
+    #[must_use]
+    pub fn unknown_stop_reason(&self) -> Option<&str> {
+        self.unknown_stop.as_deref()
+    }
+
+    /// The error code, if the stream ended with `response.failed` (upstream `error` event, truncation, ...).
+    #[must_use]
+    pub fn errored(&self) -> Option<&'static str> {
+        self.error
+    }
+
+    /// Whether the client stream is complete; later events are ignored.
+    #[must_use]
+    pub fn ended(&self) -> bool {
+        matches!(self.phase, Phase::Done | Phase::Failed)
+    }
+
+    /// Writes an event carrying the whole response object.
+    fn response_event(&mut self, kind: &str, outcome: Outcome, error: Option<(&str, &str)>, out: &mut Vec<u8>) {
+        let output = self.output_items();
+        let usage = self.usage().filter(|_| outcome != Outcome::InProgress);
+        let head = Head {
+            id: &self.ctx.id,
+            created_at: self.ctx.created_at,
+            model: &self.ctx.model,
+            echo: &self.ctx.echo,
+        };
+        frames::event(out, &mut self.seq, kind, |o| {
+            o.extend_from_slice(b"\"response\":");
+            object::write_response(o, &head, outcome, error, &output, usage.as_ref());
+        });
+    }
+
+    fn message_start(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
+        if self.phase != Phase::Waiting {
+            return;
+        }
+        let Some(message) = event.message else {
+            return self.invalid("message_start without a message", out);
+        };
+        self.usage = message.usage;
+        self.phase = Phase::Open;
+        self.response_event("response.created", Outcome::InProgress, None, out);
+        self.response_event("response.in_progress", Outcome::InProgress, None, out);
+    }
+
+    /// Starts a new output item at the end of `output`, closing an open message first.
+    fn start_item(&mut self, prefix: &str, out: &mut Vec<u8>) -> (usize, String) {
+        self.close_message("completed", out);
+        let index = self.output.len();
+        self.output.push(Value::Null);
+        (index, object::item_id(prefix, &self.ctx.id, index))
+    }
+
+    fn block_start(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
+        if !self.require_open(out) {
+            return;
+        }
+        let (Some(index), Some(block)) = (event.index, event.content_block) else {
+            return self.invalid("content_block_start without index or block", out);
+        };
+        if self.blocks.len() >= MAX_OPEN_BLOCKS {
+            return self.invalid("too many open content blocks", out);
+        }
+        let open = match &*block.kind {
+            "text" => {
+                let content_index = self.open_message_part(out);
+                let open = Open::Text {
+                    content_index,
+                    text: String::new(),
+                };
+                self.blocks.retain(|(i, _)| *i != index);
+                self.blocks.push((index, open));
+                if let Some(text) = block.text.filter(|t| !t.is_empty()) {
+                    self.text_delta(index, &text, out);
+                }
+                return;
+            }
+            "thinking" => {
+                let (i, id) = self.start_item("rs", out);
+                let item = object::reasoning_item(&id, None, None, None);
+                frames::event(out, &mut self.seq, "response.output_item.added", |o| {
+                    frames::item(o, i, &item)
+                });
+                frames::event(out, &mut self.seq, "response.reasoning_summary_part.added", |o| {
+                    frames::position(o, &id, i);
+                    o.extend_from_slice(b",\"summary_index\":0,\"part\":{\"type\":\"summary_text\",\"text\":\"\"}");
+                });
+                let open = Open::Reasoning {
+                    index: i,
+                    id,
+                    text: String::new(),
+                    signature: String::new(),
+                };
+                self.blocks.retain(|(b, _)| *b != index);
+                self.blocks.push((index, open));
+                if let Some(text) = block.thinking.filter(|t| !t.is_empty()) {
+                    self.thinking_delta(index, &text, out);
+                }
+                return;
+            }
+            "redacted_thinking" => {
+                let (i, id) = self.start_item("rs", out);
+                let item = object::reasoning_item(&id, None, None, None);
+                frames::event(out, &mut self.seq, "response.output_item.added", |o| {
+                    frames::item(o, i, &item)
+                });
+                Open::Redacted {
+                    index: i,
+                    id,
+                    data: block.data.map(|d| d.0.into_owned()).unwrap_or_default(),
+                }
+            }
+            "tool_use" => {
+                let (Some(call_id), Some(name)) = (block.id, block.name) else {
+                    return self.invalid("tool_use block without id or name", out);
+                };
+                let (i, id) = self.start_item("fc", out);
+                let item = object::function_call_item(&id, "in_progress", &call_id, &name, "");
+                frames::event(out, &mut self.seq, "response.output_item.added", |o| {
+                    frames::item(o, i, &item)
+                });
+                Open::Tool {
+                    index: i,
+                    id,
+                    call_id: call_id.0.into_owned(),
+                    name: name.0.into_owned(),
+                    args: String::new(),
+                }
+            }
+            _ => Open::Other,
+        };
+        self.blocks.retain(|(i, _)| *i != index);
+        self.blocks.push((index, open));
+    }
+
+    /// Opens a message item if none is open, then an `output_text` part in it; returns its `content_index`.
+    fn open_message_part(&mut self, out: &mut Vec<u8>) -> usize {
+        if self.message.is_none() {
+            let index = self.output.len();
+            self.output.push(Value::Null);
+            let id = object::item_id("msg", &self.ctx.id, index);
+            let item = object::message_item(&id, "in_progress", Vec::new());
+            frames::event(out, &mut self.seq, "response.output_item.added", |o| {
+                frames::item(o, index, &item)
+            });
+            self.message = Some(OpenMessage {
+                index,
+                id,
+                parts: Vec::new(),
+            });
+        }
+        let Some(m) = self.message.as_mut() else {
+            return 0;
+        };
+        let content_index = m.parts.len();
+        m.parts.push(Value::Null);
+        let part = object::text_part("");
+        frames::event(out, &mut self.seq, "response.content_part.added", |o| {
+            frames::position(o, &m.id, m.index);
+            let _ = std::io::Write::write_fmt(o, format_args!(",\"content_index\":{content_index}"));
+            frames::part(o, &part);
+        });
+        content_index
+    }
+
+    /// Closes the open message item (if any) with `status`.
+    fn close_message(&mut self, status: &str, out: &mut Vec<u8>) {
+        let Some(m) = self.message.take() else { return };
+        let parts: Vec<Value> = m.parts.into_iter().filter(|p| !p.is_null()).collect();
+        let item = object::message_item(&m.id, status, parts);
+        frames::event(out, &mut self.seq, "response.output_item.done", |o| {
+            frames::item(o, m.index, &item)
+        });
+        if let Some(slot) = self.output.get_mut(m.index) {
+            *slot = item;
+        }
+    }
+
+    fn text_delta(&mut self, block: u64, delta: &str, out: &mut Vec<u8>) {
+        let Some(m) = self.message.as_ref() else { return };
+        let Some((_, Open::Text { content_index, text })) = self.blocks.iter_mut().find(|(i, _)| *i == block) else {
+            return;
+        };
+        text.push_str(delta);
+        let content_index = *content_index;
+        frames::event(out, &mut self.seq, "response.output_text.delta", |o| {
+            frames::position(o, &m.id, m.index);
+            let _ = std::io::Write::write_fmt(o, format_args!(",\"content_index\":{content_index}"));
+            frames::text(o, "delta", delta);
+            o.extend_from_slice(b",\"logprobs\":[]");
+        });
+    }
+
+    fn thinking_delta(&mut self, block: u64, delta: &str, out: &mut Vec<u8>) {
+        let Some((_, Open::Reasoning { index, id, text, .. })) = self.blocks.iter_mut().find(|(i, _)| *i == block)
+        else {
+            return;
+        };
+        text.push_str(delta);
+        frames::event(out, &mut self.seq, "response.reasoning_summary_text.delta", |o| {
+            frames::position(o, id, *index);
+            o.extend_from_slice(b",\"summary_index\":0");
+            frames::text(o, "delta", delta);
+        });
+    }
+
+    fn block_delta(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
+        if !self.require_open(out) {
+            return;
+        }
+        let (Some(delta), Some(block)) = (event.delta, event.index) else {
+            return;
+        };
+        match delta.kind.as_deref() {
+            Some("text_delta") => {
+                if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
+                    self.text_delta(block, &text, out);
+                }
+            }
+            Some("thinking_delta") => {
+                if let Some(text) = delta.thinking.filter(|t| !t.is_empty()) {
+                    self.thinking_delta(block, &text, out);
+                }
+            }
+            Some("signature_delta") => {
+                let found = self.blocks.iter_mut().find(|(i, _)| *i == block);
+                if let (Some((_, Open::Reasoning { signature, .. })), Some(s)) = (found, delta.signature) {
+                    signature.push_str(&s);
+                }
+            }
+            Some("input_json_delta") => {
+                let Some(part) = delta.partial_json.filter(|p| !p.is_empty()) else {
+                    return;
+                };
+                let found = self.blocks.iter_mut().find(|(i, _)| *i == block);
+                if let Some((_, Open::Tool { index, id, args, .. })) = found {
+                    args.push_str(&part);
+                    frames::event(out, &mut self.seq, "response.function_call_arguments.delta", |o| {
+                        frames::position(o, id, *index);
+                        frames::text(o, "delta", &part);
+                    });
+                }
+            }
+            _ => {} // citations_delta, future delta types
+        }
+    }
+
+    fn block_stop(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
+        if !self.require_open(out) {
+            return;
+        }
+        let Some(pos) = self.blocks.iter().position(|(i, _)| Some(*i) == event.index) else {
+            return;
+        };
+        let (_, open) = self.blocks.remove(pos);
+        match open {
+            Open::Text { content_index, text } => {
+                let Some(m) = self.message.as_mut() else { return };
+                let part = object::text_part(&text);
+                let at = |o: &mut Vec<u8>| {
+                    frames::position(o, &m.id, m.index);
+                    let _ = std::io::Write::write_fmt(o, format_args!(",\"content_index\":{content_index}"));
+                };
+                frames::event(out, &mut self.seq, "response.output_text.done", |o| {
+                    at(o);
+                    frames::text(o, "text", &text);
+                    o.extend_from_slice(b",\"logprobs\":[]");
+                });
+                frames::event(out, &mut self.seq, "response.content_part.done", |o| {
+                    at(o);
+                    frames::part(o, &part);
+                });
+                if let Some(slot) = m.parts.get_mut(content_index) {
+                    *slot = part;
+                }
+            }
+            Open::Reasoning {
+                index,
+                id,
+                text,
+                signature,
+            } => {
+                frames::event(out, &mut self.seq, "response.reasoning_summary_text.done", |o| {
+                    frames::position(o, &id, index);
+                    o.extend_from_slice(b",\"summary_index\":0");
+                    frames::text(o, "text", &text);
+                });
+                frames::event(out, &mut self.seq, "response.reasoning_summary_part.done", |o| {
+                    frames::position(o, &id, index);
+                    o.extend_from_slice(b",\"summary_index\":0,\"part\":{\"type\":\"summary_text\"");
+                    frames::text(o, "text", &text);
+                    o.push(b'}');
+                });
+                let item = object::reasoning_item(&id, Some(&text), Some(&signature), None);
+                self.item_done(index, item, out);
+            }
+            Open::Redacted { index, id, data } => {
+                let item = object::reasoning_item(&id, None, None, Some(&data));
+                self.item_done(index, item, out);
+            }
+            Open::Tool {
+                index,
+                id,
+                call_id,
+                name,
+                args,
+            } => {
+                let args = if args.is_empty() { "{}".to_owned() } else { args };
+                frames::event(out, &mut self.seq, "response.function_call_arguments.done", |o| {
+                    frames::position(o, &id, index);
+                    frames::text(o, "name", &name);
+                    frames::text(o, "arguments", &args);
+                });
+                let item = object::function_call_item(&id, "completed", &call_id, &name, &args);
+                self.item_done(index, item, out);
+            }
+            Open::Other => {}
+        }
+    }
+
+    fn item_done(&mut self, index: usize, item: Value, out: &mut Vec<u8>) {
+        frames::event(out, &mut self.seq, "response.output_item.done", |o| {
+            frames::item(o, index, &item)
+        });
+        if let Some(slot) = self.output.get_mut(index) {
+            *slot = item;
+        }
+    }
+
+    fn message_delta(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
+        if !self.require_open(out) {
+            return;
+        }
+        if let Some(later) = &event.usage {
+            self.usage.get_or_insert_default().merge(later);
+        }
+        let Some(stop) = event.delta.and_then(|d| d.stop_reason) else {
+            return;
+        };
+        if self.outcome.is_some() {
+            return;
+        }
+        self.outcome = Some(object::outcome(&stop).unwrap_or_else(|| {
+            self.unknown_stop = Some(truncate(&stop, 64).into_owned());
+            Outcome::Completed
+        }));
+    }
+
+    fn message_stop(&mut self, out: &mut Vec<u8>) {
+        if !self.require_open(out) {
+            return;
+        }
+        let outcome = self.outcome.unwrap_or(Outcome::Completed);
+        self.outcome = Some(outcome);
+        self.close_message(outcome.item_status(), out);
+        let kind = match outcome {
+            Outcome::Incomplete(_) => "response.incomplete",
+            _ => "response.completed",
+        };
+        self.response_event(kind, outcome, None, out);
+        self.phase = Phase::Done;
+    }
+
+    /// Content events are only valid after `message_start`.
+    fn require_open(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.phase == Phase::Waiting {
+            self.invalid("content arrived before message_start", out);
+        }
+        self.phase == Phase::Open
+    }
+
+    fn truncated(&mut self, out: &mut Vec<u8>) {
+        self.fail_with(
+            "upstream_stream_truncated",
+            "the upstream stream ended before the response was complete",
+            out,
+        );
+    }
+
+    fn invalid(&mut self, message: &str, out: &mut Vec<u8>) {
+        self.fail_with("upstream_invalid_stream", message, out);
+    }
+
+    /// `error` with the gateway's code, then `response.failed` whose `error.code` is one the published
+    /// `ResponseError` type lists (`rate_limit_exceeded` for upstream rate limits, else `server_error`).
+    /// A failure before `message_start` still opens with `response.created`: the SDK's stream accumulator
+    /// refuses any other first event, and the client then sees the failure as events of that response.
+    fn fail_with(&mut self, code: &'static str, message: &str, out: &mut Vec<u8>) {
+        if self.phase == Phase::Waiting {
+            self.response_event("response.created", Outcome::InProgress, None, out);
+        }
+        frames::event(out, &mut self.seq, "error", |o| {
+            o.extend_from_slice(b"\"code\":");
+            crate::anthropic::json::write_str(o, code);
+            frames::text(o, "message", message);
+            o.extend_from_slice(b",\"param\":null");
+        });
+        let published = if code == "upstream_rate_limited" {
+            "rate_limit_exceeded"
+        } else {
+            "server_error"
+        };
+        self.response_event("response.failed", Outcome::Failed, Some((published, message)), out);
+        self.phase = Phase::Failed;
+        self.error = Some(code);
+    }
+}
+
+/// Event types whose data this translator must be able to read.
+fn is_known(name: &str) -> bool {
+    matches!(
+        name,
+        "message_start"
+            | "content_block_start"
+            | "content_block_delta"
+            | "content_block_stop"
+            | "message_delta"
+            | "message_stop"
+            | "error"
+    )
+}
+
+#[cfg(test)]
+mod tests;
