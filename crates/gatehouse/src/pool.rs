@@ -218,6 +218,12 @@ impl Pool {
         }
     }
 
+    /// Base URLs of the replicas in the pool now (a DNS pool's change as the name is re-resolved), for the active
+    /// health probe, which must follow membership rather than the list the config was loaded with.
+    pub fn replica_urls(&self) -> Vec<String> {
+        self.lock().members.iter().map(|m| m.addr.url.clone()).collect()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves plain data behind; keep serving with it.
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -50,7 +50,7 @@ pub use dns_server::DnsServer;
 pub use journal::Recorded;
 #[cfg(unix)]
 pub use k8s_secret::swap_k8s_secret_dir;
-pub use listener::free_port_listener;
+pub use listener::{free_port_listener, listener_on};
 pub use mock_anthropic::{AnthropicRecorded, AnthropicRejection, AnthropicReply, MockAnthropic, MockAnthropicBuilder};
 pub use mock_bedrock::{BedrockRecorded, BedrockReply, MockBedrock, MockBedrockBuilder};
 pub use mock_gemini::{GeminiRecorded, GeminiRejection, GeminiReply, MockGemini, MockGeminiBuilder};

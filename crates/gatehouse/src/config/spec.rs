@@ -14,6 +14,7 @@ use super::units::{ByteSize, HumanDuration};
 
 pub mod auth;
 pub mod governance;
+pub mod health;
 pub mod mcp;
 pub mod metering;
 pub mod telemetry;
@@ -190,6 +191,9 @@ pub struct ProviderSpec {
     /// Upstream timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsSpec,
+    /// Active health probes (absent: not probed; docs/failover.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<health::HealthSpec>,
 }
 
 /// AWS credentials for SigV4, each a secret (env, file or value).
@@ -275,6 +279,13 @@ pub struct TargetSpec {
     /// answering 400 naming them (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_unsupported: Option<bool>,
+    /// Priority group (lower is preferred). When one target of a model sets it, all must; absent everywhere, the
+    /// list order is the priority (docs/failover.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
+    /// Share of its priority group's traffic (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
 }
 
 /// Which sampling parameters a translated target's model accepts; the gateway never sends a combination the

@@ -14,6 +14,7 @@ use std::sync::Arc;
 mod auth;
 mod failover;
 mod governance;
+mod health;
 mod mcp;
 mod metering;
 mod routing;
@@ -79,6 +80,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
             errs.push(&["models", &idx, "targets"], "a model needs at least one target");
         }
         let mut targets = Vec::new();
+        let groups = health::target_groups(&mut errs, &idx, m);
         for (j, t) in m.targets.iter().enumerate() {
             let jdx = j.to_string();
             let Some(provider) = providers.get(&t.provider) else {
@@ -114,6 +116,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
                 split,
                 rules,
+                priority: groups[j].0,
+                weight: groups[j].1,
             });
         }
         let model = Arc::new(Model {
@@ -313,10 +317,13 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
         .map(|s| routing::membership(errs, name, p, &endpoints, &s.metrics_path));
     let wire = kinds::wire(errs, name, p);
     let bedrock = kinds::bedrock(errs, name, p, env);
+    let probe = health::probe_settings(errs, name, p.health.as_ref());
     if errs.list.len() > before {
         return None;
     }
-    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client).with_wire(wire);
+    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client)
+        .with_wire(wire)
+        .with_probe(probe);
     if let (Some(settings), Some(membership)) = (pool, membership) {
         provider = crate::pool::attach(provider, settings, membership);
     }

@@ -43,3 +43,4 @@ mod status_page;
 mod streaming;
 mod support;
 mod traces;
+mod warm_fallback;
