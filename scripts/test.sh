@@ -72,9 +72,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test"
 # The vLLM pool routing tests compare replica load signals in real time; they run on their own, one at a time,
 # after the rest, so the other tests' CPU load does not skew the signals they route on.
-cargo test --workspace --locked -- --skip pool_routing:: --skip pool_health::
+cargo test --workspace --locked -- --skip pool_routing:: --skip pool_health:: --skip pool_members::
 log "cargo test (vLLM pool routing, one test at a time)"
-cargo test -p gatehouse --test it --locked -- pool_routing:: pool_health:: --test-threads=1
+cargo test -p gatehouse --test it --locked -- pool_routing:: pool_health:: pool_members:: --test-threads=1
 log "deployment checks (hadolint, kubernetes-validate, the ConfigMap's config through gatehouse check)"
 VENV_BIN="$venv/bin" ./scripts/check-deploy.sh "${CARGO_TARGET_DIR:-$root/target}/debug/gatehouse"
 log "fuzz smoke (every fuzz target, bounded)"

@@ -72,6 +72,8 @@ struct Status {
     pools: Vec<crate::pool::PoolStatus>,
     /// Spend budgets: every account seen, with its spend this period.
     budgets: Vec<crate::policy::budget::AccountStatus>,
+    /// Warm fallback: per model the serving target and why, per target health, last probe, ejection left.
+    fallback: Vec<crate::fallback::FallbackStatus>,
     /// Limits in evaluation order, with their backend.
     limits: sections::LimitsStatus,
     /// MCP upstreams and the sessions this replica holds (absent when `/mcp` is not configured).
@@ -139,12 +141,8 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
             ModelStatus {
                 name: m.name.clone(),
                 aliases: m.aliases.clone(),
-                // The failover loop's choice: the first enabled target in rotation, else the first enabled one.
-                serving: targets
-                    .iter()
-                    .find(|t| t.reason.is_none() && t.health.state == "healthy")
-                    .or_else(|| targets.iter().find(|t| t.reason.is_none()))
-                    .map(|t| t.provider.clone()),
+                // The failover loop's choice (priority groups, health; fail open): crate::fallback.
+                serving: crate::fallback::serving(m, tokio::time::Instant::now()).target,
                 targets,
             }
         })
@@ -157,6 +155,7 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         models,
         pools: crate::pool::status(&snap),
         budgets: snap.policy.budgets.iter().flat_map(|b| b.status()).collect(),
+        fallback: crate::fallback::status(&snap),
         overview: sections::overview(&state),
         limits: sections::limits(&snap),
         mcp: sections::mcp(&snap),
@@ -194,6 +193,7 @@ fn render_html(s: &Status) -> String {
     );
     render_models(&mut h, s);
     crate::pool::render_html(&mut h, &s.pools);
+    crate::fallback::render_html(&mut h, &s.fallback);
     sections::render_limits(&mut h, &s.limits);
     sections::render_budgets(&mut h, &s.budgets);
     sections::render_mcp(&mut h, s.mcp.as_deref());

@@ -107,6 +107,7 @@ impl Gateway {
         let settings = snap.server.clone();
         let state = Arc::new(AppState::new(Arc::new(snap), telemetry));
         crate::pool::activate(&state.snapshot(), None, &state.telemetry);
+        crate::probe::activate(&state.snapshot(), None, &state.telemetry);
 
         let stop = CancellationToken::new();
         let admin_stop = CancellationToken::new();

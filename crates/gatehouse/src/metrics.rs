@@ -152,6 +152,8 @@ pub struct Metrics {
     pub ejections: Family<EjectionLabels, Counter>,
     /// 1 while a target is in rotation, 0 while ejected or cooling.
     pub health: Family<ProviderLabels, Gauge>,
+    /// Active health probes and health state changes (`crate::probe`).
+    pub probes: crate::probe::ProbeMetrics,
     /// Span export counters (`gatehouse_trace_spans_*`).
     pub traces: crate::trace::ExportMetrics,
     /// GenAI operation duration and time per output token (`metrics/genai.rs`).
@@ -239,6 +241,7 @@ impl Metrics {
         drop(reloads.get_or_create(&ReloadLabels { result: "error" }));
         let pool = crate::pool::PoolMetrics::register(&mut registry);
         let metering = crate::metering::MeteringMetrics::register(&mut registry);
+        let probes = crate::probe::ProbeMetrics::register(&mut registry);
         let traces = crate::trace::ExportMetrics::register(&mut registry);
         let genai = genai::GenAiMetrics::register(&mut registry);
         let ops = ops::OpsMetrics::register(&mut registry);
@@ -263,10 +266,11 @@ impl Metrics {
         );
         registry.register(
             "gatehouse_target_health",
-            "1 while a target is in rotation, 0 while it is ejected or cooling down",
+            "1 while a target is in rotation, 0 while it is ejected, cooling down or down by its health probes",
             health.clone(),
         );
         Self {
+            probes,
             traces,
             genai,
             ops,

@@ -295,6 +295,7 @@ async fn attempt(
     let endpoint = provider
         .pick_endpoint(&req.parts.headers, req.parsed, upstream_model, ctx, &mut extra)
         .map_err(AttemptError::Prepare)?;
+    let endpoint: &str = &endpoint;
     ctx.endpoint = Some(endpoint.to_string());
 
     let incoming = ClientRequest {

@@ -123,6 +123,7 @@ pub async fn reload(state: &AppState, path: &std::path::Path) -> bool {
             }
             state.telemetry.access_log.set_target(snap.access_log);
             crate::pool::activate(&snap, Some(&old), &state.telemetry);
+            crate::probe::activate(&snap, Some(&old), &state.telemetry);
             state.config.store(Arc::new(snap));
             metrics.reload(true);
             set_report(

@@ -14,6 +14,7 @@ use std::sync::Arc;
 mod auth;
 mod failover;
 mod governance;
+mod health;
 mod mcp;
 mod metering;
 mod routing;
@@ -79,6 +80,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
             errs.push(&["models", &idx, "targets"], "a model needs at least one target");
         }
         let mut targets = Vec::new();
+        let groups = health::target_groups(&mut errs, &idx, m);
         for (j, t) in m.targets.iter().enumerate() {
             let jdx = j.to_string();
             let Some(provider) = providers.get(&t.provider) else {
@@ -114,6 +116,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
                 split,
                 rules,
+                priority: groups[j].0,
+                weight: groups[j].1,
             });
         }
         let model = Arc::new(Model {
@@ -277,20 +281,7 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
                     "`base_url` is not valid for `kind: vllm_pool`; list replicas in `endpoints`",
                 );
             }
-            match &p.endpoints {
-                Some(list) if !list.is_empty() => list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, u)| check_url(errs, name, "endpoints", Some(i), u))
-                    .collect(),
-                _ => {
-                    errs.push(
-                        &["providers", name, "kind"],
-                        "a `vllm_pool` provider needs at least one entry in `endpoints`",
-                    );
-                    Vec::new()
-                }
-            }
+            routing::pool_endpoints(errs, name, p)
         }
     };
     let d = Timeouts::default();
@@ -321,14 +312,20 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
     };
     let anthropic = anthropic_settings(errs, name, p);
     let pool = routing::pool_settings(errs, name, p);
+    let membership = pool
+        .as_ref()
+        .map(|s| routing::membership(errs, name, p, &endpoints, &s.metrics_path));
     let wire = kinds::wire(errs, name, p);
     let bedrock = kinds::bedrock(errs, name, p, env);
+    let probe = health::probe_settings(errs, name, p.health.as_ref());
     if errs.list.len() > before {
         return None;
     }
-    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client).with_wire(wire);
-    if let Some(settings) = pool {
-        provider = crate::pool::attach(provider, settings);
+    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client)
+        .with_wire(wire)
+        .with_probe(probe);
+    if let (Some(settings), Some(membership)) = (pool, membership) {
+        provider = crate::pool::attach(provider, settings, membership);
     }
     if let Some(a) = anthropic {
         provider = provider.with_anthropic(a);
