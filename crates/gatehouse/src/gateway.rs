@@ -94,13 +94,20 @@ impl Gateway {
         if let Some(c) = opts.capture_access_log {
             access_log = access_log.with_capture(c);
         }
+        let metrics = Metrics::new();
+        let traces = match snap.traces.as_deref() {
+            Some(t) => crate::trace::Traces::start(t, metrics.traces.clone()),
+            None => crate::trace::Traces::off(),
+        };
         let telemetry = Arc::new(Telemetry {
-            metrics: Metrics::new(),
+            metrics,
             access_log,
+            traces,
         });
         let settings = snap.server.clone();
         let state = Arc::new(AppState::new(Arc::new(snap), telemetry));
         crate::pool::activate(&state.snapshot(), None, &state.telemetry);
+        crate::probe::activate(&state.snapshot(), None, &state.telemetry);
 
         let stop = CancellationToken::new();
         let admin_stop = CancellationToken::new();
@@ -115,12 +122,33 @@ impl Gateway {
             admin_stop.clone(),
         ));
         let data_stop = stop.clone();
+        let telemetry_at_exit = state.telemetry.clone();
         let task = tokio::spawn(async move {
-            let drained = crate::server::serve(data, data_router, settings, data_stop).await;
+            // `/readyz` turns unready the moment the drain starts; the listener keeps accepting for
+            // `shutdown_delay` so a load balancer has time to notice before connections are refused.
+            let listen_stop = CancellationToken::new();
+            let delay = settings.shutdown_delay;
+            let close_listener = {
+                let listen_stop = listen_stop.clone();
+                async move {
+                    data_stop.cancelled().await;
+                    if !delay.is_zero() {
+                        tracing::info!(delay = ?delay, "unready; still accepting until the shutdown delay ends");
+                        tokio::time::sleep(delay).await;
+                    }
+                    listen_stop.cancel();
+                }
+            };
+            let (drained, ()) = tokio::join!(
+                crate::server::serve(data, data_router, settings, listen_stop),
+                close_listener
+            );
             // The admin listener outlives the drain so /readyz can report it.
             admin_stop.cancel();
             let _ = admin_task.await;
             let _ = reloader.await;
+            // Spans of the drained requests go out before the process exits.
+            telemetry_at_exit.traces.shutdown().await;
             drained
         });
         state.set_ready();

@@ -6,6 +6,9 @@
 //! relayed (JSON or SSE). Upstreams are Streamable HTTP servers (`http.rs`) or stdio child processes (`stdio.rs`),
 //! behind one interface (`upstream.rs`) that also re-initialises an upstream that lost its session.
 //!
+//! The stateless 2026-07-28 era (`modern.rs`) shares the dispatch: each self-contained POST is checked (envelope,
+//! `Mcp-Method`/`Mcp-Name` against the body) and served over upstream sessions the gateway holds per principal.
+//!
 //! State: the session token carries everything needed to serve a session (see `gatehouse_mcp::session`); a replica
 //! only caches, per session, upstream sessions it had to re-create and its stdio children ([`McpRuntime`]). Losing
 //! that cache costs one re-initialisation, never the session.
@@ -15,12 +18,15 @@ pub mod error;
 mod handler;
 mod http;
 mod legacy_sse;
+mod limit;
 mod log;
 mod methods;
+mod modern;
 pub mod policy;
 mod relay;
 pub mod settings;
 mod stdio;
+mod tasks;
 pub mod token;
 mod upstream;
 

@@ -10,6 +10,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+pub mod genai;
+pub mod ops;
+
 /// Labels of a finished request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -149,6 +152,14 @@ pub struct Metrics {
     pub ejections: Family<EjectionLabels, Counter>,
     /// 1 while a target is in rotation, 0 while ejected or cooling.
     pub health: Family<ProviderLabels, Gauge>,
+    /// Active health probes and health state changes (`crate::probe`).
+    pub probes: crate::probe::ProbeMetrics,
+    /// Span export counters (`gatehouse_trace_spans_*`).
+    pub traces: crate::trace::ExportMetrics,
+    /// GenAI operation duration and time per output token (`metrics/genai.rs`).
+    pub genai: genai::GenAiMetrics,
+    /// Build info, config generation, errors by code, attempts, limit/budget rejections, MCP sessions (`metrics/ops.rs`).
+    pub ops: ops::OpsMetrics,
 }
 
 fn mcp_histogram() -> Histogram {
@@ -230,6 +241,10 @@ impl Metrics {
         drop(reloads.get_or_create(&ReloadLabels { result: "error" }));
         let pool = crate::pool::PoolMetrics::register(&mut registry);
         let metering = crate::metering::MeteringMetrics::register(&mut registry);
+        let probes = crate::probe::ProbeMetrics::register(&mut registry);
+        let traces = crate::trace::ExportMetrics::register(&mut registry);
+        let genai = genai::GenAiMetrics::register(&mut registry);
+        let ops = ops::OpsMetrics::register(&mut registry);
         let failovers = Family::<FailoverLabels, Counter>::default();
         let retries = Family::<ProviderLabels, Counter>::default();
         let ejections = Family::<EjectionLabels, Counter>::default();
@@ -251,10 +266,14 @@ impl Metrics {
         );
         registry.register(
             "gatehouse_target_health",
-            "1 while a target is in rotation, 0 while it is ejected or cooling down",
+            "1 while a target is in rotation, 0 while it is ejected, cooling down or down by its health probes",
             health.clone(),
         );
         Self {
+            probes,
+            traces,
+            genai,
+            ops,
             failovers,
             retries,
             ejections,

@@ -1,15 +1,23 @@
 //! Live state of every `vllm_pool` provider: scraped replica signals, health, in-flight counts, the prefix table,
 //! and the per-request pick (`gatehouse-picker` decides; this module owns the I/O, the clock and the locks).
 //!
-//! Lifecycle: a [`Pool`] is built with its snapshot (no tasks); [`activate`] starts one scraper per replica when a
-//! snapshot goes live (start and every reload). A scraper holds only a `Weak` to its pool and ends when the pool is
-//! dropped with its snapshot. On reload a pool with the same replicas inherits the previous pool's signals, health
-//! and prefix table, so a config edit does not make the router forget what the replicas have cached.
+//! Lifecycle: a [`Pool`] is built with its snapshot (no tasks); [`activate`] starts one scraper per replica — and,
+//! for a pool that follows a DNS name, one resolver — when a snapshot goes live (start and every reload). Tasks hold
+//! only a `Weak` to their pool and end when the pool is dropped with its snapshot. On reload every replica the new
+//! pool shares with the old one (same URL) inherits its signals, health and prefix blocks, so a config edit does
+//! not make the router forget what the replicas have cached.
+//!
+//! Membership (`members.rs`): a pool lists its replicas, or follows a DNS name (`dns.rs`) whose A/AAAA set is
+//! re-resolved on an interval. A replica that leaves stops taking new picks at once, its scraper is stopped and its
+//! state (signals, health, prefix blocks, metric series) dropped; requests already on it finish normally. Replicas
+//! are known to leases and scrapers by a stable id, never by their position, which changes as members come and go.
 //!
 //! A pick happens under one short lock: read the states, decide, record the prompt's blocks for the winner and
 //! count it in flight. The returned [`Lease`] lives in the request context and is released when the request ends
 //! (the stream included); a connect failure or timeout ejects the replica for `ejection_time`.
 
+mod dns;
+mod members;
 mod metrics;
 mod request;
 mod scrape;
@@ -29,6 +37,8 @@ use gatehouse_picker::{
 };
 use http::{HeaderMap, HeaderName};
 
+pub use dns::DEFAULT_REFRESH as DNS_DEFAULT_REFRESH;
+pub use members::{DnsMembership, Membership, ReplicaAddr};
 pub use metrics::PoolMetrics;
 pub use status::{PoolStatus, ReplicaStatus, render_html, status};
 
@@ -46,7 +56,8 @@ pub struct PoolSettings {
     pub picker: Picker,
     /// Prompt hashing and table size.
     pub prefix: PrefixConfig,
-    /// Path of the metrics endpoint on each replica.
+    /// Path of the metrics endpoint on each replica (appended to its URL unless the replica names its own
+    /// `metrics_url`).
     pub metrics_path: String,
     /// Scrape period.
     pub scrape_interval: Duration,
@@ -70,10 +81,8 @@ pub struct Pool {
     pub name: String,
     /// Settings.
     pub settings: PoolSettings,
-    /// Replica base URLs (same order as the provider's endpoints).
-    pub urls: Vec<String>,
-    /// `host:port` of each replica (metric label, replica header).
-    pub labels: Vec<String>,
+    /// Where the replicas come from: a list, or a DNS name.
+    pub membership: Membership,
     inner: Mutex<Inner>,
     cursor: AtomicUsize,
     picks: AtomicU64,
@@ -81,14 +90,33 @@ pub struct Pool {
     started: AtomicBool,
     seeds: RandomState,
     telemetry: std::sync::OnceLock<Arc<Telemetry>>,
+    /// The metrics client, built when the pool is activated.
+    client: std::sync::OnceLock<reqwest::Client>,
+    /// What the last DNS resolutions gave (DNS pools).
+    resolution: Mutex<dns::ResolutionStatus>,
 }
 
-/// The mutable part, behind one lock.
+/// The mutable part, behind one lock. `members`, `states`, `health` and the table's replicas are parallel: index
+/// `i` of each is the same replica.
 #[derive(Debug, Clone)]
 struct Inner {
+    members: Vec<Member>,
     states: Vec<ReplicaState>,
     health: Vec<Health>,
     table: PrefixTable,
+    next_id: u64,
+}
+
+/// One current replica.
+#[derive(Debug, Clone)]
+struct Member {
+    /// Stable for the replica's life in this pool (leases and scrapers refer to it).
+    id: u64,
+    addr: ReplicaAddr,
+    /// `host:port` (metric label, replica header).
+    label: String,
+    /// Its scraper, stopped when the replica leaves.
+    scraper: Option<tokio::task::AbortHandle>,
 }
 
 /// Health bookkeeping of one replica.
@@ -114,14 +142,16 @@ impl Health {
 #[derive(Debug)]
 pub struct Lease {
     pool: Arc<Pool>,
-    replica: usize,
+    /// The replica's member id (it may leave the pool while the request runs).
+    id: u64,
+    label: String,
     done: bool,
 }
 
-/// Attaches a pool built from `settings` to a `vllm_pool` provider.
+/// Attaches a pool built from `settings` over `membership` to a `vllm_pool` provider.
 #[must_use]
-pub fn attach(mut provider: Provider, settings: PoolSettings) -> Provider {
-    provider.pool = Some(Arc::new(Pool::new(&provider.name, &provider.endpoints, settings)));
+pub fn attach(mut provider: Provider, settings: PoolSettings, membership: Membership) -> Provider {
+    provider.pool = Some(Arc::new(Pool::new(&provider.name, membership, settings)));
     provider
 }
 
@@ -138,7 +168,7 @@ pub fn activate(snap: &Snapshot, previous: Option<&Snapshot>, telemetry: &Arc<Te
         }
         let _ = pool.telemetry.set(telemetry.clone());
         if !pool.started.swap(true, Ordering::SeqCst) {
-            scrape::spawn(pool);
+            pool.start();
         }
     }
 }
@@ -149,42 +179,33 @@ impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
             .field("name", &self.name)
-            .field("urls", &self.urls)
+            .field("membership", &self.membership)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
 impl Pool {
-    /// A pool with no signals yet (every replica healthy until proven otherwise, metrics unknown).
+    /// A pool with no signals yet (every listed replica healthy until proven otherwise, metrics unknown; a DNS
+    /// pool starts empty and fills at its first resolution).
     #[must_use]
-    pub fn new(name: &str, urls: &[String], settings: PoolSettings) -> Self {
-        let n = urls.len();
-        let labels = urls
-            .iter()
-            .map(|u| {
-                u.parse::<http::Uri>()
-                    .ok()
-                    .and_then(|u| u.authority().map(ToString::to_string))
-                    .unwrap_or_else(|| u.clone())
-            })
-            .collect();
-        let table = PrefixTable::new(n, settings.prefix.lru_blocks_per_replica);
+    pub fn new(name: &str, membership: Membership, settings: PoolSettings) -> Self {
+        let mut inner = Inner {
+            members: Vec::new(),
+            states: Vec::new(),
+            health: Vec::new(),
+            table: PrefixTable::new(0, settings.prefix.lru_blocks_per_replica),
+            next_id: 0,
+        };
+        if let Membership::Static(list) = &membership {
+            for addr in list {
+                inner.add(addr.clone());
+            }
+        }
         Self {
             name: name.to_string(),
-            urls: urls.to_vec(),
-            labels,
-            inner: Mutex::new(Inner {
-                states: vec![
-                    ReplicaState {
-                        healthy: true,
-                        ..ReplicaState::default()
-                    };
-                    n
-                ],
-                health: vec![Health::default(); n],
-                table,
-            }),
+            membership,
+            inner: Mutex::new(inner),
             settings,
             cursor: AtomicUsize::new(0),
             picks: AtomicU64::new(0),
@@ -192,7 +213,15 @@ impl Pool {
             started: AtomicBool::new(false),
             seeds: RandomState::new(),
             telemetry: std::sync::OnceLock::new(),
+            client: std::sync::OnceLock::new(),
+            resolution: Mutex::new(dns::ResolutionStatus::default()),
         }
+    }
+
+    /// Base URLs of the replicas in the pool now (a DNS pool's change as the name is re-resolved), for the active
+    /// health probe, which must follow membership rather than the list the config was loaded with.
+    pub fn replica_urls(&self) -> Vec<String> {
+        self.lock().members.iter().map(|m| m.addr.url.clone()).collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -205,43 +234,14 @@ impl Pool {
         self.origin.elapsed()
     }
 
-    /// Takes over signals, health and the prefix table of the pool this one replaces, when the replicas and the
-    /// table shape are the same.
-    fn inherit(&self, old: &Pool) {
-        if old.urls != self.urls || old.settings.prefix != self.settings.prefix {
-            return;
-        }
-        let prev = old.lock().clone();
-        let shift = |t: Option<Duration>| {
-            // Re-base the old pool's timestamps on this pool's clock.
-            t.and_then(|t| (old.origin + t).checked_duration_since(self.origin))
-                .or(t.map(|_| Duration::ZERO))
-        };
-        let mut inner = self.lock();
-        for (i, s) in prev.states.into_iter().enumerate() {
-            inner.states[i] = ReplicaState {
-                scraped_at: shift(s.scraped_at),
-                in_flight: 0,
-                ..s
-            };
-        }
-        inner.health = prev.health;
-        for h in &mut inner.health {
-            h.ejected = h
-                .ejected
-                .take()
-                .and_then(|(r, until)| shift(Some(until)).map(|u| (r, u)));
-        }
-        inner.table = prev.table;
-    }
-
     /// Picks a replica for a request to `model` with `prompt`, or sheds it when the pool is saturated and its
-    /// priority is negative.
+    /// priority is negative. Returns the replica's URL and its lease.
     ///
     /// # Errors
     ///
-    /// [`GatewayError::Shed`] for a shed request.
-    pub fn pick(self: &Arc<Self>, model: &str, prompt: &[u8], priority: i32) -> Result<(usize, Lease), GatewayError> {
+    /// [`GatewayError::Shed`] for a shed request, [`GatewayError::NoTargetAvailable`] for a pool without replicas
+    /// (a DNS name that has not resolved yet).
+    pub fn pick(self: &Arc<Self>, model: &str, prompt: &[u8], priority: i32) -> Result<(String, Lease), GatewayError> {
         let started = Instant::now();
         let hashes = if self.settings.picker.strategy == Strategy::Inference {
             hash_prompt(model, prompt, &self.settings.prefix)
@@ -276,75 +276,29 @@ impl Pool {
                 inner.table.record(d.replica, &hashes);
             }
             inner.states[d.replica].in_flight += 1;
-            d
+            let m = &inner.members[d.replica];
+            // Under the lock: a replica leaving meanwhile must not get its series back after they were dropped.
+            if let Some(t) = self.telemetry.get() {
+                t.metrics.pool.picked(&self.name, &m.label, d.reason.as_str());
+                t.metrics.pool.in_flight(&self.name, &m.label, 1);
+            }
+            (m.id, m.addr.url.clone(), m.label.clone())
         };
+        let (id, url, label) = decision;
         if let Some(t) = self.telemetry.get() {
-            let m = &t.metrics.pool;
-            m.picked(&self.name, &self.labels[decision.replica], decision.reason.as_str());
-            m.decision_time(&self.name, picker.strategy.as_str(), started.elapsed());
-            m.in_flight(&self.name, &self.labels[decision.replica], 1);
+            t.metrics
+                .pool
+                .decision_time(&self.name, picker.strategy.as_str(), started.elapsed());
         }
         Ok((
-            decision.replica,
+            url,
             Lease {
                 pool: self.clone(),
-                replica: decision.replica,
+                id,
+                label,
                 done: false,
             },
         ))
-    }
-
-    /// Records a scrape result for replica `i`.
-    fn scraped(&self, i: usize, result: Result<gatehouse_picker::Signals, String>) {
-        let now = self.now();
-        let mut inner = self.lock();
-        let was = inner.states[i].healthy;
-        match result {
-            Ok(signals) => {
-                inner.states[i].signals = Some(signals);
-                inner.states[i].scraped_at = Some(now);
-                inner.health[i].failures = 0;
-                inner.health[i].scrape_error = None;
-            }
-            Err(reason) => {
-                let h = &mut inner.health[i];
-                h.failures = h.failures.saturating_add(1);
-                if h.failures >= self.settings.unhealthy_after {
-                    h.scrape_error = Some(format!("metrics scrape failed {} times: {reason}", h.failures));
-                }
-            }
-        }
-        refresh_health(&mut inner, now);
-        let state = inner.states[i].clone();
-        let reason = inner.health[i].reason();
-        drop(inner);
-        self.log_transition(i, was, state.healthy, reason.as_deref());
-        if let Some(t) = self.telemetry.get() {
-            t.metrics.pool.signals(&self.name, &self.labels[i], &state);
-        }
-    }
-
-    /// Ejects replica `i` after a failed request.
-    fn request_failed(&self, i: usize, code: &str) {
-        let now = self.now();
-        let mut inner = self.lock();
-        let was = inner.states[i].healthy;
-        inner.health[i].ejected = Some((format!("request failed ({code})"), now + self.settings.ejection_time));
-        refresh_health(&mut inner, now);
-        let healthy = inner.states[i].healthy;
-        let reason = inner.health[i].reason();
-        drop(inner);
-        self.log_transition(i, was, healthy, reason.as_deref());
-    }
-
-    fn log_transition(&self, i: usize, was: bool, now: bool, reason: Option<&str>) {
-        match (was, now) {
-            (true, false) => {
-                tracing::warn!(pool = %self.name, replica = %self.urls[i], reason = reason.unwrap_or(""), "replica unhealthy")
-            }
-            (false, true) => tracing::info!(pool = %self.name, replica = %self.urls[i], "replica healthy again"),
-            _ => {}
-        }
     }
 
     /// The priority of a request's objective (0 when absent or unknown).
@@ -371,10 +325,16 @@ fn refresh_health(inner: &mut Inner, now: Duration) {
 // === impl Lease ===
 
 impl Lease {
+    /// The chosen replica's `host:port`.
+    #[must_use]
+    pub fn replica(&self) -> &str {
+        &self.label
+    }
+
     /// Releases the pick with the request's outcome: a connect failure or timeout ejects the replica.
     pub fn finish(mut self, error_code: Option<&str>) {
         if let Some(code @ ("upstream_unreachable" | "upstream_timeout")) = error_code {
-            self.pool.request_failed(self.replica, code);
+            self.pool.request_failed(self.id, code);
         }
         self.release();
     }
@@ -384,13 +344,14 @@ impl Lease {
             return;
         }
         let mut inner = self.pool.lock();
-        let s = &mut inner.states[self.replica];
+        // A replica that left the pool meanwhile has no state (nor metric series) left to update.
+        let Some(i) = inner.index_of(self.id) else {
+            return;
+        };
+        let s = &mut inner.states[i];
         s.in_flight = s.in_flight.saturating_sub(1);
-        drop(inner);
         if let Some(t) = self.pool.telemetry.get() {
-            t.metrics
-                .pool
-                .in_flight(&self.pool.name, &self.pool.labels[self.replica], -1);
+            t.metrics.pool.in_flight(&self.pool.name, &self.label, -1);
         }
     }
 }

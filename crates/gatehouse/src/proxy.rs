@@ -121,13 +121,19 @@ struct Prepared {
 pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> Response {
     let id = crate::request_id::from_headers(req.headers());
     let mut ctx = RequestContext::new(state.telemetry.clone(), route, id.clone());
+    ctx.start_trace(req.method(), req.headers());
     let snap = state.snapshot();
     let cost = snap.pricing.cost_header.then(|| {
         let cell = Arc::new(std::sync::OnceLock::new());
         ctx.cost_cell = Some(cell.clone());
         cell
     });
-    let mut resp = match forward(&snap, &state.responses, route, req, &mut ctx).await {
+    // The request's span is the current context while the pipeline runs, so policy steps can open child spans.
+    let cx = ctx.trace.clone();
+    let forwarded =
+        opentelemetry::context::FutureExt::with_context(forward(&snap, &state.responses, route, req, &mut ctx), cx)
+            .await;
+    let mut resp = match forwarded {
         Ok(Forwarded::Relay(relay, extra)) => {
             let mut resp = relay_response(*relay, route.dialect(), ctx).await;
             for (name, value) in extra {
@@ -142,6 +148,7 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
         }
         Err(e) => {
             ctx.fail(e.status().as_u16(), e.code(), e.source_kind() == ErrorSource::Upstream);
+            ctx.metrics().ops.rejected(&e);
             let mut resp = error_response(route.dialect(), &e);
             if ctx.attempts > 0 {
                 // Which target answered last and how many attempts were made, for failed requests too.
@@ -177,6 +184,7 @@ async fn forward(
     let (parts, body) = req.into_parts();
     let bytes = read_body(body, snap.server.max_body_bytes, snap.server.body_read_timeout).await?;
     let parsed = RequestBody::parse(&bytes)?;
+    ctx.record_input(parsed.get("messages").map(|m| m.get()));
 
     // Model: the header wins over the body.
     let name = match parts.headers.get(MODEL_HEADER) {
@@ -300,6 +308,7 @@ async fn attempt(
     let endpoint = provider
         .pick_endpoint(&req.parts.headers, req.parsed, upstream_model, ctx, &mut extra)
         .map_err(AttemptError::Prepare)?;
+    let endpoint: &str = &endpoint;
     ctx.endpoint = Some(endpoint.to_string());
 
     let incoming = ClientRequest {
@@ -348,6 +357,9 @@ async fn attempt(
         }
     }
     .map_err(AttemptError::Prepare)?;
+    let mut prepared = prepared;
+    let trace_cx = ctx.start_attempt(provider.kind, upstream_model, endpoint);
+    crate::trace::inject(&trace_cx, prepared.req.headers_mut());
 
     let wait = provider
         .timeouts

@@ -117,8 +117,13 @@ pub async fn reload(state: &AppState, path: &std::path::Path) -> bool {
             if snap.listen != old.listen || snap.admin != old.admin {
                 tracing::warn!("listen/admin address changes take effect only after a restart");
             }
+            let endpoint = |s: &crate::snapshot::Snapshot| s.traces.as_deref().map(|t| t.endpoint.to_string());
+            if endpoint(&snap) != endpoint(&old) || snap.traces.is_some() != old.traces.is_some() {
+                tracing::warn!("telemetry.traces changes take effect only after a restart");
+            }
             state.telemetry.access_log.set_target(snap.access_log);
             crate::pool::activate(&snap, Some(&old), &state.telemetry);
+            crate::probe::activate(&snap, Some(&old), &state.telemetry);
             state.config.store(Arc::new(snap));
             metrics.reload(true);
             set_report(

@@ -99,6 +99,7 @@ struct TargetInfo<'a> {
 async fn models(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
     let id = crate::request_id::from_headers(req.headers());
     let mut ctx = RequestContext::new(state.telemetry.clone(), Route::Models, id.clone());
+    ctx.start_trace(req.method(), req.headers());
     let snap = state.snapshot();
     let identity = match crate::policy::authenticate(&snap.policy, req.headers()).await {
         Ok(i) => i,

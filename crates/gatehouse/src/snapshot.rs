@@ -51,6 +51,8 @@ pub struct Snapshot {
     pub retry_budget: crate::health::RetryBudget,
     /// Bounds of the response store behind `previous_response_id` (`responses.store`).
     pub response_store: crate::response_store::ResponseStoreSettings,
+    /// Trace export (`telemetry.traces` + `OTEL_*`); `None` when off. Read once at start (docs/observability.md).
+    pub traces: Option<Arc<crate::trace::TraceSettings>>,
 }
 
 /// Retry, backoff and ejection rules for the failover loop (docs/failover.md).
@@ -112,6 +114,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// Drain deadline on shutdown.
     pub drain_timeout: Duration,
+    /// Unready-but-serving time between SIGTERM and closing the listener.
+    pub shutdown_delay: Duration,
 }
 
 /// A model clients can ask for.
@@ -137,6 +141,10 @@ pub struct Target {
     /// What a translated target's model accepts (`max_tokens` default, sampling, unsupported parameters);
     /// unused on the passthrough path.
     pub rules: ModelRules,
+    /// Priority group: lower is preferred (the list position when the config sets none).
+    pub priority: u32,
+    /// Share of the group's traffic.
+    pub weight: u32,
 }
 
 /// A configured upstream.
@@ -164,8 +172,10 @@ pub struct Provider {
     pub wire: WireSettings,
     /// Bedrock-only settings (present exactly when `kind` is `bedrock`).
     pub bedrock: Option<BedrockSettings>,
-    /// Passive health from real traffic (ejection, cool-down).
+    /// Passive health from real traffic (ejection, cool-down) and active probe results.
     pub health: crate::health::TargetHealth,
+    /// Active health probes (`health:`), when enabled.
+    pub probe: Option<crate::probe::ProbeSettings>,
 }
 
 /// What SigV4 signing needs for a Bedrock provider.
@@ -257,7 +267,15 @@ impl Provider {
             wire: WireSettings::default(),
             bedrock: None,
             health: crate::health::TargetHealth::default(),
+            probe: None,
         }
+    }
+
+    /// Enables active health probes (for a provider with a `health:` block).
+    #[must_use]
+    pub fn with_probe(mut self, settings: Option<crate::probe::ProbeSettings>) -> Self {
+        self.probe = settings;
+        self
     }
 
     /// Adds the Bedrock settings (for `kind: bedrock`).

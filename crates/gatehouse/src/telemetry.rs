@@ -1,4 +1,4 @@
-//! Process-wide telemetry handles shared by every request: metrics and the access log.
+//! Process-wide telemetry handles shared by every request: metrics, the access log and the tracer.
 
 use crate::access_log::AccessLog;
 use crate::metrics::Metrics;
@@ -9,4 +9,6 @@ pub struct Telemetry {
     pub metrics: Metrics,
     /// Access log sink.
     pub access_log: AccessLog,
+    /// OpenTelemetry trace export (off without `telemetry.traces` / `OTEL_*` endpoint).
+    pub traces: crate::trace::Traces,
 }

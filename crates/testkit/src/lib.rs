@@ -15,6 +15,8 @@
 //! - [`SseCollector`] / [`sse_data`] — read an SSE body back into its `data:` payloads.
 //! - [`write_file_atomically`] and [`swap_k8s_secret_dir`] — change files the way editors and the kubelet do, for
 //!   reload tests.
+//! - [`DnsServer`] — a loopback nameserver whose A records the test changes, for DNS pool membership.
+//! - [`OtlpReceiver`] — an OTLP/HTTP trace collector that decodes the protobuf and keeps every span.
 //! - [`bench_upstream`] — precomputed responses for load tests, with none of the mock's checks.
 //!
 //! ```no_run
@@ -29,6 +31,7 @@
 
 mod atomic_file;
 pub mod bench_upstream;
+mod dns_server;
 mod journal;
 #[cfg(unix)]
 mod k8s_secret;
@@ -39,6 +42,7 @@ mod mock_gemini;
 mod mock_openai;
 mod mock_responses;
 mod openai_json;
+mod otlp;
 mod render;
 mod reply;
 mod sse;
@@ -46,15 +50,17 @@ mod sse_body;
 mod validate;
 
 pub use atomic_file::write_file_atomically;
+pub use dns_server::DnsServer;
 pub use journal::Recorded;
 #[cfg(unix)]
 pub use k8s_secret::swap_k8s_secret_dir;
-pub use listener::free_port_listener;
+pub use listener::{free_port_listener, listener_on};
 pub use mock_anthropic::{AnthropicRecorded, AnthropicRejection, AnthropicReply, MockAnthropic, MockAnthropicBuilder};
 pub use mock_bedrock::{BedrockRecorded, BedrockReply, MockBedrock, MockBedrockBuilder};
 pub use mock_gemini::{GeminiRecorded, GeminiRejection, GeminiReply, MockGemini, MockGeminiBuilder};
 pub use mock_openai::{MockOpenAi, MockOpenAiBuilder};
 pub use mock_responses::{MockResponses, MockResponsesBuilder, ResponsesRejection, ResponsesReply};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use reply::{Reply, StreamGate};
 pub use sse::{SseCollector, collect_sse, sse_data};
 pub use validate::Rejection;

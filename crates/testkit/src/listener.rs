@@ -6,6 +6,9 @@
 //! hung ones included.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -35,20 +38,50 @@ pub async fn free_port_listener() -> TcpListener {
         .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:0: {e}"))
 }
 
+/// A listener on `addr` exactly, for a mock restarted on the port of one that was dropped: binding is retried for
+/// up to 5 s while the old listener is still closing.
+///
+/// # Panics
+///
+/// If `addr` cannot be bound within 5 s.
+pub async fn listener_on(addr: SocketAddr) -> TcpListener {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(l) => return l,
+            Err(e) if tokio::time::Instant::now() >= deadline => panic!("cannot bind {addr}: {e}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+}
+
 /// Serves HTTP/1 and HTTP/2 on `listener` with `handle` until `shutdown` is cancelled.
 pub(crate) fn spawn_serve<H, F>(listener: TcpListener, shutdown: &CancellationToken, handle: H)
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<MockBody>> + Send + 'static,
 {
+    spawn_serve_counting(listener, shutdown, Arc::new(AtomicUsize::new(0)), handle);
+}
+
+/// [`spawn_serve`], counting every accepted TCP connection in `accepted` (to prove a client reused a connection).
+pub(crate) fn spawn_serve_counting<H, F>(
+    listener: TcpListener,
+    shutdown: &CancellationToken,
+    accepted: Arc<AtomicUsize>,
+    handle: H,
+) where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<MockBody>> + Send + 'static,
+{
     tokio::spawn(
         shutdown
             .clone()
-            .run_until_cancelled_owned(serve(listener, shutdown.clone(), handle)),
+            .run_until_cancelled_owned(serve(listener, shutdown.clone(), accepted, handle)),
     );
 }
 
-async fn serve<H, F>(listener: TcpListener, shutdown: CancellationToken, handle: H)
+async fn serve<H, F>(listener: TcpListener, shutdown: CancellationToken, accepted: Arc<AtomicUsize>, handle: H)
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<MockBody>> + Send + 'static,
@@ -59,6 +92,7 @@ where
             tokio::task::yield_now().await;
             continue;
         };
+        accepted.fetch_add(1, Ordering::SeqCst);
         // Best effort: without it small SSE frames may wait for Nagle, which only slows tests down.
         let _ = stream.set_nodelay(true);
         let handle = handle.clone();

@@ -224,6 +224,22 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
     });
     match verdict {
         Err(rejection) => render::rejection(&rejection, seq),
+        Ok(accepted) if accepted.list_models => {
+            let body = serde_json::json!({
+                "data": [{"type": "model", "id": "claude-haiku-4-5", "display_name": "Claude Haiku 4.5",
+                          "created_at": "2025-10-01T00:00:00Z"}],
+                "has_more": false,
+                "first_id": "claude-haiku-4-5",
+                "last_id": "claude-haiku-4-5",
+            })
+            .to_string();
+            let response = crate::render::full(
+                StatusCode::OK,
+                HeaderValue::from_static("application/json"),
+                body.into(),
+            );
+            render::with_request_id(response, seq)
+        }
         Ok(accepted) if accepted.count_only => {
             let body = serde_json::json!({ "input_tokens": accepted.input_tokens }).to_string();
             let response = crate::render::full(

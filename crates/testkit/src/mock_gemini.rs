@@ -1,5 +1,6 @@
 //! [`MockGemini`]: a strict Gemini API upstream (`/v1beta/models/{model}:generateContent` and
-//! `:streamGenerateContent`) on `127.0.0.1:0` that records everything it receives.
+//! `:streamGenerateContent`, and the models list `GET /v1beta/models`) on `127.0.0.1:0` that records everything it
+//! receives.
 //!
 //! Invariants: every request is recorded (refused ones too, with their [`GeminiRejection`]) before it is
 //! answered; replies come from the FIFO queue first, then the default; refusals never consume a reply; dropping
@@ -86,6 +87,13 @@ impl MockGemini {
         self.state.journal.requests()
     }
 
+    /// Waits until at least `n` requests were recorded and returns them all. Has no timeout of its own: wrap it in
+    /// `tokio::time::timeout` if the request might never come.
+    pub async fn wait_for_requests(&self, n: usize) -> Vec<GeminiRecorded> {
+        self.state.journal.wait_received(n).await;
+        self.requests()
+    }
+
     /// Queues a one-shot reply: queued replies are used first, in order, then the default.
     pub fn enqueue(&self, reply: GeminiReply) {
         lock(&self.state.queue).push_back(reply);
@@ -160,7 +168,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
     let (body, verdict) = match body.collect().await {
         Ok(collected) => {
             let body = collected.to_bytes();
-            let verdict = validate::check(&parts.method, &parts.uri, &parts.headers, &body, &state.policy);
+            let verdict = if parts.method == http::Method::GET && parts.uri.path() == "/v1beta/models" {
+                validate::check_key(&parts.headers, &state.policy).map(|()| None)
+            } else {
+                validate::check(&parts.method, &parts.uri, &parts.headers, &body, &state.policy).map(Some)
+            };
             (body, verdict)
         }
         Err(_) => (Bytes::new(), Err(GeminiRejection::IncompleteBody)),
@@ -180,7 +192,24 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
             HeaderValue::from_static("application/json"),
             rejection.body(),
         ),
-        Ok(accepted) => {
+        Ok(None) => {
+            // The models list, as `GET /v1beta/models` answers it (no reply consumed).
+            let models: Vec<_> = state
+                .policy
+                .models
+                .iter()
+                .map(|m| {
+                    serde_json::json!({"name": format!("models/{m}"), "displayName": m,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"]})
+                })
+                .collect();
+            crate::render::full(
+                http::StatusCode::OK,
+                HeaderValue::from_static("application/json"),
+                serde_json::json!({ "models": models }).to_string().into(),
+            )
+        }
+        Ok(Some(accepted)) => {
             let reply = lock(&state.queue)
                 .pop_front()
                 .unwrap_or_else(|| lock(&state.default_reply).clone());

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -32,6 +33,7 @@ pub struct MockOpenAi {
     addr: SocketAddr,
     state: Arc<State>,
     shutdown: CancellationToken,
+    connections: Arc<AtomicUsize>,
 }
 
 /// Configures a [`MockOpenAi`] before it starts.
@@ -42,6 +44,7 @@ pub struct MockOpenAiBuilder {
     reply: Reply,
     queue: VecDeque<Reply>,
     models: Vec<String>,
+    bind: Option<SocketAddr>,
 }
 
 #[derive(Debug)]
@@ -64,6 +67,7 @@ impl MockOpenAi {
             reply: Reply::chat("ok"),
             queue: VecDeque::new(),
             models: vec!["mock-model".to_string()],
+            bind: None,
         }
     }
 
@@ -75,6 +79,11 @@ impl MockOpenAi {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// TCP connections accepted so far: a client that reuses a pooled connection adds none.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// Every request received so far, in arrival order, refused ones included.
@@ -141,7 +150,8 @@ impl MockOpenAiBuilder {
     /// Imitates Azure OpenAI instead: requests must go to `/openai/deployments/{deployment}/...` for one of
     /// `deployments`, with exactly `?api-version=<api_version>`, and the key (if set) in an `api-key` header with
     /// no `Authorization` header (Azure would take that as an Entra ID token). `model` in the body is optional; the
-    /// deployment name is echoed when it is absent. `GET /v1/models` is not served.
+    /// deployment name is echoed when it is absent. `GET /v1/models` is not served; Azure's own list,
+    /// `GET /openai/models?api-version=…`, is (with the same version and key checks).
     #[must_use]
     pub fn azure(mut self, api_version: &str, deployments: &[&str]) -> Self {
         self.azure = Some((
@@ -172,9 +182,21 @@ impl MockOpenAiBuilder {
         self
     }
 
-    /// Binds `127.0.0.1:0` and starts serving; returns once the listener is bound, so the URL is usable at once.
+    /// Serves on `addr` instead of a free port: to restart an upstream on the port of a mock that was dropped (a
+    /// killed and restored primary). Binding waits up to 5 s for the old listener to close.
+    #[must_use]
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = Some(addr);
+        self
+    }
+
+    /// Binds `127.0.0.1:0` (or the [`bind`](Self::bind) address) and starts serving; returns once the listener is
+    /// bound, so the URL is usable at once.
     pub async fn start(self) -> MockOpenAi {
-        let listener = crate::free_port_listener().await;
+        let listener = match self.bind {
+            Some(addr) => crate::listener_on(addr).await,
+            None => crate::free_port_listener().await,
+        };
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("mock listener has no address: {e}"));
@@ -195,8 +217,16 @@ impl MockOpenAiBuilder {
         });
         let shutdown = CancellationToken::new();
         let serving = state.clone();
-        crate::listener::spawn_serve(listener, &shutdown, move |req| handle(serving.clone(), req));
-        MockOpenAi { addr, state, shutdown }
+        let connections = Arc::new(AtomicUsize::new(0));
+        crate::listener::spawn_serve_counting(listener, &shutdown, connections.clone(), move |req| {
+            handle(serving.clone(), req)
+        });
+        MockOpenAi {
+            addr,
+            state,
+            shutdown,
+            connections,
+        }
     }
 }
 

@@ -204,7 +204,13 @@ pub(crate) fn check(
             api_version,
             deployments,
         } => {
-            let (deployment, endpoint) = azure_route(method, uri.path())?;
+            // `GET /openai/models?api-version=…` (Azure's "Models - List") lists what the resource can deploy.
+            let listing = method == Method::GET && uri.path() == "/openai/models";
+            let (deployment, endpoint) = if listing {
+                ("", Endpoint::Chat)
+            } else {
+                azure_route(method, uri.path())?
+            };
             let version = uri
                 .query()
                 .into_iter()
@@ -220,6 +226,9 @@ pub(crate) fn check(
                 if !ok || headers.contains_key(header::AUTHORIZATION) {
                     return Err(Rejection::InvalidApiKey);
                 }
+            }
+            if listing {
+                return Ok(Route::Models);
             }
             if !deployments.iter().any(|d| d == deployment) {
                 return Err(Rejection::DeploymentNotFound);

@@ -7,6 +7,7 @@ fn cfg() -> PrefixConfig {
         block_chars: 4,
         max_blocks: 8,
         lru_blocks_per_replica: 100,
+        auto_tune: true,
     }
 }
 
@@ -93,4 +94,63 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn replicas_join_leave_and_are_copied_within_the_bound() {
+    let c = cfg();
+    let h = hash_prompt("m", b"aaaabbbbcccc", &c);
+    let mut t = PrefixTable::new(2, 100);
+    t.record(0, &h);
+    t.record(1, &h[..1]);
+    let r = t.add_replica();
+    assert_eq!((r, t.replicas()), (2, 3));
+    assert_eq!(t.len(2), 0, "a new member holds nothing");
+    t.remove_replica(0);
+    assert_eq!(t.replicas(), 2);
+    assert_eq!(t.match_len(0, &h), 1, "the replica after the removed one moved down");
+    let mut small = PrefixTable::new(1, 2);
+    let mut big = PrefixTable::new(1, 100);
+    big.record(0, &h);
+    small.copy_replica(0, &big, 0);
+    assert_eq!(small.len(0), 2, "a copy respects the receiving table's bound");
+    assert!(small.is_consistent() && t.is_consistent());
+    t.remove_replica(9); // out of range: no effect
+    assert_eq!(t.replicas(), 2);
+}
+
+#[test]
+fn auto_tune_sizes_a_replica_to_its_kv_cache_within_the_bound() {
+    let c = PrefixConfig::default();
+    // 2400 vLLM blocks of 16 tokens = 38 400 tokens ≈ 153 600 characters = 2400 blocks of 64 characters.
+    assert_eq!(c.capacity_for(Some(2400), Some(16)), Some(2400));
+    assert_eq!(
+        c.capacity_for(Some(2400), None),
+        Some(2400),
+        "block size 16 when unknown"
+    );
+    assert_eq!(c.capacity_for(Some(100), Some(32)), Some(200));
+    assert_eq!(
+        c.capacity_for(Some(10_000_000), Some(16)),
+        Some(31_250),
+        "bounded by lru_blocks_per_replica"
+    );
+    assert_eq!(c.capacity_for(Some(0), Some(16)), Some(1));
+    assert_eq!(c.capacity_for(None, Some(16)), None, "unknown size: the bound stays");
+    let off = PrefixConfig { auto_tune: false, ..c };
+    assert_eq!(off.capacity_for(Some(2400), Some(16)), None);
+    let mut t = PrefixTable::new(2, 10);
+    let h = hash_prompt("m", b"aaaabbbbccccddddeeee", &cfg());
+    t.record(0, &h);
+    assert_eq!(t.len(0), 5);
+    t.set_capacity(0, 2);
+    assert_eq!(
+        (t.len(0), t.capacity_of(0)),
+        (2, 2),
+        "shrinking evicts the oldest blocks"
+    );
+    assert_eq!(t.match_len(0, &h), 0, "the leading blocks were the oldest");
+    t.set_capacity(1, 1_000);
+    assert_eq!(t.capacity_of(1), 10, "never above the table's bound");
+    assert!(t.is_consistent());
 }

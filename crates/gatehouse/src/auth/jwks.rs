@@ -176,7 +176,30 @@ impl JwksCache {
         Ok(jwks)
     }
 
+    /// One traced GET (a CLIENT span under the request that needed the keys).
     async fn get(&self, url: &http::Uri) -> Result<Bytes, String> {
+        use opentelemetry::KeyValue;
+        let mut attrs = vec![
+            KeyValue::new("http.request.method", "GET"),
+            // Without user info or query: either could carry a credential.
+            KeyValue::new(
+                "url.full",
+                format!(
+                    "{}://{}{}{}",
+                    url.scheme_str().unwrap_or("https"),
+                    url.host().unwrap_or_default(),
+                    url.port_u16().map(|p| format!(":{p}")).unwrap_or_default(),
+                    url.path()
+                ),
+            ),
+            KeyValue::new("gatehouse.purpose", "jwks"),
+        ];
+        attrs.extend(crate::trace::server_attrs(&url.to_string()));
+        let span = crate::trace::ChildSpan::start(None, "GET", opentelemetry::trace::SpanKind::Client, attrs);
+        crate::trace::record_result(&span, self.get_untraced(url).await, "jwks_fetch_failed")
+    }
+
+    async fn get_untraced(&self, url: &http::Uri) -> Result<Bytes, String> {
         check_url(url, self.policy.allow_insecure_http)?;
         let req = http::Request::get(url.clone())
             .header(http::header::ACCEPT, "application/json")

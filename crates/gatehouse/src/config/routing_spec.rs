@@ -56,6 +56,56 @@ pub struct RoutingSpec {
     pub replica_header: Option<String>,
 }
 
+/// One replica of a `vllm_pool`: its base URL, or the URL with where its metrics live.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EndpointSpec {
+    /// Base URL; metrics are scraped at this URL + `routing.metrics_path`.
+    Url(String),
+    /// Base URL and a metrics URL of its own (another port or path, e.g. a sidecar exporter).
+    Full(EndpointFullSpec),
+}
+
+/// A replica with its own metrics URL.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointFullSpec {
+    /// Base URL of the replica's OpenAI-compatible API.
+    pub url: String,
+    /// Full URL of its Prometheus metrics (default: `url` + `routing.metrics_path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_url: Option<String>,
+}
+
+/// Replicas from DNS: every A/AAAA record of a name (a Kubernetes headless Service) is a replica on `port`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DnsSpec {
+    /// `host:port`, other settings at their defaults.
+    Short(String),
+    /// Every setting.
+    Full(DnsFullSpec),
+}
+
+/// DNS membership settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsFullSpec {
+    /// The name to resolve, e.g. `vllm.inference.svc.cluster.local`.
+    pub name: String,
+    /// The port every replica serves on.
+    pub port: u16,
+    /// How often the name is resolved again (default 5s, the TTL of Kubernetes' DNS records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_interval: Option<HumanDuration>,
+    /// Time allowed for one resolution (default 2s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<HumanDuration>,
+    /// `ip:port` of a nameserver to query directly (UDP, TCP when truncated) instead of the system resolver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nameserver: Option<String>,
+}
+
 /// One upstream model of a weighted split (GIE's `InferenceModelRewrite` target): a base model or a LoRA adapter.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -106,7 +156,12 @@ pub struct PrefixSpec {
     /// Most blocks hashed per prompt (default 256).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_blocks: Option<usize>,
-    /// Blocks remembered per replica, least recently routed evicted first (default 31250, about 2 MB per replica).
+    /// Blocks remembered per replica, least recently routed evicted first (default 31250, about 2 MB per replica);
+    /// with `auto_tune`, the upper bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lru_blocks_per_replica: Option<usize>,
+    /// Size each replica's table to its KV cache as reported by `vllm:cache_config_info` (GIE's `autoTune`;
+    /// default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_tune: Option<bool>,
 }

@@ -14,9 +14,11 @@ use super::units::{ByteSize, HumanDuration};
 
 pub mod auth;
 pub mod governance;
+pub mod health;
 pub mod mcp;
 pub mod metering;
 pub mod responses;
+pub mod telemetry;
 
 /// The whole config file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -152,9 +154,12 @@ pub struct ProviderSpec {
     /// `https://generativelanguage.googleapis.com`; `azure_openai`: required (`https://{resource}.openai.azure.com`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
-    /// `vllm_pool`: replica base URLs.
+    /// `vllm_pool`: replica base URLs (each may be `{ url, metrics_url }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoints: Option<Vec<String>>,
+    pub endpoints: Option<Vec<super::routing_spec::EndpointSpec>>,
+    /// `vllm_pool`: follow a DNS name instead of listing `endpoints` (`host:port` or `{ name, port, ... }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<super::routing_spec::DnsSpec>,
     /// `vllm_pool`: replica picking policy (default `inference`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picker: Option<PickerKind>,
@@ -190,6 +195,9 @@ pub struct ProviderSpec {
     /// Upstream timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsSpec,
+    /// Active health probes (absent: not probed; docs/failover.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<health::HealthSpec>,
 }
 
 /// AWS credentials for SigV4, each a secret (env, file or value).
@@ -275,6 +283,13 @@ pub struct TargetSpec {
     /// answering 400 naming them (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_unsupported: Option<bool>,
+    /// Priority group (lower is preferred). When one target of a model sets it, all must; absent everywhere, the
+    /// list order is the priority (docs/failover.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
+    /// Share of its priority group's traffic (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
 }
 
 /// Which sampling parameters a translated target's model accepts; the gateway never sends a combination the
@@ -315,6 +330,10 @@ pub struct ServerSpec {
     /// How long in-flight requests may run after SIGTERM (default 30s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain_timeout: Option<HumanDuration>,
+    /// After SIGTERM, how long `/readyz` reports unready while new connections are still served, so a load balancer
+    /// polling readiness stops sending before the listener closes (default 0s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown_delay: Option<HumanDuration>,
 }
 
 /// Where logs go.
@@ -324,6 +343,9 @@ pub struct TelemetrySpec {
     /// Access log destination (default `stdout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLogTarget>,
+    /// OpenTelemetry trace export (docs/observability.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces: Option<telemetry::TracesSpec>,
 }
 
 /// Access log destination.

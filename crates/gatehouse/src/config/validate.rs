@@ -14,10 +14,12 @@ use std::sync::Arc;
 mod auth;
 mod failover;
 mod governance;
+mod health;
 mod mcp;
 mod metering;
 mod responses;
 mod routing;
+mod traces;
 
 use super::node::Node;
 use gatehouse_llm::anthropic::{ModelRules, Sampling};
@@ -79,6 +81,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
             errs.push(&["models", &idx, "targets"], "a model needs at least one target");
         }
         let mut targets = Vec::new();
+        let groups = health::target_groups(&mut errs, &idx, m);
         for (j, t) in m.targets.iter().enumerate() {
             let jdx = j.to_string();
             let Some(provider) = providers.get(&t.provider) else {
@@ -114,6 +117,8 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
                 upstream_model: t.model.clone().unwrap_or_else(|| m.name.clone()),
                 split,
                 rules,
+                priority: groups[j].0,
+                weight: groups[j].1,
             });
         }
         let model = Arc::new(Model {
@@ -148,6 +153,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
 
     let failover = failover::build(&mut errs, &spec.failover);
     let response_store = responses::build(&mut errs, spec.responses.as_ref(), spec.redis.is_some());
+    let traces = traces::build(&mut errs, spec.telemetry.traces.as_ref(), env).map(Arc::new);
 
     if !errs.list.is_empty() {
         return Err(ConfigErrors(errs.list));
@@ -169,6 +175,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         failover,
         retry_budget: crate::health::RetryBudget::default(),
         response_store,
+        traces,
     })
 }
 
@@ -203,6 +210,7 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
     let header_read_timeout = dur(s.header_read_timeout, 10);
     let body_read_timeout = dur(s.body_read_timeout, 60);
     let drain_timeout = dur(s.drain_timeout, 30);
+    let shutdown_delay = dur(s.shutdown_delay, 0);
     for (field, d) in [
         ("header_read_timeout", header_read_timeout),
         ("body_read_timeout", body_read_timeout),
@@ -219,6 +227,7 @@ fn server_settings(errs: &mut Errors<'_>, spec: &ConfigSpec) -> ServerSettings {
         body_read_timeout,
         max_connections,
         drain_timeout,
+        shutdown_delay,
     }
 }
 
@@ -275,20 +284,7 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
                     "`base_url` is not valid for `kind: vllm_pool`; list replicas in `endpoints`",
                 );
             }
-            match &p.endpoints {
-                Some(list) if !list.is_empty() => list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, u)| check_url(errs, name, "endpoints", Some(i), u))
-                    .collect(),
-                _ => {
-                    errs.push(
-                        &["providers", name, "kind"],
-                        "a `vllm_pool` provider needs at least one entry in `endpoints`",
-                    );
-                    Vec::new()
-                }
-            }
+            routing::pool_endpoints(errs, name, p)
         }
     };
     let d = Timeouts::default();
@@ -319,14 +315,20 @@ fn provider(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec, env: EnvLookup<
     };
     let anthropic = anthropic_settings(errs, name, p);
     let pool = routing::pool_settings(errs, name, p);
+    let membership = pool
+        .as_ref()
+        .map(|s| routing::membership(errs, name, p, &endpoints, &s.metrics_path));
     let wire = kinds::wire(errs, name, p);
     let bedrock = kinds::bedrock(errs, name, p, env);
+    let probe = health::probe_settings(errs, name, p.health.as_ref());
     if errs.list.len() > before {
         return None;
     }
-    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client).with_wire(wire);
-    if let Some(settings) = pool {
-        provider = crate::pool::attach(provider, settings);
+    let mut provider = Provider::new(name.to_string(), p.kind, endpoints, api_key, timeouts, client)
+        .with_wire(wire)
+        .with_probe(probe);
+    if let (Some(settings), Some(membership)) = (pool, membership) {
+        provider = crate::pool::attach(provider, settings, membership);
     }
     if let Some(a) = anthropic {
         provider = provider.with_anthropic(a);

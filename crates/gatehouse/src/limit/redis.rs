@@ -94,6 +94,11 @@ impl RedisLimiter {
 
     /// Decides a request costing `n` cells for `key` on Redis's clock (or `now_ns`, for tests).
     pub async fn check_n(&self, key: &str, gcra: Gcra, n: u64, now_ns: Option<u64>) -> Result<Decision, String> {
+        let span = crate::trace::redis_span("rate_limit");
+        crate::trace::record_result(&span, self.check_n_untraced(key, gcra, n, now_ns).await, "redis_error")
+    }
+
+    async fn check_n_untraced(&self, key: &str, gcra: Gcra, n: u64, now_ns: Option<u64>) -> Result<Decision, String> {
         let mut conn = self.conn().await?;
         let mut inv = self.script.key(key);
         inv.arg(gcra.emission_ns)
@@ -141,6 +146,11 @@ return tostring(spent)
 
 impl RedisLimiter {
     async fn run(&self, script: &str, keys: [&str; 2], args: [String; 3]) -> Result<redis::Value, String> {
+        let span = crate::trace::redis_span("budget");
+        crate::trace::record_result(&span, self.run_untraced(script, keys, args).await, "redis_error")
+    }
+
+    async fn run_untraced(&self, script: &str, keys: [&str; 2], args: [String; 3]) -> Result<redis::Value, String> {
         let mut conn = self.conn().await?;
         let script = redis::Script::new(script);
         let mut inv = script.key(keys[0]);

@@ -61,6 +61,11 @@ pub fn post_headers(headers: &HeaderMap) -> Result<(), McpFailure> {
             "Accept must list application/json and text/event-stream",
         ));
     }
+    Ok(())
+}
+
+/// `MCP-Protocol-Version` of a session-era request: absent, or one we serve.
+pub fn version(headers: &HeaderMap) -> Result<(), McpFailure> {
     if let Some(v) = headers.get("mcp-protocol-version") {
         let v = v.to_str().unwrap_or_default();
         if !SUPPORTED_VERSIONS.contains(&v) {

@@ -62,6 +62,9 @@ pub enum McpFailure {
         /// When the next request would be allowed.
         retry_after: std::time::Duration,
     },
+    /// The shared (Redis) limiter failed and `redis.on_error` is `fail_closed`.
+    #[error("the rate limiter is unavailable")]
+    LimiterUnavailable,
     /// The caller is not authenticated.
     #[error("{0}")]
     Unauthenticated(crate::auth::AuthError),
@@ -87,7 +90,7 @@ impl McpFailure {
         match self {
             Self::Protocol(e) if e.source_of() == gatehouse_mcp::error::Source::Upstream => ErrorSource::Upstream,
             Self::Upstream { .. } | Self::UpstreamTimeout(_) => ErrorSource::Upstream,
-            Self::SessionTooLarge => ErrorSource::Internal,
+            Self::SessionTooLarge | Self::LimiterUnavailable => ErrorSource::Internal,
             _ => ErrorSource::Client,
         }
     }
@@ -96,7 +99,9 @@ impl McpFailure {
     #[must_use]
     pub fn retry(&self) -> Retry {
         match self {
-            Self::Upstream { .. } | Self::UpstreamTimeout(_) | Self::RateLimited { .. } => Retry::BeforeFirstByte,
+            Self::Upstream { .. } | Self::UpstreamTimeout(_) | Self::RateLimited { .. } | Self::LimiterUnavailable => {
+                Retry::BeforeFirstByte
+            }
             _ => Retry::Never,
         }
     }
@@ -110,7 +115,9 @@ impl McpFailure {
             | Self::NoSession => StatusCode::BAD_REQUEST,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadOrigin | Self::BadHost | Self::ForeignSession => StatusCode::FORBIDDEN,
-            Self::Unauthenticated(crate::auth::AuthError::KeysUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthenticated(crate::auth::AuthError::KeysUnavailable) | Self::LimiterUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadHeaders("Content-Type must be application/json") => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -158,6 +165,7 @@ impl McpFailure {
             Self::Denied { .. } => "mcp_denied",
             Self::Unauthenticated(e) => e.code(),
             Self::RateLimited { .. } => "mcp_rate_limited",
+            Self::LimiterUnavailable => "limiter_unavailable",
             Self::SessionTooLarge => "mcp_session_too_large",
         }
     }

@@ -2,9 +2,10 @@
 //! relayed by `relay.rs`).
 //!
 //! Order: Origin/Host (403, `checks.rs`) → authentication (401) → method (GET 405, DELETE ends the session) →
-//! Content-Type (415) / Accept (406) / `MCP-Protocol-Version` (400) → body size (413) → JSON-RPC parse (400; batches
-//! refused) → rate limit (429) → `initialize`, or the session token (400 missing, 404 unknown, 403 another
-//! principal's) → method, with per-item authorization inside lists and calls.
+//! Content-Type (415) / Accept (406) → body size (413) → JSON-RPC parse (400; batches refused) →
+//! `MCP-Protocol-Version` (400; a 2026-07-28 request goes to `modern.rs` after the rate limit) → rate limit
+//! (429, `limit.rs`) → `initialize`, or the session token (400 missing, 404 unknown, 403 another principal's) →
+//! method, with per-item authorization inside lists and calls.
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use super::error::McpFailure;
 use super::log::McpLog;
 use super::methods::{self, Allow, Answer, Mapper};
 use super::settings::McpSettings;
-use super::{checks, relay, upstream};
+use super::{checks, limit, modern, relay, tasks, upstream};
 use crate::respond::jsonrpc_error;
 use crate::state::AppState;
 
@@ -31,6 +32,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
     let snap = state.snapshot();
     let request_id = crate::request_id::from_headers(req.headers());
     let mut log = McpLog::new(state.telemetry.clone(), request_id);
+    log.start_trace(req.headers());
     let Some(settings) = snap.mcp.clone() else {
         log.status = 404;
         log.error_code = Some("mcp_not_configured");
@@ -43,7 +45,14 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         return r;
     };
-    let resp = match serve(&settings, req, &mut log).await {
+    let shared = limit::Shared {
+        redis: snap.policy.redis.clone(),
+        backend_errors: state.telemetry.metrics.metering.limiter_backend_errors.clone(),
+    };
+    // The exchange's span is current while it is served: upstream hops and the JWKS fetch open child spans under it.
+    let cx = log.trace.clone();
+    let served = opentelemetry::context::FutureExt::with_context(serve(&settings, &shared, req, &mut log), cx).await;
+    let resp = match served {
         Ok(Reply::Response(r)) => r,
         Ok(Reply::Stream { rx, mapper, id }) => return relay::sse(settings, rx, mapper, id, log),
         Ok(Reply::Notifications(claims)) => return relay::notification_stream(settings, &claims, log).await,
@@ -79,7 +88,12 @@ enum Reply {
 
 type Failed = (Option<Box<RawValue>>, McpFailure);
 
-async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog) -> Result<Reply, Failed> {
+async fn serve(
+    settings: &Arc<McpSettings>,
+    shared: &limit::Shared,
+    req: Request<Body>,
+    log: &mut McpLog,
+) -> Result<Reply, Failed> {
     let no_id = |e: McpFailure| (None, e);
     checks::origin_and_host(settings, req.headers()).map_err(no_id)?;
     let peer = crate::peer::of(&req);
@@ -97,6 +111,8 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
     log.method = Some(req.method().as_str().to_string());
     match *req.method() {
         Method::POST => {}
+        // The stateless era is POST only.
+        _ if modern::header_is_modern(req.headers()) => return Ok(Reply::Response(modern::post_only())),
         Method::DELETE => {
             let claims = session(settings, req.headers(), &principal).map_err(no_id)?;
             log.session = Some(claims.sid.clone());
@@ -139,27 +155,16 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
         .get("mcp-protocol-version")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let version = headers.get("mcp-protocol-version").and_then(|v| v.to_str().ok());
+    let stateless = gatehouse_mcp::modern::is_modern(version, msg.params());
+    if !stateless {
+        checks::version(&headers).map_err(no_id)?;
+    }
     let id = msg.id().map(ToOwned::to_owned);
     let with_id = |e: McpFailure| (id.clone(), e);
-    if let Some(limit) = &settings.rate_limit {
-        // Per caller: the JWT subject when authenticated, else the client address.
-        let mut key = match (&settings.auth, peer) {
-            (Some(_), _) => format!("sub:{}", caller.subject),
-            (None, Some(p)) => format!("ip:{}", p.ip()),
-            (None, None) => "ip:unknown".to_string(),
-        };
-        if limit.per_tool
-            && msg.method() == Some("tools/call")
-            && let Ok(p) = envelope::Params::read(msg.params())
-            && let Some(name) = p.name
-        {
-            key.push('\0');
-            key.push_str(&name);
-        }
-        if let crate::limit::Decision::Deny { retry_after } = limit.limiter.check(&key) {
-            return Err(with_id(McpFailure::RateLimited { retry_after }));
-        }
-    }
+    limit::check(settings, shared, &caller.subject, peer, &msg)
+        .await
+        .map_err(with_id)?;
     let allow_fn = |noun: &'static str, target: &str, name: &str| -> bool {
         let Some(idx) = settings.ns.target_index(target) else {
             return false;
@@ -172,6 +177,14 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
         exposed.is_some_and(|e| settings.policy.allows(&caller.claims, noun, &e))
     };
     let allow: Allow<'_> = &allow_fn;
+    if stateless {
+        return Ok(
+            match modern::serve(settings, &headers, msg, &principal, allow, log).await {
+                modern::Served::Response(r) => Reply::Response(r),
+                modern::Served::Stream { rx, mapper, id } => Reply::Stream { rx, mapper, id },
+            },
+        );
+    }
 
     if let Message::Request {
         id,
@@ -214,6 +227,14 @@ async fn serve(settings: &Arc<McpSettings>, req: Request<Body>, log: &mut McpLog
                     log.item = Some(item);
                     answer
                 }
+                "tasks/get" | "tasks/result" | "tasks/cancel" => {
+                    let (answer, target) = tasks::routed(settings, &claims, method, id, params)
+                        .await
+                        .map_err(with_id)?;
+                    log.target = Some(target);
+                    answer
+                }
+                "tasks/list" => tasks::list(settings, &claims, id, params).await.map_err(with_id)?,
                 "logging/setLevel" => methods::fan_out_request(settings, &claims, id, method, params)
                     .await
                     .map_err(with_id)?,

@@ -67,6 +67,8 @@ pub async fn post(
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| unavailable(target, e))?;
     add_static_headers(target, headers, req.headers_mut())?;
+    // The hop's span (or the client's own context) continues the trace upstream.
+    crate::trace::inject(&opentelemetry::Context::current(), req.headers_mut());
     let resp = tokio::time::timeout(timeout, client.send(req))
         .await
         .map_err(|_| McpFailure::UpstreamTimeout(target.into()))?

@@ -2,11 +2,14 @@
 //! principal, method, target, tool, outcome.
 //!
 //! Written once, when the record is dropped — for a relayed stream that is when the stream ends or the client goes
-//! away — so every exchange is logged exactly once. Never contains a token, a session id's plaintext or arguments.
+//! away — so every exchange is logged exactly once, and its SERVER span ends with it.
+//! Never contains a token, a session id's plaintext or arguments.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TraceContextExt;
 use serde::Serialize;
 
 use crate::telemetry::Telemetry;
@@ -15,7 +18,8 @@ use crate::telemetry::Telemetry;
 pub struct McpLog {
     telemetry: Arc<Telemetry>,
     start: Instant,
-    span: tracing::Span,
+    /// The exchange's SERVER span (MCP semantic conventions) when exported, else the client's W3C context.
+    pub trace: opentelemetry::Context,
     /// The JSON-RPC id of the request, raw.
     pub jsonrpc_id: Option<String>,
     /// The negotiated protocol version, when known.
@@ -58,6 +62,8 @@ struct Line<'a> {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     tool_error: bool,
     latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<String>,
 }
 
 // === impl McpLog ===
@@ -66,28 +72,10 @@ impl McpLog {
     /// Starts a record.
     #[must_use]
     pub fn new(telemetry: Arc<Telemetry>, request_id: String) -> Self {
-        use tracing::field::Empty;
-        // The MCP semantic-convention attributes (reference §8); an OpenTelemetry layer exports them as a SERVER span.
-        let span = tracing::info_span!(
-            "mcp",
-            otel.name = Empty,
-            otel.kind = "server",
-            mcp.method.name = Empty,
-            gen_ai.operation.name = Empty,
-            gen_ai.tool.name = Empty,
-            gen_ai.prompt.name = Empty,
-            mcp.resource.uri = Empty,
-            mcp.session.id = Empty,
-            mcp.protocol.version = Empty,
-            jsonrpc.request.id = Empty,
-            error.type = Empty,
-            network.transport = "tcp",
-            gatehouse.target = Empty,
-        );
         Self {
             telemetry,
             start: Instant::now(),
-            span,
+            trace: opentelemetry::Context::new(),
             jsonrpc_id: None,
             protocol: None,
             request_id,
@@ -105,46 +93,61 @@ impl McpLog {
 }
 
 impl McpLog {
-    /// Fills the span's attributes and closes it with one event.
+    /// Starts the exchange's SERVER span, continuing the client's `traceparent` (named and filled when it ends).
+    pub fn start_trace(&mut self, headers: &http::HeaderMap) {
+        let attrs = vec![
+            KeyValue::new("network.transport", "tcp"),
+            KeyValue::new("network.protocol.name", "http"),
+            KeyValue::new("gatehouse.request_id", self.request_id.clone()),
+        ];
+        self.trace = self.telemetry.traces.server_span("mcp".to_string(), headers, attrs);
+    }
+
+    /// Names the span and fills its MCP attributes (reference §8), then ends it.
     fn finish_span(&self, error_type: &str) {
-        use tracing::field::display;
-        let span = &self.span;
         let method = self.method.as_deref().unwrap_or_default();
-        match (method, self.item.as_deref()) {
+        tracing::debug!(mcp.method = method, status = self.status, "MCP exchange finished");
+        let span = self.trace.span();
+        if !span.is_recording() {
+            return;
+        }
+        let mut attrs = Vec::with_capacity(10);
+        let name = match (method, self.item.as_deref()) {
             ("tools/call", Some(tool)) => {
-                span.record("otel.name", display(format_args!("{method} {tool}")));
-                span.record("gen_ai.tool.name", tool);
-                span.record("gen_ai.operation.name", "execute_tool");
+                attrs.push(KeyValue::new("gen_ai.tool.name", tool.to_string()));
+                attrs.push(KeyValue::new("gen_ai.operation.name", "execute_tool"));
+                format!("{method} {tool}")
             }
             ("prompts/get", Some(prompt)) => {
-                span.record("otel.name", display(format_args!("{method} {prompt}")));
-                span.record("gen_ai.prompt.name", prompt);
+                attrs.push(KeyValue::new("gen_ai.prompt.name", prompt.to_string()));
+                format!("{method} {prompt}")
             }
             ("resources/read", Some(uri)) => {
-                span.record("otel.name", method);
-                span.record("mcp.resource.uri", uri);
+                attrs.push(KeyValue::new("mcp.resource.uri", uri.to_string()));
+                method.to_string()
             }
-            _ => {
-                span.record("otel.name", method);
-            }
-        }
-        span.record("mcp.method.name", method);
+            _ => method.to_string(),
+        };
+        span.update_name(name);
+        attrs.push(KeyValue::new("mcp.method.name", method.to_string()));
         if let Some(s) = &self.session {
-            span.record("mcp.session.id", s.as_str());
+            attrs.push(KeyValue::new("mcp.session.id", s.clone()));
         }
         if let Some(p) = &self.protocol {
-            span.record("mcp.protocol.version", p.as_str());
+            attrs.push(KeyValue::new("mcp.protocol.version", p.clone()));
         }
         if let Some(id) = &self.jsonrpc_id {
-            span.record("jsonrpc.request.id", id.as_str());
+            attrs.push(KeyValue::new("jsonrpc.request.id", id.clone()));
         }
         if let Some(t) = &self.target {
-            span.record("gatehouse.target", t.as_str());
+            attrs.push(KeyValue::new("gatehouse.target", t.clone()));
         }
+        attrs.push(KeyValue::new("http.response.status_code", i64::from(self.status)));
+        span.set_attributes(attrs);
         if !error_type.is_empty() {
-            span.record("error.type", error_type);
+            crate::trace::fail(&self.trace, error_type.to_string());
         }
-        span.in_scope(|| tracing::debug!(status = self.status, "MCP exchange finished"));
+        span.end();
     }
 }
 
@@ -172,6 +175,7 @@ impl Drop for McpLog {
             error_code: self.error_code,
             tool_error: self.tool_error,
             latency_ms: self.start.elapsed().as_secs_f64() * 1000.0,
+            trace_id: crate::trace::trace_id(&self.trace),
         };
         let error_type = match (self.error_code, self.tool_error) {
             (Some(code), _) => code.to_string(),
@@ -179,6 +183,9 @@ impl Drop for McpLog {
             (None, false) => String::new(),
         };
         self.finish_span(&error_type);
+        if let Some(code) = self.error_code {
+            self.telemetry.metrics.ops.error("mcp", code);
+        }
         self.telemetry
             .metrics
             .mcp_duration

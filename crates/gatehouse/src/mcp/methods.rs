@@ -19,10 +19,11 @@ use super::error::McpFailure;
 use super::settings::McpSettings;
 use super::upstream;
 
-/// Client capabilities not offered upstream. `roots` lets an upstream ask for roots at any time, unrelated to a call —
-/// that needs the standalone GET stream, not served yet; `tasks` needs `tasks/*` routing. Requests tied to a call
-/// (`sampling`, `elicitation`) are routed, so those capabilities are kept.
-const STRIPPED_CLIENT_CAPABILITIES: &[&str] = &["roots", "tasks"];
+/// Client capabilities not offered upstream. `tasks` (the client running sampling/elicitation as tasks) would need
+/// client-side `tasks/*` requests from upstreams routed back. Requests tied to a call (`sampling`, `elicitation`) are
+/// routed on the call's stream, and `roots/list` (unrelated to any call) on the client's GET stream, so those
+/// capabilities are kept.
+const STRIPPED_CLIENT_CAPABILITIES: &[&str] = &["tasks"];
 
 /// The policy: may this principal see/use item `name` (the upstream's own name or URI) of upstream `target`?
 pub type Allow<'a> = &'a (dyn Fn(&'static str, &str, &str) -> bool + Sync);
@@ -52,6 +53,8 @@ pub struct Mapper {
     pub target: usize,
     /// The method being answered.
     pub method: String,
+    /// A stateless (2026-07-28) client's own id: the final response gets it back, with the modern result fields.
+    pub client_id: Option<Box<RawValue>>,
 }
 
 /// `initialize`: opens a session on every upstream with the client's params and answers with the merged result and
@@ -127,10 +130,7 @@ pub async fn initialize(
     let mut result = Map::new();
     result.insert("protocolVersion".into(), Value::String(protocol));
     result.insert("capabilities".into(), Value::Object(caps));
-    result.insert(
-        "serverInfo".into(),
-        serde_json::json!({"name": "gatehouse", "title": "gatehouse MCP gateway", "version": env!("CARGO_PKG_VERSION")}),
-    );
+    result.insert("serverInfo".into(), server_info());
     if !instructions.is_empty() {
         result.insert("instructions".into(), Value::String(instructions.join("\n\n")));
     }
@@ -139,6 +139,12 @@ pub async fn initialize(
         body: envelope::result(id, &result),
         session: Some(token),
     })
+}
+
+/// The gateway's `serverInfo` (session era) / `_meta` server info (stateless era).
+#[must_use]
+pub fn server_info() -> Value {
+    serde_json::json!({"name": "gatehouse", "title": "gatehouse MCP gateway", "version": env!("CARGO_PKG_VERSION")})
 }
 
 /// `tools/list`, `prompts/list`, `resources/list`, `resources/templates/list`: one merged page.
@@ -266,6 +272,7 @@ pub async fn routed(
             mapper: Mapper {
                 target: idx,
                 method: method.to_string(),
+                client_id: None,
             },
         },
         target,
@@ -328,6 +335,7 @@ pub async fn complete(
             mapper: Mapper {
                 target: idx,
                 method: "completion/complete".into(),
+                client_id: None,
             },
         },
         target,
@@ -387,6 +395,17 @@ impl Mapper {
     /// Maps one relayed message; returns it and whether it is the final response.
     #[must_use]
     pub fn map(&self, settings: &McpSettings, msg: Bytes) -> (Bytes, bool) {
+        let (mapped, last) = self.map_names(settings, msg);
+        match &self.client_id {
+            Some(id) if last => {
+                let body = super::modern::restore(&String::from_utf8_lossy(&mapped), id, false);
+                (Bytes::from(body), true)
+            }
+            _ => (mapped, last),
+        }
+    }
+
+    fn map_names(&self, settings: &McpSettings, msg: Bytes) -> (Bytes, bool) {
         match envelope::parse_one(&msg) {
             Ok(Message::Response {
                 id,
@@ -398,16 +417,46 @@ impl Mapper {
                     _ => (msg, true),
                 }
             }
+            Ok(Message::Response {
+                id: Some(id),
+                outcome: Ok(result),
+            }) if matches!(
+                self.method.as_str(),
+                "tools/call" | "tasks/get" | "tasks/result" | "tasks/cancel"
+            ) =>
+            {
+                // Task ids (a task-augmented call's `CreateTaskResult`, a task, a related-task reference) are
+                // namespaced so the next `tasks/*` finds this upstream.
+                match gatehouse_mcp::task::expose_in(&settings.ns, self.target, result) {
+                    Ok(Some(r)) => (Bytes::from(envelope::result(id, &r)), true),
+                    _ => (msg, true),
+                }
+            }
             Ok(Message::Response { .. }) => (msg, true),
             Ok(Message::Request { id, method, params }) => {
                 // A server→client request (sampling, elicitation) on the call's stream: its id is rewritten to name
                 // the upstream, so ids of different upstreams never collide and the answer finds its way back.
                 let target = settings.upstreams.get(self.target).map_or("", |u| u.name.as_str());
+                let tasked = params.and_then(|p| {
+                    gatehouse_mcp::task::expose_in(&settings.ns, self.target, p)
+                        .ok()
+                        .flatten()
+                });
                 match envelope::to_raw(&gatehouse_mcp::idmap::encode(target, id)) {
-                    Ok(new_id) => (Bytes::from(envelope::request(&new_id, method, params)), false),
+                    Ok(new_id) => (
+                        Bytes::from(envelope::request(&new_id, method, tasked.as_deref().or(params))),
+                        false,
+                    ),
                     Err(_) => (msg, false),
                 }
             }
+            Ok(Message::Notification {
+                method: method @ "notifications/tasks/status",
+                params: Some(p),
+            }) => match gatehouse_mcp::task::expose_in(&settings.ns, self.target, p) {
+                Ok(Some(np)) => (Bytes::from(envelope::notification(method, Some(&np))), false),
+                _ => (msg, false),
+            },
             Ok(Message::Notification {
                 method: "notifications/resources/updated",
                 params: Some(p),
@@ -459,6 +508,14 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     };
     // Only what the gateway routes: `listChanged` (relayed on the GET stream) where an upstream has it; no
     // `subscribe` (resources/subscribe is not routed).
+    // Tasks: what any upstream supports (`tasks/*` are routed by task id, `tasks/list` merged).
+    if let Some(Value::Object(up)) = r.capabilities.get("tasks")
+        && let Value::Object(mine) = caps.entry("tasks").or_insert_with(|| Value::Object(Map::new()))
+    {
+        for (k, v) in up {
+            mine.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
     for key in ["tools", "prompts", "resources", "logging", "completions"] {
         let Some(up) = r.capabilities.get(key) else { continue };
         let entry = caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
@@ -471,7 +528,8 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     }
 }
 
-fn instructions_of(result: &RawValue) -> Option<String> {
+/// An upstream's `instructions`, when it gave non-blank ones.
+pub fn instructions_of(result: &RawValue) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct R {
         instructions: Option<String>,

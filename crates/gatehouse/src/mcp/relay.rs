@@ -175,7 +175,7 @@ pub async fn notification_stream(
         tokio::select! {
             msg = st.rx.recv() => {
                 let (idx, msg) = msg?;
-                let mapper = Mapper { target: idx, method: String::new() };
+                let mapper = Mapper { target: idx, method: String::new(), client_id: None };
                 let (mapped, _) = mapper.map(&st.settings, msg);
                 st.log.completed = true;
                 Some((Ok::<_, std::convert::Infallible>(event(&String::from_utf8_lossy(&mapped))), st))

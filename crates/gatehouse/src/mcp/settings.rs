@@ -107,6 +107,8 @@ pub struct McpRuntime {
     pub children: Mutex<HashMap<(String, String), Arc<StdioSession>>>,
     /// Restart backoff per stdio upstream: consecutive failures and the earliest next attempt.
     pub backoff: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Upstream sessions held for stateless (2026-07-28) clients.
+    pub modern: super::modern::ModernSessions,
 }
 
 /// (client session id, upstream name).
@@ -116,6 +118,29 @@ pub type SessionKeyPair = (String, String);
 pub const MAX_CACHED_SESSIONS: usize = 4096;
 /// Default most stdio children / legacy SSE connections per upstream on one replica.
 pub const MAX_CHILDREN_PER_UPSTREAM: usize = 64;
+
+// === impl McpSettings ===
+
+impl McpSettings {
+    /// Per configured upstream, the sessions whose state lives on this replica (stdio children and HTTP sessions
+    /// re-created here); `/status` and `gatehouse_mcp_local_sessions` show it.
+    #[must_use]
+    pub fn local_sessions(&self) -> Vec<(String, usize)> {
+        let mut counts: Vec<(String, usize)> = self.upstreams.iter().map(|u| (u.name.clone(), 0)).collect();
+        let mut bump = |name: &str| {
+            if let Some(c) = counts.iter_mut().find(|(n, _)| n == name) {
+                c.1 += 1;
+            }
+        };
+        if let Ok(o) = self.runtime.overlay.lock() {
+            o.keys().for_each(|(_, up)| bump(up));
+        }
+        if let Ok(c) = self.runtime.children.lock() {
+            c.keys().for_each(|(_, up)| bump(up));
+        }
+        counts
+    }
+}
 
 // === impl McpRuntime ===
 

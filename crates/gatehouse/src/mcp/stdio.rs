@@ -8,8 +8,10 @@
 //! gateway's internal `initialize` can never collide with a client id; each response is given back the id the client
 //! used. Progress notifications go to the request that asked for them (matched by progress token); server→client
 //! requests (sampling, elicitation) go to the most recent call in progress (stdio cannot say which call they belong
-//! to), `ping` is answered by the gateway, and a request with no call in progress gets method-not-found. A child that exits drops every pending request, and the next
-//! request of the session starts a new child (with restart backoff, see `McpRuntime`).
+//! to) — `roots/list`, which belongs to no call, and requests with no call in progress go to the client's GET stream
+//! when one is open —, `ping` is answered by the gateway, and a request with nowhere to go gets method-not-found. A
+//! child that exits drops every pending request, and the next request of the session starts a new child (with
+//! restart backoff, see `McpRuntime`).
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -364,16 +366,26 @@ impl StdioSession {
                     let _ = self.write(envelope::result(id, &empty())).await;
                     return;
                 }
+                let bytes = Bytes::copy_from_slice(line.trim_ascii_end());
+                let sink = self.unsolicited.lock().ok().and_then(|u| u.clone());
+                // `roots/list` is about the session, never a call: it goes to the client's GET stream when one is open.
+                if method == "roots/list"
+                    && let Some(sink) = &sink
+                    && sink.try_send(bytes.clone()).is_ok()
+                {
+                    return;
+                }
                 // A server→client request (sampling, elicitation) belongs to a call in progress; stdio cannot say
                 // which, so it goes to the most recent one (the only one, for a client that calls one tool at a time).
+                // With no call in progress it goes to the GET stream, if the client opened one.
                 let tx = self
                     .pending
                     .lock()
                     .ok()
                     .and_then(|p| p.iter().max_by_key(|(k, _)| **k).map(|(_, v)| v.tx.clone()));
-                match tx {
+                match tx.or(sink) {
                     Some(tx) => {
-                        let _ = tx.send(Bytes::copy_from_slice(line.trim_ascii_end())).await;
+                        let _ = tx.send(bytes).await;
                     }
                     None => {
                         let answer = envelope::error(

@@ -109,8 +109,51 @@ pub async fn open(settings: &McpSettings, idx: usize, sid: &str, init: &RawValue
 }
 
 /// Sends a request to upstream `idx` in the client's session; the channel yields its messages, ending with the
-/// response (which carries the client's id).
+/// response (which carries the client's id). Traced as one CLIENT span (the hop), whose context goes upstream in
+/// `traceparent` (HTTP transports).
 pub async fn request(
+    settings: &McpSettings,
+    claims: &SessionClaims,
+    idx: usize,
+    id: &RawValue,
+    method: &str,
+    params: Option<&RawValue>,
+) -> Result<mpsc::Receiver<Bytes>, McpFailure> {
+    let span = hop_span(settings, idx, method);
+    let cx = span.context().cloned().unwrap_or_else(opentelemetry::Context::current);
+    let sent =
+        opentelemetry::context::FutureExt::with_context(send_request(settings, claims, idx, id, method, params), cx)
+            .await;
+    if let Err(e) = &sent {
+        span.fail(e.code());
+    }
+    sent
+}
+
+/// The CLIENT span of one hop to upstream `idx` (MCP semantic conventions: name = method, `mcp.method.name`,
+/// `network.transport`, `server.address`).
+fn hop_span(settings: &McpSettings, idx: usize, method: &str) -> crate::trace::ChildSpan {
+    use opentelemetry::KeyValue;
+    let Some(up) = settings.upstreams.get(idx) else {
+        return crate::trace::ChildSpan::none();
+    };
+    let mut attrs = vec![
+        KeyValue::new("mcp.method.name", method.to_string()),
+        KeyValue::new("gatehouse.target", up.name.clone()),
+    ];
+    match &up.transport {
+        Transport::Http { url, .. } => {
+            attrs.push(KeyValue::new("network.transport", "tcp"));
+            attrs.push(KeyValue::new("network.protocol.name", "http"));
+            attrs.extend(crate::trace::server_attrs(&url.to_string()));
+        }
+        Transport::Stdio { .. } => attrs.push(KeyValue::new("network.transport", "pipe")),
+        Transport::LegacySse { .. } => attrs.push(KeyValue::new("network.transport", "tcp")),
+    }
+    crate::trace::ChildSpan::start(None, method.to_string(), opentelemetry::trace::SpanKind::Client, attrs)
+}
+
+async fn send_request(
     settings: &McpSettings,
     claims: &SessionClaims,
     idx: usize,
@@ -120,6 +163,9 @@ pub async fn request(
 ) -> Result<mpsc::Receiver<Bytes>, McpFailure> {
     let up = def(settings, idx)?;
     let timeout = settings.request_timeout;
+    // The hop's trace context also travels in `params._meta` (the MCP carrier, for stdio upstreams too).
+    let traced = crate::trace::with_mcp_meta(params, &opentelemetry::Context::current());
+    let params = traced.as_deref().or(params);
     match &up.transport {
         Transport::Http { .. } => {
             let body = envelope::request(id, method, params);

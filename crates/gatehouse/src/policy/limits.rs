@@ -54,6 +54,22 @@ struct Tightest {
 // === impl Limit ===
 
 impl Limit {
+    /// Callers this replica holds in-process state for (request and token buckets, concurrency slots).
+    #[must_use]
+    pub fn tracked_keys(&self) -> usize {
+        let buckets = [&self.requests, &self.tokens]
+            .iter()
+            .filter_map(|l| l.as_ref().map(KeyedLimiter::tracked))
+            .max()
+            .unwrap_or(0);
+        let slots = self
+            .concurrent
+            .as_ref()
+            .and_then(|(_, m)| m.lock().ok().map(|m| m.len()))
+            .unwrap_or(0);
+        buckets.max(slots)
+    }
+
     /// Builds the live limit from a validated spec (rates positive, burst ≥ 1).
     #[must_use]
     pub fn new(spec: LimitSpec) -> Option<Self> {

@@ -39,6 +39,22 @@ pub struct ShedLabels {
     pub priority: i32,
 }
 
+/// A pool.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolLabels {
+    /// Provider name.
+    pub pool: String,
+}
+
+/// A DNS resolution.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResolutionLabels {
+    /// Provider name.
+    pub pool: String,
+    /// `ok` or `error`.
+    pub result: &'static str,
+}
+
 /// Decision-time labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DecisionLabels {
@@ -58,6 +74,8 @@ pub struct PoolMetrics {
     picks: Family<PickLabels, Counter>,
     shed: Family<ShedLabels, Counter>,
     decision: Family<DecisionLabels, Histogram, fn() -> Histogram>,
+    resolutions: Family<ResolutionLabels, Counter>,
+    replicas: Family<PoolLabels, Gauge>,
 }
 
 fn decision_histogram() -> Histogram {
@@ -79,6 +97,8 @@ impl PoolMetrics {
             picks: Family::default(),
             shed: Family::default(),
             decision: Family::new_with_constructor(decision_histogram as fn() -> Histogram),
+            resolutions: Family::default(),
+            replicas: Family::default(),
         };
         registry.register(
             "gatehouse_pool_replica_waiting",
@@ -120,6 +140,16 @@ impl PoolMetrics {
             "Time to pick a replica (hashing, scoring, table update), in seconds",
             m.decision.clone(),
         );
+        registry.register(
+            "gatehouse_pool_dns_resolutions",
+            "DNS resolutions of pools that follow a name, by result (an error keeps the last replica set)",
+            m.resolutions.clone(),
+        );
+        registry.register(
+            "gatehouse_pool_replicas",
+            "Replicas currently in a DNS-discovered pool",
+            m.replicas.clone(),
+        );
         m
     }
 
@@ -139,6 +169,33 @@ impl PoolMetrics {
             self.kv.get_or_create(&l).set(sig.kv_usage.unwrap_or(0.0));
         }
         self.healthy.get_or_create(&l).set(i64::from(s.healthy));
+    }
+
+    /// Drops every series of a replica that left its pool.
+    pub fn forget_replica(&self, pool: &str, replica: &str) {
+        let l = Self::labels(pool, replica);
+        for f in [&self.waiting, &self.running, &self.kv] {
+            f.remove(&l);
+        }
+        self.healthy.remove(&l);
+        self.in_flight.remove(&l);
+    }
+
+    /// Counts a DNS resolution.
+    pub fn resolution(&self, pool: &str, ok: bool) {
+        self.resolutions
+            .get_or_create(&ResolutionLabels {
+                pool: pool.to_string(),
+                result: if ok { "ok" } else { "error" },
+            })
+            .inc();
+    }
+
+    /// Sets a DNS pool's replica count.
+    pub fn replicas(&self, pool: &str, n: usize) {
+        self.replicas
+            .get_or_create(&PoolLabels { pool: pool.to_string() })
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Counts a pick.

@@ -1,6 +1,7 @@
 //! What a request asks of its target: the upstream model (a weighted split picks one per request) and, for a
 //! `vllm_pool`, the replica — with its lease stored in the request context and the optional replica header.
 
+use std::borrow::Cow;
 use std::hash::{BuildHasher, RandomState};
 
 use gatehouse_llm::RequestBody;
@@ -52,22 +53,22 @@ impl Provider {
         upstream_model: &str,
         ctx: &mut RequestContext,
         headers: &mut Vec<(HeaderName, HeaderValue)>,
-    ) -> Result<&str, GatewayError> {
+    ) -> Result<Cow<'_, str>, GatewayError> {
         let Some(pool) = &self.pool else {
-            return Ok(self.next_endpoint());
+            return Ok(Cow::Borrowed(self.next_endpoint()));
         };
         // The bytes GIE hashes: chat → `messages` JSON, completions → `prompt`, embeddings → `input`.
         let prompt = ["messages", "prompt", "input"]
             .iter()
             .find_map(|k| parsed.get(k))
             .map_or(&b""[..], |raw| raw.get().as_bytes());
-        let (i, lease) = pool.pick(upstream_model, prompt, pool.priority(client_headers))?;
-        ctx.pool_lease = Some(lease);
+        let (url, lease) = pool.pick(upstream_model, prompt, pool.priority(client_headers))?;
         if let Some(name) = &pool.settings.replica_header
-            && let Ok(v) = HeaderValue::from_str(&pool.labels[i])
+            && let Ok(v) = HeaderValue::from_str(lease.replica())
         {
             headers.push((name.clone(), v));
         }
-        Ok(pool.urls.get(i).map_or("", String::as_str))
+        ctx.pool_lease = Some(lease);
+        Ok(Cow::Owned(url))
     }
 }

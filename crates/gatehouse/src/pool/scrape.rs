@@ -1,5 +1,6 @@
-//! One scraper task per replica: `GET <replica><metrics_path>` every `scrape_interval`, bounded in time and size,
-//! parsed by `gatehouse-picker`. The task holds a `Weak` to its pool and ends when the pool is dropped.
+//! One scraper task per replica: `GET <metrics_url>` (the replica's URL + `metrics_path` unless it names its own)
+//! every `scrape_interval`, bounded in time and size, parsed by `gatehouse-picker`. The task holds a `Weak` to its
+//! pool and ends when the pool is dropped or the replica leaves it (it is also aborted at once then).
 
 use std::sync::{Arc, Weak};
 
@@ -8,27 +9,23 @@ use tokio::time::MissedTickBehavior;
 
 use super::Pool;
 
-/// Starts the scrapers of `pool` (one per replica) on the current runtime.
-pub(super) fn spawn(pool: &Arc<Pool>) {
-    let client = match reqwest::Client::builder()
-        .timeout(pool.settings.scrape_timeout)
-        .connect_timeout(pool.settings.scrape_timeout)
+/// The pool's metrics client: bounded by the scrape timeout, one idle connection per replica.
+pub(super) fn client(settings: &super::PoolSettings) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(settings.scrape_timeout)
+        .connect_timeout(settings.scrape_timeout)
         .pool_max_idle_per_host(1)
         .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(pool = %pool.name, error = %e, "cannot build the metrics client; replicas stay unscraped");
-            return;
-        }
-    };
-    for i in 0..pool.urls.len() {
-        let url = format!("{}{}", pool.urls[i], pool.settings.metrics_path);
-        tokio::spawn(run(Arc::downgrade(pool), i, url, client.clone()));
-    }
 }
 
-async fn run(pool: Weak<Pool>, i: usize, url: String, client: reqwest::Client) {
+/// Starts the scraper of member `id` on the current runtime (none when the pool has no metrics client).
+pub(super) fn spawn(pool: &Arc<Pool>, id: u64, metrics_url: &str) -> Option<tokio::task::AbortHandle> {
+    let client = pool.client.get()?.clone();
+    let task = tokio::spawn(run(Arc::downgrade(pool), id, metrics_url.to_string(), client));
+    Some(task.abort_handle())
+}
+
+async fn run(pool: Weak<Pool>, id: u64, url: String, client: reqwest::Client) {
     let Some(period) = pool.upgrade().map(|p| p.settings.scrape_interval) else {
         return;
     };
@@ -41,7 +38,9 @@ async fn run(pool: Weak<Pool>, i: usize, url: String, client: reqwest::Client) {
         let Some(pool) = pool.upgrade() else {
             return;
         };
-        pool.scraped(i, result);
+        if !pool.scraped(id, result) {
+            return;
+        }
     }
 }
 

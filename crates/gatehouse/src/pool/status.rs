@@ -1,5 +1,6 @@
 //! What `/status` shows for each pool: every replica's last signals, their age, health and the reason when
-//! unhealthy, in-flight requests, prefix-table size, and the pool's saturation.
+//! unhealthy, in-flight requests, prefix-table size, and the pool's saturation; for a pool that follows a DNS name,
+//! the name and how its resolutions went.
 
 use std::fmt::Write;
 
@@ -20,8 +21,21 @@ pub struct PoolStatus {
     pub saturation: f64,
     /// Whether requests with a negative priority are being shed.
     pub saturated: bool,
-    /// Replicas in config order.
+    /// Replicas in config order (DNS pools: in the order they joined).
     pub replicas: Vec<ReplicaStatus>,
+    /// The DNS name the replicas come from, and its resolutions (absent for a listed pool).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsStatus>,
+}
+
+/// A DNS-discovered pool's name and resolutions.
+#[derive(Debug, Serialize)]
+pub struct DnsStatus {
+    /// `host:port`.
+    pub name: String,
+    /// Counts and the last error.
+    #[serde(flatten)]
+    pub resolution: super::dns::ResolutionStatus,
 }
 
 /// One replica on `/status`.
@@ -29,6 +43,8 @@ pub struct PoolStatus {
 pub struct ReplicaStatus {
     /// Base URL.
     pub url: String,
+    /// Where its metrics are scraped.
+    pub metrics_url: String,
     /// Whether it takes traffic.
     pub healthy: bool,
     /// Why not, when unhealthy.
@@ -51,6 +67,8 @@ pub struct ReplicaStatus {
     pub in_flight: u32,
     /// Prompt blocks the prefix table expects it to hold.
     pub prefix_blocks: usize,
+    /// Most blocks the table remembers for it (its KV cache size when `prefix.auto_tune` knows it).
+    pub prefix_capacity: usize,
 }
 
 /// The status of every pool in `snap`.
@@ -75,12 +93,14 @@ impl Pool {
             .states
             .iter()
             .zip(&inner.health)
+            .zip(&inner.members)
             .enumerate()
-            .map(|(i, (s, h))| {
+            .map(|(i, ((s, h), m))| {
                 let sig = s.signals.as_ref();
                 let lora = sig.and_then(|s| s.lora.as_ref());
                 ReplicaStatus {
-                    url: self.urls[i].clone(),
+                    url: m.addr.url.clone(),
+                    metrics_url: m.addr.metrics_url.clone(),
                     healthy: s.healthy,
                     reason: h.reason(),
                     metrics_age_ms: s.age(now).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -92,15 +112,25 @@ impl Pool {
                     lora_waiting: lora.map(|l| l.waiting.clone()).unwrap_or_default(),
                     in_flight: s.in_flight,
                     prefix_blocks: inner.table.len(i),
+                    prefix_capacity: inner.table.capacity_of(i),
                 }
             })
             .collect();
+        drop(inner);
+        let dns = match &self.membership {
+            super::Membership::Dns(d) => Some(DnsStatus {
+                name: d.target(),
+                resolution: self.resolution_status().clone(),
+            }),
+            super::Membership::Static(_) => None,
+        };
         PoolStatus {
             provider: self.name.clone(),
             strategy: picker.strategy.as_str(),
             saturation: (sat * 1000.0).round() / 1000.0,
             saturated: sat >= 1.0,
             replicas,
+            dns,
         }
     }
 }
@@ -115,9 +145,21 @@ pub fn render_html(h: &mut String, pools: &[PoolStatus]) {
     };
     let num = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v}"));
     for p in pools {
+        let dns = p.dns.as_ref().map_or_else(String::new, |d| {
+            format!(
+                " · DNS <code>{}</code>: {} resolutions, {} failed{}",
+                esc(&d.name),
+                d.resolution.resolutions,
+                d.resolution.failures,
+                d.resolution
+                    .last_error
+                    .as_deref()
+                    .map_or_else(String::new, |e| format!(" (last: {})", esc(e)))
+            )
+        });
         let _ = write!(
             h,
-            "<h2>pool {}</h2><p>strategy <code>{}</code> · saturation {:.2}{}</p>\
+            "<h2>vLLM pool {}</h2><p>strategy <code>{}</code> · saturation {:.2}{}{dns}</p>\
              <table><tr><th>replica</th><th>health</th><th>reason</th><th>metrics age</th><th>waiting</th>\
              <th>running</th><th>KV cache</th><th>LoRA running</th><th>in flight</th><th>prefix blocks</th></tr>",
             esc(&p.provider),

@@ -122,6 +122,12 @@ pub(super) async fn run(
             },
         };
 
+        let status = match &outcome.last {
+            Last::Response(relay, _) => Some(relay.resp.status().as_u16()),
+            Last::Error(_) => None,
+        };
+        ctx.attempt_failed(&outcome.reason, status);
+
         // Passive health sees every failure, whether or not the request is retried.
         let health_failure = match (outcome.failure, outcome.retry_after) {
             (Failure::Throttled(_), Some(d)) => Some(Failure::Throttled(d.min(settings.retry_after_cap))),
@@ -190,8 +196,9 @@ pub(super) async fn run(
     }
 }
 
-/// The model's usable targets in priority order: enabled (credential present) and in rotation. When passive
-/// health has every enabled target out, they are all tried anyway, in order — an attempt beats a certain 503.
+/// The model's usable targets in attempt order (priority groups, weighted inside a group: `crate::fallback`):
+/// enabled (credential present) and in rotation (passive health and probes). When every enabled target is out,
+/// they are all tried anyway, in the same order — an attempt beats a certain 503.
 fn candidates(model: &crate::snapshot::Model, now: Instant) -> Result<Vec<&Target>, GatewayError> {
     let mut reasons = Vec::new();
     let enabled: Vec<&Target> = model
@@ -216,7 +223,12 @@ fn candidates(model: &crate::snapshot::Model, now: Instant) -> Result<Vec<&Targe
         .copied()
         .filter(|t| t.provider.health.available(now).is_ok())
         .collect();
-    Ok(if healthy.is_empty() { enabled } else { healthy })
+    let usable = if healthy.is_empty() { enabled } else { healthy };
+    if usable.len() == 1 {
+        return Ok(usable);
+    }
+    let seed = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    Ok(crate::fallback::order(&usable, seed))
 }
 
 /// Whether the response must not be relayed because another attempt may do better, and why.

@@ -146,6 +146,7 @@ pub(super) async fn relay_unchanged<H: StreamHandler>(
     };
     if status.is_success() {
         ctx.usage = (unchanged.usage_of)(&bytes);
+        ctx.observe_reply(&bytes);
         ctx.completed = true;
     } else {
         // The upstream's own error, already in the client's dialect, relayed with its status.

@@ -101,6 +101,7 @@ pub(super) fn success(
     match translated {
         Ok((body, usage)) => {
             ctx.usage = Some(usage);
+            ctx.observe_reply(&body);
             ctx.completed = true;
             json_response(StatusCode::OK, body)
         }

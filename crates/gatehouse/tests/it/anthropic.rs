@@ -6,7 +6,7 @@ use testkit::{AnthropicReply, MockAnthropic};
 
 use crate::support::{ChildGateway, TestGateway, with_defaults};
 
-const KEY: &str = "sk-ant-upstream-key";
+pub const KEY: &str = "sk-ant-upstream-key";
 
 pub fn config(mock: &MockAnthropic, extra_provider: &str, extra_target: &str) -> String {
     format!(

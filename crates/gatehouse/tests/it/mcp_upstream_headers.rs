@@ -144,46 +144,88 @@ async fn mcp_upstream_gets_its_own_credential_never_the_clients_token() {
     assert_eq!(seen[3].1["params"]["cursor"], "p2");
 }
 
-/// The span of each MCP exchange carries the MCP semantic-convention attributes (checked in the binary's debug log,
-/// which prints span fields; an OpenTelemetry layer would export the same span).
+/// Each MCP exchange is exported over OTLP as a SERVER span with the MCP semantic-convention attributes, with one
+/// CLIENT span per upstream hop under it; the client's trace continues and reaches the upstream in `traceparent`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mcp_span_carries_semantic_convention_attributes() {
+    const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
     let seen = Seen::default();
-    let app = axum::Router::new().route("/mcp", post(move |h: HeaderMap, b: Bytes| mock(seen.clone(), h, b)));
+    let s2 = seen.clone();
+    let app = axum::Router::new().route("/mcp", post(move |h: HeaderMap, b: Bytes| mock(s2.clone(), h, b)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("g.yaml");
-    std::fs::write(
-        &path,
-        format!("listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\ntelemetry: {{ access_log: off }}\nmcp:\n  upstreams:\n    mock: {{ url: \"http://{addr}/mcp\" }}\n"),
-    )
-    .expect("write");
-    let mut child = crate::support::ChildGateway::spawn_with_log(&path, "info,gatehouse::mcp=debug").await;
-    let mut c = RawClient::new(format!("http://{}/mcp", child.data));
+    let receiver = testkit::OtlpReceiver::start().await;
+    let gw = TestGateway::start(&format!(
+        "telemetry: {{ access_log: off, traces: {{ endpoint: \"{}\", export_interval: 50ms }} }}\nmcp:\n  upstreams:\n    mock: {{ url: \"http://{addr}/mcp\" }}\n",
+        receiver.url()
+    ))
+    .await;
+    let mut c = RawClient::new(gw.url("/mcp"));
     c.initialize(json!({})).await;
-    let r = c.call("tools/call", json!({"name": "mock_one", "arguments": {}})).await;
+    let resp = c
+        .request_builder()
+        .header("traceparent", format!("00-{TRACE}-b7ad6b7169203331-01"))
+        .body(
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "mock_one", "arguments": {}}})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("send");
+    let r = crate::mcp_support::read_reply(resp).await;
     assert_eq!(r.result()["content"][0]["text"], "called \"one\"");
-    child.signal("TERM");
-    child.wait_exit().await;
-    let lines = child.stderr.lock().expect("lock").clone();
-    let call = lines
+
+    // The upstream's tools/call carried the client's trace id, its parent being our hop span.
+    let seen = seen.0.lock().expect("lock").clone();
+    let (headers, msg) = seen
         .iter()
-        .find(|l| l.contains("MCP exchange finished") && l.contains("tools/call"))
-        .unwrap_or_else(|| panic!("no span for tools/call in:\n{}", lines.join("\n")));
-    for needle in [
-        "otel.kind=\"server\"",
-        "mcp.method.name=\"tools/call\"",
-        "gen_ai.tool.name=\"mock_one\"",
-        "gen_ai.operation.name=\"execute_tool\"",
-        "jsonrpc.request.id=\"2\"",
-        "mcp.session.id=",
-        "mcp.protocol.version=\"2025-11-25\"",
-        "otel.name=tools/call mock_one",
+        .find(|(_, m)| m["method"] == "tools/call")
+        .expect("tools/call upstream");
+    let tp = headers
+        .get("traceparent")
+        .expect("traceparent upstream")
+        .to_str()
+        .expect("ascii");
+    assert!(tp.starts_with(&format!("00-{TRACE}-")), "{tp}");
+    // The same context in the MCP carrier, `params._meta`, with the call's own params intact.
+    assert_eq!(msg["params"]["_meta"]["traceparent"], tp);
+    assert_eq!(msg["params"]["name"], "one");
+    assert_eq!(msg["params"]["arguments"], json!({}));
+    let hop_id = tp.split('-').nth(2).expect("parent").to_string();
+
+    let spans = receiver
+        .wait_for(|s| s.iter().filter(|s| s.trace_id == TRACE).count() >= 2)
+        .await;
+    let server = spans
+        .iter()
+        .find(|s| s.trace_id == TRACE && s.kind == "SERVER")
+        .expect("server span");
+    assert_eq!(server.name, "tools/call mock_one");
+    assert_eq!(server.parent_span_id, "b7ad6b7169203331");
+    for (k, v) in [
+        ("mcp.method.name", "tools/call"),
+        ("gen_ai.tool.name", "mock_one"),
+        ("gen_ai.operation.name", "execute_tool"),
+        ("jsonrpc.request.id", "2"),
+        ("mcp.protocol.version", "2025-11-25"),
+        ("gatehouse.target", "mock"),
+        ("network.transport", "tcp"),
     ] {
-        assert!(call.contains(needle), "missing {needle} in {call}");
+        assert_eq!(server.str(k), Some(v), "{k} in {server:#?}");
     }
+    assert!(server.str("mcp.session.id").is_some());
+    assert!(!server.error);
+    let hop = spans
+        .iter()
+        .find(|s| s.trace_id == TRACE && s.kind == "CLIENT")
+        .expect("hop span");
+    assert_eq!(hop.name, "tools/call");
+    assert_eq!(hop.parent_span_id, server.span_id);
+    assert_eq!(hop.span_id, hop_id);
+    assert_eq!(hop.str("server.address"), Some("127.0.0.1"));
+    assert_eq!(hop.int("server.port"), Some(i64::from(addr.port())));
+    assert_eq!(hop.str("mcp.method.name"), Some("tools/call"));
 }

@@ -465,3 +465,30 @@ limits:
     }
     assert!(freed, "the slot was released in Redis");
 }
+
+/// Each Redis limiter call made for a request is a CLIENT span (`db.system.name = redis`) under the request's span.
+#[tokio::test]
+async fn redis_limiter_calls_are_traced_under_the_request_span() {
+    let Some(bin) = redis_binary() else { return };
+    let redis = Redis::start(bin, free_port()).await;
+    let mock = MockOpenAi::builder().reply(Reply::chat("ok")).start().await;
+    let receiver = testkit::OtlpReceiver::start().await;
+    let yaml = format!(
+        "{}telemetry: {{ access_log: off, traces: {{ endpoint: \"{}\", export_interval: 50ms }} }}\n",
+        config(&mock, &redis.url(), "fail_closed"),
+        receiver.url()
+    );
+    let gw = TestGateway::start(&yaml).await;
+    assert_eq!(send(&gw).await, 200);
+    let spans = receiver
+        .wait_for(|s| s.iter().any(|s| s.name == "EVALSHA") && s.iter().any(|s| s.kind == "SERVER"))
+        .await;
+    let server = spans.iter().find(|s| s.kind == "SERVER").expect("server span");
+    let redis_span = spans.iter().find(|s| s.name == "EVALSHA").expect("redis span");
+    assert_eq!(redis_span.kind, "CLIENT");
+    assert_eq!(redis_span.trace_id, server.trace_id);
+    assert_eq!(redis_span.parent_span_id, server.span_id);
+    assert_eq!(redis_span.str("db.system.name"), Some("redis"));
+    assert_eq!(redis_span.str("gatehouse.purpose"), Some("rate_limit"));
+    assert!(!redis_span.error);
+}

@@ -113,10 +113,16 @@ impl ChildGateway {
 
     /// Like [`ChildGateway::spawn`] with a log filter.
     pub async fn spawn_with_log(config: &Path, filter: &str) -> Self {
+        Self::spawn_with_env(config, filter, &[]).await
+    }
+
+    /// Like [`ChildGateway::spawn_with_log`] with extra environment variables (`OTEL_*`).
+    pub async fn spawn_with_env(config: &Path, filter: &str, env: &[(&str, &str)]) -> Self {
         let mut child = tokio::process::Command::new(binary())
             .arg("--config")
             .arg(config)
             .env("GATEHOUSE_LOG", filter)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

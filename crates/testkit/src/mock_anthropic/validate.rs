@@ -73,6 +73,8 @@ pub(super) struct Accepted {
     pub(super) stream: bool,
     /// `POST /v1/messages/count_tokens`: answered with `{"input_tokens": n}`, no reply consumed.
     pub(super) count_only: bool,
+    /// `GET /v1/models`: answered with the model list, no reply consumed.
+    pub(super) list_models: bool,
     /// Whitespace-separated words in `system` and the messages' text: the mock's deterministic token count.
     pub(super) input_tokens: u64,
 }
@@ -88,12 +90,23 @@ pub(super) fn check(
     let count_only = match (method, path) {
         (&Method::POST, "/v1/messages") => false,
         (&Method::POST, "/v1/messages/count_tokens") => true,
+        (&Method::GET, "/v1/models") => false,
         _ => return Err(AnthropicRejection::NotFound),
     };
     if let Some(key) = &policy.api_key {
         check_key(headers, key)?;
     }
     check_version(headers, &policy.versions)?;
+    if method == Method::GET {
+        // The models list: key and version checked like every endpoint, no body.
+        return Ok(Accepted {
+            model: String::new(),
+            stream: false,
+            count_only: false,
+            list_models: true,
+            input_tokens: 0,
+        });
+    }
     if !crate::validate::is_json_content_type(headers) {
         return Err(AnthropicRejection::InvalidContentType);
     }
@@ -136,6 +149,7 @@ fn accept_count(obj: &Map<String, Value>) -> Result<Accepted, AnthropicRejection
         model,
         stream: false,
         count_only: true,
+        list_models: false,
         input_tokens,
     })
 }
@@ -188,6 +202,7 @@ fn accept(obj: &Map<String, Value>, policy: &Policy) -> Result<Accepted, Anthrop
         model,
         stream,
         count_only: false,
+        list_models: false,
         input_tokens,
     })
 }

@@ -81,6 +81,23 @@ const PART_DATA: &[&str] = &[
     "codeExecutionResult",
 ];
 
+/// The credential rules every call follows: an API key in `x-goog-api-key` (exactly once), never `Authorization`
+/// (Google would take it as an OAuth token). `GET /v1beta/models` (the models list) checks only these.
+pub(crate) fn check_key(headers: &HeaderMap, policy: &Policy) -> Result<(), GeminiRejection> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Err(GeminiRejection::Unauthenticated);
+    }
+    if let Some(key) = &policy.api_key {
+        let mut values = headers.get_all("x-goog-api-key").iter();
+        match (values.next(), values.next()) {
+            (None, _) => return Err(GeminiRejection::MissingKey),
+            (Some(v), None) if v.as_bytes() == key.as_bytes() => {}
+            _ => return Err(GeminiRejection::InvalidKey),
+        }
+    }
+    Ok(())
+}
+
 /// Decides whether the real API would accept this request.
 pub(crate) fn check(
     method: &Method,
@@ -102,17 +119,7 @@ pub(crate) fn check(
         _ => return Err(GeminiRejection::UnknownRoute),
     };
     let sse = uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
-    if headers.contains_key(header::AUTHORIZATION) {
-        return Err(GeminiRejection::Unauthenticated);
-    }
-    if let Some(key) = &policy.api_key {
-        let mut values = headers.get_all("x-goog-api-key").iter();
-        match (values.next(), values.next()) {
-            (None, _) => return Err(GeminiRejection::MissingKey),
-            (Some(v), None) if v.as_bytes() == key.as_bytes() => {}
-            _ => return Err(GeminiRejection::InvalidKey),
-        }
-    }
+    check_key(headers, policy)?;
     if !policy.models.iter().any(|m| m == model) {
         return Err(GeminiRejection::ModelNotFound(model.to_string()));
     }

@@ -6,8 +6,9 @@ use std::time::Duration;
 use gatehouse_picker::{Picker, PrefixConfig, Strategy, Thresholds, Weights};
 
 use super::Errors;
+use crate::config::routing_spec::{DnsSpec, EndpointSpec};
 use crate::config::spec::{PickerKind, ProviderKind, ProviderSpec};
-use crate::pool::PoolSettings;
+use crate::pool::{DnsMembership, Membership, PoolSettings, ReplicaAddr};
 
 /// The pool settings of a `vllm_pool` provider, or `None` for other kinds (where `picker`/`routing` are errors).
 pub(super) fn pool_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) -> Option<PoolSettings> {
@@ -17,6 +18,9 @@ pub(super) fn pool_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec)
                 &["providers", name, "routing"],
                 "`routing` is only valid for `kind: vllm_pool`",
             );
+        }
+        if p.dns.is_some() {
+            errs.push(&["providers", name, "dns"], "`dns` is only valid for `kind: vllm_pool`");
         }
         return None;
     }
@@ -105,6 +109,7 @@ pub(super) fn pool_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec)
         block_chars: ps.block_chars.unwrap_or(dp.block_chars),
         max_blocks: ps.max_blocks.unwrap_or(dp.max_blocks),
         lru_blocks_per_replica: ps.lru_blocks_per_replica.unwrap_or(dp.lru_blocks_per_replica),
+        auto_tune: ps.auto_tune.unwrap_or(dp.auto_tune),
     };
     for (field, v, max) in [
         ("block_chars", prefix.block_chars, 1 << 20),
@@ -160,6 +165,139 @@ pub(super) fn pool_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec)
         shed_retry_after,
         replica_header,
     })
+}
+
+/// The replica base URLs of a `vllm_pool` (none for a DNS pool): exactly one of `endpoints` and `dns` is set.
+pub(super) fn pool_endpoints(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec) -> Vec<String> {
+    match (&p.endpoints, &p.dns) {
+        (Some(_), Some(_)) => {
+            errs.push(&["providers", name, "dns"], "set either `endpoints` or `dns`, not both");
+            Vec::new()
+        }
+        (None, Some(_)) => Vec::new(),
+        (Some(list), None) if !list.is_empty() => list
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let url = match e {
+                    EndpointSpec::Url(u) => u,
+                    EndpointSpec::Full(f) => &f.url,
+                };
+                super::check_url(errs, name, "endpoints", Some(i), url)
+            })
+            .collect(),
+        _ => {
+            errs.push(
+                &["providers", name, "kind"],
+                "a `vllm_pool` provider needs at least one entry in `endpoints`, or a `dns` name",
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Where a pool's replicas come from: its listed `urls` (as checked by [`pool_endpoints`]) each with its metrics
+/// URL, or its DNS name.
+pub(super) fn membership(
+    errs: &mut Errors<'_>,
+    name: &str,
+    p: &ProviderSpec,
+    urls: &[String],
+    metrics_path: &str,
+) -> Membership {
+    if let Some(dns) = &p.dns {
+        return Membership::Dns(dns_membership(errs, name, dns));
+    }
+    let specs = p.endpoints.as_deref().unwrap_or_default();
+    let list = urls
+        .iter()
+        .zip(specs)
+        .enumerate()
+        .map(|(i, (url, spec))| {
+            let metrics_url = match spec {
+                EndpointSpec::Full(f) if f.metrics_url.is_some() => {
+                    let m = f.metrics_url.clone().unwrap_or_default();
+                    let ok = m
+                        .parse::<http::Uri>()
+                        .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+                    if !ok {
+                        let idx = i.to_string();
+                        errs.push(
+                            &["providers", name, "endpoints", &idx, "metrics_url"],
+                            format!("invalid URL `{m}`: expected http(s)://host[:port]/path"),
+                        );
+                    }
+                    m
+                }
+                _ => format!("{url}{metrics_path}"),
+            };
+            ReplicaAddr {
+                url: url.clone(),
+                metrics_url,
+            }
+        })
+        .collect();
+    Membership::Static(list)
+}
+
+/// A DNS membership: `host:port` or the full form, with the defaults.
+fn dns_membership(errs: &mut Errors<'_>, name: &str, dns: &DnsSpec) -> DnsMembership {
+    let at = |field: &'static str| ["providers", name, "dns", field];
+    let mut d = DnsMembership {
+        host: String::new(),
+        port: 0,
+        refresh_interval: crate::pool::DNS_DEFAULT_REFRESH,
+        nameserver: None,
+        timeout: Duration::from_secs(2),
+    };
+    match dns {
+        DnsSpec::Short(s) => match s.rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>())) {
+            Some((h, Ok(port))) if port > 0 => {
+                d.host = h.to_string();
+                d.port = port;
+            }
+            _ => errs.push(
+                &["providers", name, "dns"],
+                format!("`{s}` is not `host:port` (e.g. `vllm.inference.svc.cluster.local:8000`)"),
+            ),
+        },
+        DnsSpec::Full(f) => {
+            d.host.clone_from(&f.name);
+            d.port = f.port;
+            if f.port == 0 {
+                errs.push(&at("port"), "must be between 1 and 65535");
+            }
+            if let Some(r) = f.refresh_interval {
+                d.refresh_interval = r.0;
+            }
+            if let Some(t) = f.timeout {
+                d.timeout = t.0;
+            }
+            for (field, v) in [("refresh_interval", d.refresh_interval), ("timeout", d.timeout)] {
+                if v.is_zero() {
+                    errs.push(&at(field), "must be greater than zero");
+                }
+            }
+            if let Some(ns) = &f.nameserver {
+                match ns.parse::<std::net::SocketAddr>() {
+                    Ok(a) => d.nameserver = Some(a),
+                    Err(_) => errs.push(
+                        &at("nameserver"),
+                        format!("`{ns}` is not `ip:port` (e.g. `10.96.0.10:53`)"),
+                    ),
+                }
+            }
+        }
+    }
+    let port_ok = d.port > 0;
+    if port_ok && gatehouse_picker::dns::encode_query(0, &d.host, gatehouse_picker::dns::RecordType::A).is_err() {
+        let field: &[&str] = match dns {
+            DnsSpec::Short(_) => &["providers", name, "dns"],
+            DnsSpec::Full(_) => &at("name"),
+        };
+        errs.push(field, format!("`{}` is not a valid DNS name", d.host));
+    }
+    d
 }
 
 /// A target's weighted model split: only on `vllm_pool` targets, not together with `model`, names non-empty.

@@ -28,7 +28,104 @@ fn pool_defaults_are_gie_and_inference() {
     assert_eq!(s.picker.staleness.as_millis(), 200);
     assert_eq!(s.metrics_path, "/metrics");
     assert!(s.replica_header.is_none(), "the replica header is off by default");
-    assert_eq!(pool.labels, ["127.0.0.1:1"]);
+    assert_eq!(
+        pool.membership,
+        crate::pool::Membership::Static(vec![crate::pool::ReplicaAddr {
+            url: "http://127.0.0.1:1".into(),
+            metrics_url: "http://127.0.0.1:1/metrics".into(),
+        }])
+    );
+}
+
+#[test]
+fn a_replica_may_name_its_own_metrics_url() {
+    let text = r#"providers:
+  p:
+    kind: vllm_pool
+    endpoints:
+      - http://127.0.0.1:1
+      - { url: "http://127.0.0.1:2", metrics_url: "http://127.0.0.1:9400/stats" }
+      - { url: "http://127.0.0.1:3" }
+    routing: { metrics_path: /m }
+"#;
+    let snap = load(text).expect("valid");
+    let pool = snap.providers["p"].pool.as_ref().expect("pool");
+    let crate::pool::Membership::Static(list) = &pool.membership else {
+        panic!("listed pool");
+    };
+    let metrics: Vec<&str> = list.iter().map(|a| a.metrics_url.as_str()).collect();
+    assert_eq!(
+        metrics,
+        [
+            "http://127.0.0.1:1/m",
+            "http://127.0.0.1:9400/stats",
+            "http://127.0.0.1:3/m"
+        ]
+    );
+    let bad = r#"providers:
+  p:
+    kind: vllm_pool
+    endpoints:
+      - http://127.0.0.1:1
+      - { url: "http://127.0.0.1:2", metrics_url: "/stats" }
+      - { url: "http://127.0.0.1:3", metrics_url: "ftp://x/m" }
+"#;
+    let errs = load(bad).expect_err("invalid").to_string();
+    for needle in [
+        "gw.yaml:6:51: providers.p.endpoints[1].metrics_url: invalid URL `/stats`",
+        "gw.yaml:7:51: providers.p.endpoints[2].metrics_url: invalid URL `ftp://x/m`",
+    ] {
+        assert!(errs.contains(needle), "missing `{needle}` in:\n{errs}");
+    }
+}
+
+#[test]
+fn a_pool_may_follow_a_dns_name() {
+    let short = load("providers:\n  p: { kind: vllm_pool, dns: \"vllm.ns.svc.cluster.local:8000\" }\n").expect("valid");
+    let pool = short.providers["p"].pool.as_ref().expect("pool");
+    let crate::pool::Membership::Dns(d) = &pool.membership else {
+        panic!("dns pool");
+    };
+    assert_eq!((d.host.as_str(), d.port), ("vllm.ns.svc.cluster.local", 8000));
+    assert_eq!(d.refresh_interval.as_secs(), 5);
+    assert_eq!(d.nameserver, None);
+    let full = load(
+        "providers:\n  p:\n    kind: vllm_pool\n    dns: { name: vllm, port: 8000, refresh_interval: 250ms, nameserver: \"127.0.0.1:5353\" }\n",
+    )
+    .expect("valid");
+    let crate::pool::Membership::Dns(d) = &full.providers["p"].pool.as_ref().expect("pool").membership else {
+        panic!("dns pool");
+    };
+    assert_eq!(d.refresh_interval.as_millis(), 250);
+    assert_eq!(d.nameserver, Some("127.0.0.1:5353".parse().expect("addr")));
+    let bad = r#"providers:
+  a: { kind: vllm_pool, dns: "no-port" }
+  b: { kind: vllm_pool, dns: "x:8000", endpoints: ["http://127.0.0.1:1"] }
+  c:
+    kind: vllm_pool
+    dns: { name: "a..b", port: 0, refresh_interval: 0s, nameserver: "dns.local" }
+  d: { kind: vllm_pool }
+  e: { kind: openai_compatible, base_url: "http://127.0.0.1:2", dns: "x:1" }
+"#;
+    let errs = load(bad).expect_err("invalid").to_string();
+    for needle in [
+        "providers.a.dns: `no-port` is not `host:port`",
+        "providers.b.dns: set either `endpoints` or `dns`, not both",
+        "providers.c.dns.port: must be between 1 and 65535",
+        "providers.c.dns.refresh_interval: must be greater than zero",
+        "providers.c.dns.nameserver: `dns.local` is not `ip:port`",
+        "providers.d.kind: a `vllm_pool` provider needs at least one entry in `endpoints`, or a `dns` name",
+        "providers.e.dns: `dns` is only valid for `kind: vllm_pool`",
+    ] {
+        assert!(errs.contains(needle), "missing `{needle}` in:\n{errs}");
+    }
+    let name = load("providers:\n  p: { kind: vllm_pool, dns: { name: \"a..b\", port: 1 } }\n")
+        .expect_err("invalid")
+        .to_string();
+    assert!(
+        name.contains("providers.p.dns.name: `a..b` is not a valid DNS name"),
+        "{name}"
+    );
 }
 
 #[test]
