@@ -17,7 +17,7 @@ TARGET_ADDED_P99_MS = 0.3
 TARGET_IDLE_RSS_MIB = 20.0
 BACKGROUND_WARN_PCT = 10.0
 PASSTHROUGH_OF = {"anthropic": "chat", "anthropic_stream": "stream", "messages": "chat", "messages_native": "chat",
-                  "keys_local": "chat", "keys_redis": "chat"}
+                  "keys_local": "chat", "keys_redis": "chat", "responses": "chat", "responses_stream": "stream"}
 TITLES = {
     "chat": "chat: non-streaming chat completion (~1 KiB request, ~1 KiB response)",
     "stream": "stream: streaming chat completion (100 content chunks + finish chunk + [DONE])",
@@ -27,12 +27,18 @@ TITLES = {
     "messages_native": "messages_native: Anthropic `/v1/messages` in, native passthrough to the Anthropic upstream (non-streaming)",
     "keys_local": "keys_local: the chat scenario behind a virtual-key check and an in-process per-key limit",
     "keys_redis": "keys_redis: the chat scenario behind a virtual-key check and a per-key limit shared through Redis",
+    "responses": "responses: OpenAI Responses request (`/v1/responses`) in, translated to an Anthropic Messages upstream (non-streaming)",
+    "responses_stream": "responses_stream: as responses, streaming (100 `text_delta` events in, typed Responses events out)",
 }
 
 
 _TRANSLATED_NOTE = ("`direct` sends the equivalent Anthropic request straight to the mock's `POST /v1/messages`; "
                     "`gatehouse` receives the OpenAI request and translates both ways. No nginx row.")
 SCENARIO_NOTES = {
+    "responses": "`direct` sends the equivalent Anthropic request straight to the mock's `POST /v1/messages`; "
+                 "`gatehouse` receives the Responses request on `/v1/responses` and translates both ways. Compare "
+                 "with `anthropic` (the chat-completions translation of the same prompt). No nginx row.",
+    "responses_stream": "As `responses`, streamed; compare with `anthropic_stream`. No nginx row.",
     "anthropic": _TRANSLATED_NOTE,
     "anthropic_stream": _TRANSLATED_NOTE,
     "messages": "`direct` sends the equivalent OpenAI request straight to the mock's `POST /v1/chat/completions`; "

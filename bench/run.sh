@@ -5,6 +5,7 @@
 #
 #   bench/run.sh                                  # every scenario, ~4-5 minutes after the build
 #   SCENARIOS="chat stream" bench/run.sh          # a subset: chat stream anthropic anthropic_stream
+#   SCENARIOS="anthropic anthropic_stream responses responses_stream" bench/run.sh   # Responses vs chat translation
 #
 # Knobs (environment): SCENARIOS, DURATION (s, max-throughput run), PACED_DURATION (s), WARMUP (s),
 # CONNECTIONS (max-throughput run), PACED_CONNECTIONS + PACED_DELAY_MS (the ~1k RPS run: each connection waits
@@ -27,7 +28,7 @@ for knob in SCENARIOS DURATION PACED_DURATION WARMUP CONNECTIONS PACED_CONNECTIO
 done
 COMMAND_LINE+="bench/run.sh"
 
-ALL_SCENARIOS="chat stream anthropic anthropic_stream messages messages_native keys_local keys_redis"
+ALL_SCENARIOS="chat stream anthropic anthropic_stream messages messages_native keys_local keys_redis responses responses_stream"
 SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
 DURATION=${DURATION:-8}
 PACED_DURATION=${PACED_DURATION:-10}
@@ -212,7 +213,7 @@ write_gatehouse_config() { # $1 = file, $2 = 1 to include the anthropic provider
 }
 ANTHROPIC_NOTE=""
 wants_anthropic=0
-case " $SCENARIOS " in *" anthropic"* | *" messages"*) wants_anthropic=1 ;; esac
+case " $SCENARIOS " in *" anthropic"* | *" messages"* | *" responses"*) wants_anthropic=1 ;; esac
 if ((wants_anthropic)); then
   write_gatehouse_config "$WORK/gatehouse.yaml" 1
   if ! "$BIN/gatehouse" check "$WORK/gatehouse.yaml" >"$WORK/check.log" 2>&1; then
@@ -322,6 +323,11 @@ bodies = {
     # /v1/messages through gatehouse: translated to the OpenAI-compatible mock, or native to the Anthropic one.
     "messages_translated_in": dict(anthropic(False), model="bench"),
     "messages_native_in": dict(anthropic(False), model="claude-bench"),
+    # /v1/responses in, translated to the Anthropic upstream: the same prompt and limit as `anthropic`.
+    "responses": {"model": "claude-bench", "instructions": system, "input": text, "max_output_tokens": 256,
+                  "store": False},
+    "responses_stream": {"model": "claude-bench", "instructions": system, "input": text, "max_output_tokens": 256,
+                         "store": False, "stream": True},
 }
 for name, body in bodies.items():
     with open(f"{work}/{name}.json", "w") as f:
@@ -447,6 +453,21 @@ for scenario in $SCENARIOS; do
       # No nginx row: nginx cannot translate. The direct baseline is the Anthropic-shaped upstream itself.
       bench_target "$scenario" direct "$MOCK_URL/v1/messages" "$direct_body" "$expect_direct"
       bench_target "$scenario" gatehouse "$GH_URL/v1/chat/completions" "$WORK/$scenario.json" "$expect" "$GH_PID"
+      ;;
+    responses | responses_stream)
+      # OpenAI Responses API in, translated to the Anthropic upstream and back: compare with `anthropic` /
+      # `anthropic_stream` (the chat-completions translation of the same prompt). No nginx row: nginx cannot translate.
+      if ((!wants_anthropic)); then
+        log "scenario $scenario $ANTHROPIC_NOTE"
+        continue
+      fi
+      log "scenario $scenario"
+      direct_body=$WORK/messages.json expect_direct='"type":"message"' expect='"object":"response"'
+      if [[ $scenario == responses_stream ]]; then
+        direct_body=$WORK/messages_stream.json expect_direct='event: message_stop' expect='event: response.completed'
+      fi
+      bench_target "$scenario" direct "$MOCK_URL/v1/messages" "$direct_body" "$expect_direct"
+      bench_target "$scenario" gatehouse "$GH_URL/v1/responses" "$WORK/$scenario.json" "$expect" "$GH_PID"
       ;;
     messages)
       # Anthropic client in, OpenAI-compatible upstream out (translated both ways). The direct baseline is the same

@@ -64,6 +64,15 @@ fi
 export GATEHOUSE_TEST_NODE="$(command -v node)"
 export GATEHOUSE_MCP_EVERYTHING="$mcp_dir/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 
+# --- Codex CLI for the Responses API end-to-end tests (npm, pinned by tests/codex/package-lock.json) ---------
+codex_dir="$root/tests/codex"
+if ! cmp -s "$codex_dir/package-lock.json" "$codex_dir/node_modules/.package-lock.installed"; then
+  log "installing the Codex CLI (npm ci in tests/codex)"
+  (cd "$codex_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$codex_dir/package-lock.json" "$codex_dir/node_modules/.package-lock.installed"
+fi
+export GATEHOUSE_TEST_CODEX="$codex_dir/node_modules/.bin/codex"
+
 # --- Rust ----------------------------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check

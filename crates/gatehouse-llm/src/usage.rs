@@ -15,6 +15,10 @@ use serde::de::{self, MapAccess, Visitor};
 
 use crate::SseEvent;
 
+pub mod responses;
+
+pub use responses::{ResponsesStreamUsage, from_responses_body};
+
 /// Token counts for one request, in the gateway's provider-neutral vocabulary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Usage {

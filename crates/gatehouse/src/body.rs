@@ -23,7 +23,7 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 pub use bedrock::BedrockToOpenAi;
-pub use passthrough::{AnthropicNative, Observed, Passthrough, UsageObserver};
+pub use passthrough::{AnthropicNative, Observed, Passthrough, ResponsesPassthrough, UsageObserver};
 pub use translated::{AnthropicToOpenAi, GeminiToOpenAi, OpenAiToAnthropic, Translated};
 pub use upstream::{FirstEvent, Upstream};
 

@@ -102,6 +102,7 @@ pub fn parse(text: &str, file: &Path, env: EnvLookup<'_>) -> Result<(ConfigSpec,
                 Ok(())
             }
             "failover" => section(value, &mut spec.failover),
+            "responses" => section(value, &mut spec.responses),
             "providers" => {
                 items_map("providers", value, &mut spec.providers, &mut errors);
                 Ok(())

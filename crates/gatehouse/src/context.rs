@@ -34,6 +34,8 @@ pub enum Route {
     Messages,
     /// `POST /v1/messages/count_tokens` (Anthropic dialect).
     CountTokens,
+    /// `POST /v1/responses` (OpenAI Responses API; docs/responses.md).
+    Responses,
 }
 
 /// The API dialect a client speaks, which decides the shape of every error it receives.
@@ -155,6 +157,7 @@ impl Route {
             Self::Models => "models",
             Self::Messages => "messages",
             Self::CountTokens => "count_tokens",
+            Self::Responses => "responses",
         }
     }
 
@@ -163,7 +166,9 @@ impl Route {
     pub fn dialect(self) -> Dialect {
         match self {
             Self::Messages | Self::CountTokens => Dialect::Anthropic,
-            Self::ChatCompletions | Self::Completions | Self::Embeddings | Self::Models => Dialect::OpenAi,
+            Self::ChatCompletions | Self::Completions | Self::Embeddings | Self::Models | Self::Responses => {
+                Dialect::OpenAi
+            }
         }
     }
 
@@ -177,6 +182,7 @@ impl Route {
             Self::Models => "/v1/models",
             Self::Messages => "/v1/messages",
             Self::CountTokens => "/v1/messages/count_tokens",
+            Self::Responses => "/v1/responses",
         }
     }
 
@@ -190,6 +196,7 @@ impl Route {
             Self::Models => "models",
             Self::Messages => "chat",
             Self::CountTokens => "count_tokens",
+            Self::Responses => "chat",
         }
     }
 }

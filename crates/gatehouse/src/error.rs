@@ -42,6 +42,13 @@ pub enum GatewayError {
     /// The model is not configured.
     #[error("the model `{0}` does not exist")]
     ModelNotFound(String),
+    /// `previous_response_id` names no response this caller stored (never stored, expired, evicted, `store:
+    /// false`, or created by another principal — deliberately indistinguishable).
+    #[error("Previous response with id '{0}' not found.")]
+    ResponseNotFound(String),
+    /// The response store's backend (Redis) failed, so `previous_response_id` cannot be resolved.
+    #[error("the response store is unavailable; retry later")]
+    StoreUnavailable,
     /// The body exceeds `server.max_body_bytes`.
     #[error("request body exceeds the limit of {limit} bytes")]
     BodyTooLarge {
@@ -175,6 +182,8 @@ impl GatewayError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::MissingModel => "model_required",
             Self::ModelNotFound(_) => "model_not_found",
+            Self::ResponseNotFound(_) => "previous_response_not_found",
+            Self::StoreUnavailable => "response_store_unavailable",
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::ClientTimeout => "client_timeout",
             Self::ClientBody(_) => "client_body_error",
@@ -205,13 +214,14 @@ impl GatewayError {
             | Self::MissingModel
             | Self::ClientBody(_)
             | Self::RouteNotSupported { .. } => StatusCode::BAD_REQUEST,
-            Self::ModelNotFound(_) | Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Self::ModelNotFound(_) | Self::RouteNotFound(_) | Self::ResponseNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::NoTargetAvailable { .. } | Self::ShuttingDown | Self::LimiterUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::NoTargetAvailable { .. }
+            | Self::ShuttingDown
+            | Self::LimiterUnavailable { .. }
+            | Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamUnreachable { .. } | Self::UpstreamInvalid { .. } | Self::UpstreamAuth { .. } => {
                 StatusCode::BAD_GATEWAY
             }
@@ -230,6 +240,7 @@ impl GatewayError {
             | Self::InvalidRequest(_)
             | Self::MissingModel
             | Self::ModelNotFound(_)
+            | Self::ResponseNotFound(_)
             | Self::RouteNotFound(_)
             | Self::RouteNotSupported { .. }
             | Self::MethodNotAllowed(_)
@@ -247,7 +258,8 @@ impl GatewayError {
             Self::NoTargetAvailable { .. }
             | Self::ShuttingDown
             | Self::Shed { .. }
-            | Self::LimiterUnavailable { .. } => ErrorSource::Internal,
+            | Self::LimiterUnavailable { .. }
+            | Self::StoreUnavailable => ErrorSource::Internal,
         }
     }
 

@@ -26,6 +26,7 @@ pub mod proxy;
 pub mod reload;
 pub mod request_id;
 pub mod respond;
+pub mod response_store;
 pub mod routes;
 pub mod secret;
 pub mod server;

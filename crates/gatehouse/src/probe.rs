@@ -94,7 +94,10 @@ pub async fn probe_once(p: &Provider, settings: &ProbeSettings) -> ProbeOutcome 
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let started = Instant::now();
     // A pool's replicas are its current members (a DNS pool's set changes); any other provider has its endpoints.
-    let endpoints = p.pool.as_ref().map_or_else(|| p.endpoints.clone(), |pool| pool.replica_urls());
+    let endpoints = p
+        .pool
+        .as_ref()
+        .map_or_else(|| p.endpoints.clone(), |pool| pool.replica_urls());
     let checks = endpoints.iter().map(|e| check(p, e, settings));
     let results = futures_util::future::join_all(checks).await;
     let passed = results.iter().filter(|r| r.is_ok()).count();

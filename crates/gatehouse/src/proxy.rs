@@ -20,6 +20,7 @@ mod failover;
 mod gemini;
 mod messages;
 mod passthrough;
+mod responses;
 mod translated;
 
 use std::sync::Arc;
@@ -67,6 +68,10 @@ struct Relay {
 enum Mode {
     /// Bytes relayed as they are (OpenAI-compatible targets).
     Passthrough,
+    /// A Responses API answer relayed as it is, usage read from its own shape (proxy/responses.rs).
+    ResponsesPassthrough,
+    /// An Anthropic reply translated to a Responses API answer (and stored when asked to).
+    Responses(Box<responses::Reply>),
     /// Anthropic reply translated back to OpenAI.
     Anthropic(anthropic::Reply),
     /// Gemini reply translated back to OpenAI.
@@ -102,6 +107,8 @@ struct ClientRequest<'a> {
     target: &'a Target,
     /// The model name sent upstream (the target's, or this request's pick of its weighted split).
     upstream_model: &'a str,
+    /// The response store behind `previous_response_id` (used by `/v1/responses` on translated targets).
+    responses: &'a responses::Stores,
 }
 
 /// An upstream request ready to send, and how to relay its answer.
@@ -123,7 +130,9 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
     });
     // The request's span is the current context while the pipeline runs, so policy steps can open child spans.
     let cx = ctx.trace.clone();
-    let forwarded = opentelemetry::context::FutureExt::with_context(forward(&snap, route, req, &mut ctx), cx).await;
+    let forwarded =
+        opentelemetry::context::FutureExt::with_context(forward(&snap, &state.responses, route, req, &mut ctx), cx)
+            .await;
     let mut resp = match forwarded {
         Ok(Forwarded::Relay(relay, extra)) => {
             let mut resp = relay_response(*relay, route.dialect(), ctx).await;
@@ -167,6 +176,7 @@ pub async fn handle(state: Arc<AppState>, route: Route, req: Request<Body>) -> R
 /// Everything up to and including the upstream response head, plus headers for the client's response.
 async fn forward(
     snap: &Snapshot,
+    responses: &Arc<crate::response_store::ResponseStore>,
     route: Route,
     req: Request<Body>,
     ctx: &mut RequestContext,
@@ -203,7 +213,7 @@ async fn forward(
         Route::CountTokens => (0, true),
         _ => (bytes.len(), route == Route::Embeddings),
     };
-    let max_output = ["max_tokens", "max_completion_tokens"]
+    let max_output = ["max_tokens", "max_completion_tokens", "max_output_tokens"]
         .iter()
         .find_map(|k| parsed.get(k))
         .and_then(|v| serde_json::from_str::<u64>(v.get()).ok());
@@ -241,6 +251,7 @@ async fn forward(
         asked: &name,
         model,
         limit_headers,
+        responses: responses::Stores::new(responses.clone(), snap.policy.redis.clone(), snap.response_store),
     };
     // Targets in priority order, retried and failed over before the first byte (proxy/failover.rs).
     failover::run(snap, &request, ctx).await
@@ -256,6 +267,8 @@ struct Request0<'a> {
     model: &'a Model,
     /// `x-ratelimit-*` headers from the limits, added to whatever answer the client gets.
     limit_headers: Vec<(http::HeaderName, HeaderValue)>,
+    /// The response store, with this snapshot's backend and bounds.
+    responses: responses::Stores,
 }
 
 /// What one attempt on one target produced.
@@ -307,12 +320,16 @@ async fn attempt(
         model: req.model,
         target,
         upstream_model,
+        responses: &req.responses,
     };
     let prepared = match (route.dialect(), provider.kind) {
         (
             Dialect::OpenAi,
             ProviderKind::OpenaiCompatible | ProviderKind::VllmPool | ProviderKind::Openai | ProviderKind::AzureOpenai,
         ) => passthrough::prepare(&incoming, endpoint, ctx),
+        (Dialect::OpenAi, ProviderKind::Anthropic) if route == Route::Responses => {
+            responses::prepare_anthropic(&incoming, endpoint, ctx, &mut extra).await
+        }
         (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra),
         (Dialect::OpenAi, ProviderKind::Gemini) => gemini::prepare(&incoming, endpoint, ctx, &mut extra),
         (Dialect::OpenAi, ProviderKind::Bedrock) => bedrock::prepare(&incoming, endpoint, ctx, &mut extra),
@@ -466,6 +483,12 @@ async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext)
     ctx.status = status.as_u16();
     match relay.mode {
         Mode::Passthrough => passthrough::relay(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await,
+        Mode::ResponsesPassthrough => {
+            responses::relay_passthrough(relay.resp, relay.deadline, relay.idle, relay.target, ctx).await
+        }
+        Mode::Responses(reply) => {
+            responses::relay_anthropic(relay.resp, relay.deadline, relay.idle, relay.target, *reply, ctx).await
+        }
         Mode::Anthropic(reply) => {
             anthropic::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await
         }

@@ -40,6 +40,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/messages/count_tokens",
             post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::CountTokens, r)),
         )
+        .route(
+            "/v1/responses",
+            post(|s: State<Arc<AppState>>, r: Request<Body>| proxy::handle(s.0, Route::Responses, r)),
+        )
         .route("/v1/models", get(models))
         .route(
             "/mcp",

@@ -49,6 +49,8 @@ pub struct Snapshot {
     pub failover: FailoverSettings,
     /// Retries left for this config's lifetime window (docs/failover.md).
     pub retry_budget: crate::health::RetryBudget,
+    /// Bounds of the response store behind `previous_response_id` (`responses.store`).
+    pub response_store: crate::response_store::ResponseStoreSettings,
     /// Trace export (`telemetry.traces` + `OTEL_*`); `None` when off. Read once at start (docs/observability.md).
     pub traces: Option<Arc<crate::trace::TraceSettings>>,
 }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub generation: tokio::sync::watch::Sender<u64>,
     /// The outcome of the last reload attempt, for `/status`.
     pub last_reload: std::sync::Mutex<Option<ReloadReport>>,
+    /// Stored Responses API conversations (`previous_response_id` on translated targets); survives reloads.
+    pub responses: Arc<crate::response_store::ResponseStore>,
     ready: AtomicBool,
     draining: AtomicBool,
 }
@@ -44,6 +46,7 @@ impl AppState {
             telemetry,
             generation: tokio::sync::watch::Sender::new(0),
             last_reload: std::sync::Mutex::new(None),
+            responses: Arc::new(crate::response_store::ResponseStore::new()),
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         }

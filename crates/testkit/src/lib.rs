@@ -9,6 +9,9 @@
 //!   strictness (unknown fields refused), Google's error JSON, `alt=sse` streams, mid-stream errors, cuts.
 //! - [`MockBedrock`] — Bedrock Runtime's Converse API: every request's SigV4 signature verified (shape, date,
 //!   payload hash, session token, and the signature recomputed), Converse body rules, real event-stream frames.
+//! - [`MockResponses`] — OpenAI's Responses API (`/v1/responses`, or Azure's `/openai/responses`): unknown
+//!   top-level keys refused as the API does, `previous_response_id` checked against the ids it stored, the typed
+//!   event stream with `sequence_number`s and usage on `response.completed`.
 //! - [`SseCollector`] / [`sse_data`] — read an SSE body back into its `data:` payloads.
 //! - [`write_file_atomically`] and [`swap_k8s_secret_dir`] — change files the way editors and the kubelet do, for
 //!   reload tests.
@@ -37,6 +40,7 @@ mod mock_anthropic;
 mod mock_bedrock;
 mod mock_gemini;
 mod mock_openai;
+mod mock_responses;
 mod openai_json;
 mod otlp;
 mod render;
@@ -55,6 +59,7 @@ pub use mock_anthropic::{AnthropicRecorded, AnthropicRejection, AnthropicReply, 
 pub use mock_bedrock::{BedrockRecorded, BedrockReply, MockBedrock, MockBedrockBuilder};
 pub use mock_gemini::{GeminiRecorded, GeminiRejection, GeminiReply, MockGemini, MockGeminiBuilder};
 pub use mock_openai::{MockOpenAi, MockOpenAiBuilder};
+pub use mock_responses::{MockResponses, MockResponsesBuilder, ResponsesRejection, ResponsesReply};
 pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use reply::{Reply, StreamGate};
 pub use sse::{SseCollector, collect_sse, sse_data};

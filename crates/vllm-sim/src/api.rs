@@ -1,4 +1,5 @@
-//! The HTTP surface of a replica: vLLM's OpenAI-compatible routes, `/health` and `/metrics`.
+//! The HTTP surface of a replica: vLLM's OpenAI-compatible routes (chat, completions, embeddings, and the
+//! Responses API in [`responses`]), `/health` and `/metrics`.
 //!
 //! Handlers parse and validate the body ([`request`]), decide on a tool call ([`tools`]), submit to the [`Engine`],
 //! and answer either with one JSON body once the last token is out or with an SSE stream ([`stream`]). Errors
@@ -7,6 +8,7 @@
 mod embeddings;
 mod request;
 mod response;
+mod responses;
 mod stream;
 mod tools;
 
@@ -62,6 +64,7 @@ pub(crate) fn router(engine: Engine, opts: SimOptions) -> Router {
         .route("/v1/chat/completions", post(chat))
         .route("/v1/completions", post(completions))
         .route("/v1/embeddings", post(embeddings))
+        .route("/v1/responses", post(responses::responses))
         .route("/v1/models", get(models))
         .route("/health", get(health))
         .route("/metrics", get(metrics))

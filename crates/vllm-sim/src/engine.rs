@@ -22,7 +22,7 @@ use crate::metrics;
 use crate::options::SimOptions;
 use scheduler::Scheduler;
 pub(crate) use scheduler::SubmitError;
-pub(crate) use sequence::{FinishReason, SeqId, Submission, TokenEvent, Usage};
+pub(crate) use sequence::{Finish, FinishReason, SeqId, Submission, TokenEvent, Usage};
 use step::CostModel;
 
 /// How far the engine may run behind its ideal timeline before it stops catching up.

@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 use gatehouse_llm::anthropic::MessageStreamUsage;
+use gatehouse_llm::usage::ResponsesStreamUsage;
 use gatehouse_llm::{SseDecoder, SseEvent, SseLimits, StreamUsage, Usage};
 
 use super::StreamHandler;
@@ -14,6 +15,9 @@ pub type Passthrough = Observed<StreamUsage>;
 
 /// Forwards an Anthropic event stream byte for byte to an Anthropic-dialect client while metering it.
 pub type AnthropicNative = Observed<MessageStreamUsage>;
+
+/// Forwards an OpenAI Responses API event stream byte for byte while metering it from `response.completed`.
+pub type ResponsesPassthrough = Observed<ResponsesStreamUsage>;
 
 /// Reads a stream's usage from its decoded events without changing them.
 pub trait UsageObserver: Default + Send + Unpin + 'static {
@@ -104,5 +108,14 @@ impl UsageObserver for MessageStreamUsage {
     }
     fn usage(&self) -> Option<Usage> {
         MessageStreamUsage::usage(self)
+    }
+}
+
+impl UsageObserver for ResponsesStreamUsage {
+    fn observe(&mut self, ev: &SseEvent) {
+        ResponsesStreamUsage::observe(self, ev);
+    }
+    fn usage(&self) -> Option<Usage> {
+        ResponsesStreamUsage::usage(self)
     }
 }

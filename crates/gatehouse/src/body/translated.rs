@@ -137,6 +137,12 @@ impl<T: StreamTranslate> Translated<T> {
     pub fn ended(&self) -> bool {
         self.translator.ended()
     }
+
+    /// The translator, for what it knows once the stream ended (e.g. the Responses output items to store).
+    #[must_use]
+    pub fn translator(&self) -> &T {
+        &self.translator
+    }
 }
 
 impl<T: StreamTranslate> StreamHandler for Translated<T> {

@@ -17,6 +17,7 @@ pub mod governance;
 pub mod health;
 pub mod mcp;
 pub mod metering;
+pub mod responses;
 pub mod telemetry;
 
 /// The whole config file.
@@ -62,6 +63,9 @@ pub struct ConfigSpec {
     /// Retries, backoff and ejection across a model's targets (docs/failover.md).
     #[serde(default)]
     pub failover: FailoverSpec,
+    /// The OpenAI Responses API route: its response store (docs/responses.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responses: Option<responses::ResponsesSpec>,
 }
 
 /// Failover rules: how often and when a request is tried again on another (or the same) target, and when a
@@ -388,4 +392,5 @@ pub const TOP_LEVEL_FIELDS: &[&str] = &[
     "budgets",
     "redis",
     "failover",
+    "responses",
 ];

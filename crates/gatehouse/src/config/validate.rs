@@ -17,6 +17,7 @@ mod governance;
 mod health;
 mod mcp;
 mod metering;
+mod responses;
 mod routing;
 mod traces;
 
@@ -151,6 +152,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
     let policy = Arc::new(governance::build(&mut errs, &spec));
 
     let failover = failover::build(&mut errs, &spec.failover);
+    let response_store = responses::build(&mut errs, spec.responses.as_ref(), spec.redis.is_some());
     let traces = traces::build(&mut errs, spec.telemetry.traces.as_ref(), env).map(Arc::new);
 
     if !errs.list.is_empty() {
@@ -172,6 +174,7 @@ pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> 
         pricing,
         failover,
         retry_budget: crate::health::RetryBudget::default(),
+        response_store,
         traces,
     })
 }

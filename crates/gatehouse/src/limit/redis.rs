@@ -265,3 +265,33 @@ impl RedisLimiter {
         Ok(())
     }
 }
+
+impl RedisLimiter {
+    /// The bytes stored under `key`, if any (the Responses API store shares this connection: docs/responses.md).
+    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let mut conn = self.conn().await?;
+        tokio::time::timeout(self.timeout, redis::cmd("GET").arg(key).query_async(&mut conn))
+            .await
+            .map_err(|_| "Redis timed out".to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Stores `value` under `key`, expiring after `ttl`.
+    pub async fn set_bytes(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), String> {
+        let mut conn = self.conn().await?;
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: () = tokio::time::timeout(
+            self.timeout,
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(ms)
+                .query_async(&mut conn),
+        )
+        .await
+        .map_err(|_| "Redis timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}

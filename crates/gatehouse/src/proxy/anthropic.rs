@@ -63,6 +63,28 @@ pub(super) fn prepare(
         ctx,
         extra,
     );
+    let upstream = messages_request(req, endpoint, ctx, translated.body, translated.stream)?;
+    let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Ok(Prepared {
+        req: upstream,
+        mode: Mode::Anthropic(Reply {
+            stream: translated.stream,
+            model: req.asked.to_string(),
+            created,
+        }),
+    })
+}
+
+/// `POST {endpoint}/v1/messages` with a translated `body`: the provider's configured `anthropic-version`, the
+/// client's allowed `anthropic-beta` values, and the provider's key (never the client's credential).
+pub(super) fn messages_request(
+    req: &ClientRequest<'_>,
+    endpoint: &str,
+    ctx: &RequestContext,
+    body: Vec<u8>,
+    stream: bool,
+) -> Result<http::Request<crate::upstream::UpstreamBody>, GatewayError> {
+    let provider = &req.target.provider;
     let settings = provider
         .anthropic
         .as_ref()
@@ -70,13 +92,12 @@ pub(super) fn prepare(
             target: provider.name.clone(),
             detail: "provider has no Anthropic settings".into(),
         })?;
-
     let uri = format!("{endpoint}/v1/messages");
     let mut builder = http::Request::post(&uri)
         .header(header::CONTENT_TYPE, "application/json")
         .header(
             header::ACCEPT,
-            if translated.stream {
+            if stream {
                 "text/event-stream"
             } else {
                 "application/json"
@@ -90,22 +111,12 @@ pub(super) fn prepare(
         // The client's own Authorization / x-api-key is never copied; only the provider's key is sent.
         builder = builder.header(X_API_KEY, v);
     }
-    let upstream =
-        builder
-            .body(Full::new(Bytes::from(translated.body)))
-            .map_err(|e| GatewayError::UpstreamInvalid {
-                target: provider.name.clone(),
-                detail: format!("cannot build the upstream request: {e}"),
-            })?;
-    let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    Ok(Prepared {
-        req: upstream,
-        mode: Mode::Anthropic(Reply {
-            stream: translated.stream,
-            model: req.asked.to_string(),
-            created,
-        }),
-    })
+    builder
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| GatewayError::UpstreamInvalid {
+            target: provider.name.clone(),
+            detail: format!("cannot build the upstream request: {e}"),
+        })
 }
 
 /// The client's `anthropic-beta` values that the provider allows, joined; the rest are dropped and logged.

@@ -267,7 +267,12 @@ async fn peek(
     }
     if !matches!(
         relay.mode,
-        Mode::Passthrough | Mode::Anthropic(_) | Mode::AnthropicNative | Mode::Messages(_)
+        Mode::Passthrough
+            | Mode::ResponsesPassthrough
+            | Mode::Responses(_)
+            | Mode::Anthropic(_)
+            | Mode::AnthropicNative
+            | Mode::Messages(_)
     ) {
         return None;
     }

@@ -27,7 +27,10 @@ use crate::snapshot::Provider;
 pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestContext) -> Result<Prepared, GatewayError> {
     let stream = ctx.stream;
     // Usage is always recorded: a stream that did not ask for usage gets it anyway (see docs/usage.md).
-    let force_include_usage = stream && req.route != Route::Embeddings && !req.parsed.include_usage()?;
+    // Not on the Responses API: it has no `include_usage` (and refuses unknown keys); its stream always ends with
+    // usage on `response.completed`.
+    let force_include_usage =
+        stream && !matches!(req.route, Route::Embeddings | Route::Responses) && !req.parsed.include_usage()?;
     let out = req.parsed.rewrite(&Rewrite {
         model: Some(req.upstream_model),
         force_include_usage,
@@ -56,10 +59,12 @@ pub(super) fn prepare(req: &ClientRequest<'_>, endpoint: &str, ctx: &RequestCont
             target: provider.name.clone(),
             detail: format!("cannot build the upstream request: {e}"),
         })?;
-    Ok(Prepared {
-        req: upstream,
-        mode: Mode::Passthrough,
-    })
+    let mode = if req.route == Route::Responses {
+        Mode::ResponsesPassthrough
+    } else {
+        Mode::Passthrough
+    };
+    Ok(Prepared { req: upstream, mode })
 }
 
 /// The upstream URL for `route`. Azure addresses a deployment (the target's model, checked at load time to be a
@@ -71,6 +76,11 @@ pub(super) fn upstream_uri(provider: &Provider, endpoint: &str, route: Route, up
         .unwrap_or(route.upstream_path());
     let wire = &provider.wire;
     match (provider.kind, &wire.api_version) {
+        // Azure serves the Responses API per resource, not per deployment: the deployment goes in the body's
+        // `model` (rewritten like every passthrough model).
+        (ProviderKind::AzureOpenai, Some(version)) if route == Route::Responses => {
+            format!("{endpoint}/openai/responses?api-version={version}")
+        }
         (ProviderKind::AzureOpenai, Some(version)) => {
             format!("{endpoint}/openai/deployments/{upstream_model}{suffix}?api-version={version}")
         }

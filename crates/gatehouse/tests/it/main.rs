@@ -36,6 +36,7 @@ mod pool_members;
 mod pool_routing;
 mod redis_limits;
 mod reload;
+mod responses;
 mod routing;
 mod secrets;
 mod shutdown;

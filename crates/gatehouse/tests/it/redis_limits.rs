@@ -80,7 +80,7 @@ impl Redis {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

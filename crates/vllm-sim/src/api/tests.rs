@@ -335,4 +335,5 @@ async fn health_and_metrics() {
 }
 
 mod lifecycle;
+mod responses;
 mod tools;
