@@ -27,6 +27,7 @@ use super::methods::{self, Allow, Answer};
 use super::settings::McpSettings;
 
 mod held;
+mod param_headers;
 
 pub use held::ModernSessions;
 
@@ -111,7 +112,7 @@ pub async fn serve(
         Err(r) => return Served::Response(rejected(Some(id), &r, log)),
     };
     log.protocol = Some(envelope.protocol.clone());
-    match dispatch(settings, &envelope, id, method, params, principal, allow, log).await {
+    match dispatch(settings, headers, &envelope, id, method, params, principal, allow, log).await {
         Ok(s) => s,
         Err(e) => Served::Response(failure(Some(id), &e, log)),
     }
@@ -120,6 +121,7 @@ pub async fn serve(
 #[allow(clippy::too_many_arguments)]
 async fn dispatch(
     settings: &McpSettings,
+    headers: &HeaderMap,
     envelope: &Envelope,
     id: &RawValue,
     method: &str,
@@ -130,7 +132,7 @@ async fn dispatch(
 ) -> Result<Served, McpFailure> {
     let claims = claims_for(principal, envelope)?;
     // `_held` keeps this key's upstream sessions from being evicted while the request runs.
-    let (_held, discovered) = settings.runtime.modern.ensure(settings, &claims).await?;
+    let (held, discovered) = settings.runtime.modern.ensure(settings, &claims).await?;
     let upstream_id = gateway_id()?;
     let params = params.map(modern::strip_envelope).transpose()?;
     let params = params.as_deref();
@@ -147,6 +149,11 @@ async fn dispatch(
         "tools/call" | "prompts/get" | "resources/read" => {
             if let Ok(p) = envelope::Params::read(params) {
                 log.item = p.name.or(p.uri).map(|s| s.into_owned());
+            }
+            if method == "tools/call"
+                && let Err(r) = param_headers::check(settings, &claims, &held, headers, params, allow).await?
+            {
+                return Ok(Served::Response(rejected(Some(id), &r, log)));
             }
             let (answer, target, _) = methods::routed(settings, &claims, method, &upstream_id, params, allow).await?;
             log.target = Some(target);
@@ -228,7 +235,7 @@ pub fn claims_for(principal: &str, envelope: &Envelope) -> Result<SessionClaims,
 }
 
 /// A request id unique on this replica, used towards upstreams in place of the client's.
-fn gateway_id() -> Result<Box<RawValue>, McpFailure> {
+pub(super) fn gateway_id() -> Result<Box<RawValue>, McpFailure> {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     Ok(envelope::to_raw(&format!("gh-m-{n}"))?)

@@ -1,7 +1,8 @@
 //! Upstream sessions gatehouse holds for stateless (2026-07-28) clients are bounded: at most
 //! `max_stateless_sessions` keys per replica, each ended upstream (DELETE with its session id) when it is the least
 //! recently used one and room is needed, or once unused for `stateless_idle_ttl`. Seen from a strict recording mock
-//! upstream (which refuses unknown sessions like a real one), and end to end against server-everything.
+//! upstream (which refuses unknown sessions like a real one), and end to end against server-everything. Also the
+//! `Mcp-Param-*` headers of a stateless `tools/call`, checked against the tool's `x-mcp-header` annotations.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -77,7 +78,11 @@ async fn on_post(m: Mock, headers: HeaderMap, body: Bytes) -> Response {
     }
     match method.as_str() {
         "tools/list" => axum::Json(json!({"jsonrpc": "2.0", "id": msg["id"],
-            "result": {"tools": [{"name": "one", "inputSchema": {"type": "object"}}]}}))
+            "result": {"tools": [{"name": "one", "inputSchema": {"type": "object", "properties": {
+                "region": {"type": "string", "x-mcp-header": "Region"}, "note": {"type": "string"}}}}]}}))
+        .into_response(),
+        "tools/call" => axum::Json(json!({"jsonrpc": "2.0", "id": msg["id"],
+            "result": {"content": [{"type": "text", "text": "called"}]}}))
         .into_response(),
         _ => axum::Json(json!({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": "nope"}}))
             .into_response(),
@@ -234,6 +239,76 @@ fn mcp_stateless_bounds_are_validated() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_stateless_param_headers_are_checked_against_the_tool_schema() {
+    let (m, url) = start_mock().await;
+    let gw = TestGateway::start(&format!("mcp:\n  upstreams:\n    mock: {{ url: \"{url}\" }}\n")).await;
+    let c = client(&gw, "p");
+    let call = |region: Value, extra: Vec<(&'static str, &'static str)>| {
+        let body = c.body(
+            json!(9),
+            "tools/call",
+            json!({"name": "mock_one", "arguments": {"region": region, "note": "n"}}),
+        );
+        let mut headers = vec![
+            ("mcp-protocol-version", crate::mcp_stateless::MODERN),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "mock_one"),
+        ];
+        headers.extend(extra);
+        let c = &c;
+        async move { c.post(&body, &headers).await }
+    };
+    let ok = call(json!("eu-west"), vec![("Mcp-Param-Region", "eu-west")]).await;
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert_eq!(ok.result()["content"][0]["text"], "called");
+    assert_eq!(ok.last()["id"], 9);
+    // Missing, different, duplicated → 400 -32020 before the upstream sees anything.
+    for (extra, needle) in [
+        (vec![], "Mcp-Param-Region header is missing"),
+        (vec![("Mcp-Param-Region", "us-east")], "does not match"),
+        (
+            vec![("Mcp-Param-Region", "eu-west"), ("mcp-param-region", "eu-west")],
+            "more than once",
+        ),
+    ] {
+        let r = call(json!("eu-west"), extra).await;
+        assert_eq!(r.status, 400, "{r:?}");
+        assert_eq!(r.last()["error"]["code"], -32020, "{r:?}");
+        assert_eq!(r.last()["id"], 9);
+        let msg = r.last()["error"]["message"].as_str().unwrap_or_default().to_string();
+        assert!(msg.contains(needle), "{msg}");
+    }
+    // A header whose argument is absent.
+    let r = call(Value::Null, vec![("Mcp-Param-Region", "eu-west")]).await;
+    assert_eq!(
+        (r.status, r.last()["error"]["code"].clone()),
+        (400, json!(-32020)),
+        "{r:?}"
+    );
+    // The base64 form of a non-ASCII value, and headers no annotation names (ignored).
+    let r = call(
+        json!("zürich"),
+        vec![
+            ("Mcp-Param-Region", "=?base64?esO8cmljaA==?="),
+            ("Mcp-Param-Other", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let ev = events(&m);
+    assert_eq!(
+        ev.iter().filter(|(k, _)| k == "tools/call").count(),
+        2,
+        "only agreeing calls reach the upstream: {ev:?}"
+    );
+    assert_eq!(
+        ev.iter().filter(|(k, _)| k == "tools/list").count(),
+        1,
+        "the schema is listed once per key: {ev:?}"
+    );
+}
+
 /// End to end against server-everything over Streamable HTTP: with room for one key, two stateless clients take
 /// turns calling `echo`; every turn ends the other's upstream session (DELETE) and opens a new one, and every call
 /// still succeeds.
@@ -250,13 +325,19 @@ async fn mcp_stateless_eviction_against_server_everything() {
     for round in 0..3 {
         for (who, c) in [("a", &a), ("b", &b)] {
             let msg = format!("{who}{round}");
-            let r = c
-                .call(
-                    json!(round),
-                    "tools/call",
-                    json!({"name": "everything_echo", "arguments": {"message": msg}}),
-                )
-                .await;
+            // echo declares no `x-mcp-header`: an `Mcp-Param-*` header names nothing and is ignored.
+            let body = c.body(
+                json!(round),
+                "tools/call",
+                json!({"name": "everything_echo", "arguments": {"message": msg}}),
+            );
+            let headers = [
+                ("mcp-protocol-version", crate::mcp_stateless::MODERN),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "everything_echo"),
+                ("mcp-param-message", "not checked"),
+            ];
+            let r = c.post(&body, &headers).await;
             assert_eq!(r.status, 200, "{r:?}");
             let text = r.result()["content"][0]["text"].as_str().expect("text").to_string();
             assert!(text.contains(&msg), "{text}");

@@ -33,6 +33,8 @@ pub struct ModernSessions {
 pub struct Held {
     claims: SessionClaims,
     opened: tokio::sync::OnceCell<Arc<Discovered>>,
+    /// Input schemas of the tools this key was listed, by exposed name (for `Mcp-Param-*` checks).
+    schemas: Mutex<HashMap<String, Arc<Value>>>,
 }
 
 /// What the upstreams said when their sessions were opened: the merged answer to `server/discover`.
@@ -114,12 +116,30 @@ impl ModernSessions {
                 Arc::new(Held {
                     claims: claims.clone(),
                     opened: tokio::sync::OnceCell::new(),
+                    schemas: Mutex::new(HashMap::new()),
                 }),
                 now,
             )
         });
         entry.1 = now;
         Ok((entry.0.clone(), evicted))
+    }
+}
+
+// === impl Held ===
+
+impl Held {
+    /// The input schema of an exposed tool, when this key's tools were listed with it.
+    #[must_use]
+    pub fn tool_schema(&self, name: &str) -> Option<Arc<Value>> {
+        self.schemas.lock().ok()?.get(name).cloned()
+    }
+
+    /// Replaces the remembered input schemas with a fresh listing.
+    pub fn remember_schemas(&self, schemas: HashMap<String, Arc<Value>>) {
+        if let Ok(mut s) = self.schemas.lock() {
+            *s = schemas;
+        }
     }
 }
 
