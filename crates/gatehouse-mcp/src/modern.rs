@@ -49,6 +49,9 @@ const ENVELOPE_KEYS: &[&str] = &[
 /// (it replaced them with `input_required` results): never offered to a session-era upstream for a modern client.
 pub const BACK_CHANNEL_CAPABILITIES: &[&str] = &["roots", "sampling", "elicitation", "tasks"];
 
+/// `Mcp-Param-*` headers against a tool's `x-mcp-header` annotations.
+pub mod params;
+
 /// Modern error codes (2026-07-28 `basic/index.mdx`, `transports/streamable-http.mdx`).
 pub mod errors {
     /// A routing header is missing, duplicated, or disagrees with the body.

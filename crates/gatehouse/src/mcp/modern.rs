@@ -10,32 +10,29 @@
 //! concurrent requests, which would collide inside one shared upstream session); the answer gets the client's id back
 //! and the modern result fields (`resultType`, `ttlMs`/`cacheScope` on lists).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use axum::response::{IntoResponse, Response};
-use futures_util::future::join_all;
 use gatehouse_mcp::envelope::{self, Message};
 use gatehouse_mcp::merge::ListKind;
 use gatehouse_mcp::modern::{self, Envelope, Rejection, RoutingHeaders};
 use gatehouse_mcp::session::{SessionClaims, VERSION};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
+use super::SUPPORTED_VERSIONS;
 use super::error::McpFailure;
 use super::log::McpLog;
 use super::methods::{self, Allow, Answer};
-use super::settings::{McpSettings, Transport};
-use super::{SUPPORTED_VERSIONS, upstream};
+use super::settings::McpSettings;
+
+mod held;
+mod param_headers;
+
+pub use held::ModernSessions;
 
 /// The session-era version gatehouse speaks to upstreams on a stateless client's behalf.
 const UPSTREAM_VERSION: &str = "2025-11-25";
-
-/// Most (principal, capabilities) keys remembered per replica; beyond it the cache starts over (the upstream
-/// sessions are then re-opened on demand).
-const MAX_KEYS: usize = 1024;
 
 /// What a modern POST became.
 pub enum Served {
@@ -115,7 +112,7 @@ pub async fn serve(
         Err(r) => return Served::Response(rejected(Some(id), &r, log)),
     };
     log.protocol = Some(envelope.protocol.clone());
-    match dispatch(settings, &envelope, id, method, params, principal, allow, log).await {
+    match dispatch(settings, headers, &envelope, id, method, params, principal, allow, log).await {
         Ok(s) => s,
         Err(e) => Served::Response(failure(Some(id), &e, log)),
     }
@@ -124,6 +121,7 @@ pub async fn serve(
 #[allow(clippy::too_many_arguments)]
 async fn dispatch(
     settings: &McpSettings,
+    headers: &HeaderMap,
     envelope: &Envelope,
     id: &RawValue,
     method: &str,
@@ -133,7 +131,8 @@ async fn dispatch(
     log: &mut McpLog,
 ) -> Result<Served, McpFailure> {
     let claims = claims_for(principal, envelope)?;
-    let discovered = settings.runtime.modern.ensure(settings, &claims).await?;
+    // `_held` keeps this key's upstream sessions from being evicted while the request runs.
+    let (held, discovered) = settings.runtime.modern.ensure(settings, &claims).await?;
     let upstream_id = gateway_id()?;
     let params = params.map(modern::strip_envelope).transpose()?;
     let params = params.as_deref();
@@ -150,6 +149,11 @@ async fn dispatch(
         "tools/call" | "prompts/get" | "resources/read" => {
             if let Ok(p) = envelope::Params::read(params) {
                 log.item = p.name.or(p.uri).map(|s| s.into_owned());
+            }
+            if method == "tools/call"
+                && let Err(r) = param_headers::check(settings, &claims, &held, headers, params, allow).await?
+            {
+                return Ok(Served::Response(rejected(Some(id), &r, log)));
             }
             let (answer, target, _) = methods::routed(settings, &claims, method, &upstream_id, params, allow).await?;
             log.target = Some(target);
@@ -230,97 +234,8 @@ pub fn claims_for(principal: &str, envelope: &Envelope) -> Result<SessionClaims,
     })
 }
 
-/// Upstream sessions held for stateless clients on this replica, by derived session id: opened once (concurrent
-/// first requests wait for the same opening), then reused.
-#[derive(Debug, Default)]
-pub struct ModernSessions {
-    slots: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Discovered>>>>>,
-}
-
-/// What the upstreams said when their sessions were opened: the merged answer to `server/discover`.
-#[derive(Debug)]
-pub struct Discovered {
-    /// Merged capabilities (what the gateway routes for a stateless client).
-    pub capabilities: Map<String, Value>,
-    /// Upstream instructions under `[name]` headings.
-    pub instructions: Option<String>,
-}
-
-// === impl ModernSessions ===
-
-impl ModernSessions {
-    /// The upstream sessions of `claims`, opening them on every upstream on first use. Upstreams that fail are left
-    /// out (and retried by the request that needs them); when every upstream fails nothing is remembered.
-    pub async fn ensure(&self, settings: &McpSettings, claims: &SessionClaims) -> Result<Arc<Discovered>, McpFailure> {
-        let cell = {
-            let mut slots = self
-                .slots
-                .lock()
-                .map_err(|_| upstream_failure("the stateless session cache is unavailable"))?;
-            if slots.len() >= MAX_KEYS && !slots.contains_key(&claims.sid) {
-                slots.clear();
-            }
-            slots.entry(claims.sid.clone()).or_default().clone()
-        };
-        cell.get_or_try_init(|| open_all(settings, claims)).await.cloned()
-    }
-}
-
-async fn open_all(settings: &McpSettings, claims: &SessionClaims) -> Result<Arc<Discovered>, McpFailure> {
-    let opened =
-        join_all((0..settings.upstreams.len()).map(|i| upstream::open(settings, i, &claims.sid, &claims.init))).await;
-    let mut caps = Map::new();
-    let mut instructions = Vec::new();
-    let mut any = false;
-    for (up, res) in settings.upstreams.iter().zip(opened) {
-        match res {
-            Ok(o) => {
-                any = true;
-                if let Transport::Http { .. } = up.transport {
-                    settings
-                        .runtime
-                        .set_overlay(&claims.sid, &up.name, o.session.clone(), o.protocol.clone());
-                }
-                merge_capabilities(&mut caps, &o.result);
-                if let Some(text) = methods::instructions_of(&o.result) {
-                    instructions.push(format!("[{}]\n{text}", up.name));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(upstream = %up.name, error = %e, "MCP upstream failed to open a session for a stateless client");
-            }
-        }
-    }
-    if !any && !settings.upstreams.is_empty() {
-        return Err(upstream_failure("no upstream answered"));
-    }
-    Ok(Arc::new(Discovered {
-        capabilities: caps,
-        instructions: (!instructions.is_empty()).then(|| instructions.join("\n\n")),
-    }))
-}
-
-/// What a stateless client is offered: tools, prompts, resources and completions where an upstream has them — no
-/// `listChanged`/`subscribe` (their notifications need `subscriptions/listen`, not served) and no `logging`
-/// (`logging/setLevel` is gone from this era).
-fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
-    #[derive(serde::Deserialize)]
-    struct R {
-        #[serde(default)]
-        capabilities: Map<String, Value>,
-    }
-    let Ok(r) = serde_json::from_str::<R>(result.get()) else {
-        return;
-    };
-    for key in ["tools", "prompts", "resources", "completions"] {
-        if r.capabilities.contains_key(key) {
-            caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
-        }
-    }
-}
-
 /// A request id unique on this replica, used towards upstreams in place of the client's.
-fn gateway_id() -> Result<Box<RawValue>, McpFailure> {
+pub(super) fn gateway_id() -> Result<Box<RawValue>, McpFailure> {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     Ok(envelope::to_raw(&format!("gh-m-{n}"))?)
@@ -365,7 +280,7 @@ fn failure(id: Option<&RawValue>, e: &McpFailure, log: &mut McpLog) -> Response 
     r
 }
 
-fn upstream_failure(detail: &str) -> McpFailure {
+pub(super) fn upstream_failure(detail: &str) -> McpFailure {
     McpFailure::Upstream {
         target: "*".into(),
         detail: detail.into(),

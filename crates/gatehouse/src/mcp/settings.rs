@@ -36,6 +36,8 @@ pub struct McpSettings {
     pub request_timeout: Duration,
     /// Most pipes (stdio children, legacy SSE connections) per upstream on this replica.
     pub max_pipes_per_upstream: usize,
+    /// Bounds on upstream sessions held for stateless clients.
+    pub stateless: StatelessBounds,
     /// Caller authentication; `None` = everyone is `anonymous`.
     pub auth: Option<McpAuth>,
     /// Authorization rules.
@@ -109,6 +111,25 @@ pub struct McpRuntime {
     pub backoff: Mutex<HashMap<String, (u32, Instant)>>,
     /// Upstream sessions held for stateless (2026-07-28) clients.
     pub modern: super::modern::ModernSessions,
+}
+
+/// Bounds on the upstream sessions a replica holds for stateless (2026-07-28) clients: sets beyond `max` or unused for
+/// `idle_ttl` are ended upstream, so a stream of distinct callers cannot pile up sessions on the upstreams.
+#[derive(Debug, Clone, Copy)]
+pub struct StatelessBounds {
+    /// Most (principal, capabilities) keys held at once.
+    pub max: usize,
+    /// Longest idle time before a key's upstream sessions are ended.
+    pub idle_ttl: Duration,
+}
+
+impl Default for StatelessBounds {
+    fn default() -> Self {
+        Self {
+            max: 1024,
+            idle_ttl: Duration::from_secs(600),
+        }
+    }
 }
 
 /// (client session id, upstream name).

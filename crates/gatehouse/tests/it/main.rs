@@ -21,6 +21,7 @@ mod mcp_policy;
 mod mcp_redis_limits;
 mod mcp_roots;
 mod mcp_stateless;
+mod mcp_stateless_held;
 mod mcp_support;
 mod mcp_tasks;
 mod mcp_upstream_headers;

@@ -485,7 +485,12 @@ async fn mcp_stateless_era_holds_upstream_sessions_per_principal() {
     let mut ids: Vec<String> = calls.iter().map(|c| c["id"].to_string()).collect();
     ids.dedup();
     assert_eq!(ids.len(), 3, "{ids:?}");
-    let bob_list = seen.iter().find(|m| m["method"] == "tools/list").expect("bob's list");
+    // (Alice's first call listed her tools for the `Mcp-Param-*` check; Bob's list is the last one.)
+    let bob_list = seen
+        .iter()
+        .rev()
+        .find(|m| m["method"] == "tools/list")
+        .expect("bob's list");
     assert_ne!(
         bob_list["session"],
         inits_session(&seen, 0),

@@ -40,6 +40,14 @@ pub struct McpSpec {
     /// Longest wait for one upstream answer (default 60s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_timeout: Option<HumanDuration>,
+    /// Most sets of upstream sessions held for stateless (2026-07-28) clients on one replica (default 1024). At the
+    /// cap the least recently used idle set is ended upstream (DELETE, stdio children stopped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_stateless_sessions: Option<usize>,
+    /// How long upstream sessions held for a stateless client may stay unused before they are ended upstream
+    /// (default 10m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stateless_idle_ttl: Option<HumanDuration>,
     /// Caller authentication (absent: no authentication, every caller is `anonymous`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<McpAuthSpec>,

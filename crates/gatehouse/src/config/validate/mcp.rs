@@ -15,7 +15,7 @@ use crate::config::spec::mcp::{
 use crate::limit::keyed::DEFAULT_MAX_KEYS;
 use crate::limit::{Gcra, KeyedLimiter, TokioClock};
 use crate::mcp::policy::{Condition, Pattern, Policy, RateLimit, Rule, Test};
-use crate::mcp::settings::{MAX_CHILDREN_PER_UPSTREAM, McpRuntime};
+use crate::mcp::settings::{MAX_CHILDREN_PER_UPSTREAM, McpRuntime, StatelessBounds};
 use crate::mcp::token::SessionKey;
 use crate::mcp::{McpAuth, McpSettings, Transport, UpstreamDef};
 use crate::secret::{Secret, SecretSource};
@@ -114,6 +114,7 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
     if request_timeout.is_zero() {
         errs.push(&["mcp", "request_timeout"], "must be greater than zero");
     }
+    let stateless = stateless_bounds(errs, spec);
     let key = session_key(errs, spec.session_key.as_ref(), env);
     let auth = spec.auth.as_ref().and_then(|a| auth(errs, a));
     let policy = policy(errs, spec);
@@ -133,11 +134,26 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
         allowed_hosts: spec.allowed_hosts.clone(),
         request_timeout,
         max_pipes_per_upstream,
+        stateless,
         auth,
         policy,
         rate_limit,
         runtime: McpRuntime::default(),
     })
+}
+
+/// Bounds on upstream sessions held for stateless clients: both must be positive.
+fn stateless_bounds(errs: &mut Errors<'_>, spec: &McpSpec) -> StatelessBounds {
+    let defaults = StatelessBounds::default();
+    let max = spec.max_stateless_sessions.unwrap_or(defaults.max);
+    if max == 0 {
+        errs.push(&["mcp", "max_stateless_sessions"], "must be greater than zero");
+    }
+    let idle_ttl = spec.stateless_idle_ttl.map_or(defaults.idle_ttl, |d| d.0);
+    if idle_ttl.is_zero() {
+        errs.push(&["mcp", "stateless_idle_ttl"], "must be greater than zero");
+    }
+    StatelessBounds { max, idle_ttl }
 }
 
 fn http_transport(
