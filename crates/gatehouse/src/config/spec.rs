@@ -343,8 +343,9 @@ pub struct TelemetrySpec {
     /// Access log destination (default `stdout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLogTarget>,
-    /// OpenTelemetry trace export (docs/observability.md).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// OpenTelemetry trace export (docs/observability.md). `otlp:` is accepted as another name for it, the spelling
+    /// of the design's example config, so a config written from that example works as written.
+    #[serde(default, alias = "otlp", skip_serializing_if = "Option::is_none")]
     pub traces: Option<telemetry::TracesSpec>,
 }
 

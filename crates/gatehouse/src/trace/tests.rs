@@ -39,6 +39,20 @@ fn yaml_endpoint_gets_the_traces_path_and_wins_over_the_environment() {
 }
 
 #[test]
+fn otlp_is_another_name_for_traces() {
+    // The design's example config spells the block `telemetry.otlp`.
+    let s = settings(
+        "telemetry:\n  otlp: { endpoint: \"http://otel-collector:4318\" }\n  access_log: stdout\n",
+        &[],
+    )
+    .expect("valid")
+    .expect("on");
+    assert_eq!(s.endpoint.to_string(), "http://otel-collector:4318/v1/traces");
+    let err = settings("telemetry: { otlp: { endpoint: \"ftp://x\" } }", &[]).expect_err("bad scheme");
+    assert!(err.contains("endpoint"), "{err}");
+}
+
+#[test]
 fn otel_environment_variables_configure_everything_the_yaml_leaves_out() {
     let s = settings(
         "",
