@@ -52,7 +52,12 @@ impl Errors<'_> {
 }
 
 /// Builds the runtime snapshot or returns every problem.
-pub fn build(spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> Result<Snapshot, ConfigErrors> {
+pub fn build(mut spec: ConfigSpec, root: &Node, file: &Path, env: EnvLookup<'_>) -> Result<Snapshot, ConfigErrors> {
+    // `redis: { url: "${REDIS_URL:-}" }` with the variable unset or empty means no Redis: one config file serves a
+    // single binary (in-process limits) and a deployment that sets the variable.
+    if spec.redis.as_ref().is_some_and(|r| r.url.trim().is_empty()) {
+        spec.redis = None;
+    }
     let mut errs = Errors {
         root,
         file,

@@ -122,3 +122,51 @@ fn schema_and_version() {
     let out = Command::new(binary()).arg("--version").output().expect("run version");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("gatehouse "));
 }
+
+/// The design document's example config (`examples/design.yaml`) is accepted as written; only the two files it
+/// names are placed in a temporary directory, and the MCP session key comes from the variable it names.
+#[test]
+fn check_accepts_the_design_example_config() {
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/design.yaml"))
+        .expect("read example");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = dir.path().join("keys.yaml");
+    std::fs::write(
+        &keys,
+        "- { name: dev, sha256: \"00000000000000000000000000000000000000000000000000000000000000aa\" }\n",
+    )
+    .expect("write keys");
+    let provider_key = dir.path().join("api-key");
+    std::fs::write(&provider_key, "sk-ant-test\n").expect("write key");
+    let text = example
+        .replace("/etc/gatehouse/keys.yaml", &keys.display().to_string())
+        .replace(
+            "/var/run/secrets/anthropic/api-key",
+            &provider_key.display().to_string(),
+        );
+    let path = dir.path().join("design.yaml");
+    std::fs::write(&path, text).expect("write config");
+    let out = Command::new(binary())
+        .arg("check")
+        .arg(&path)
+        .env("GATEHOUSE_MCP_SESSION_KEY", "11".repeat(32))
+        .env_remove("REDIS_URL")
+        .output()
+        .expect("run check");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // `mcp.path` is accepted as `/mcp` only; another path is refused with its location, never silently ignored.
+    let moved = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("path: /mcp", "path: /tools");
+    std::fs::write(&path, moved).expect("write config");
+    let out = Command::new(binary())
+        .arg("check")
+        .arg(&path)
+        .env("GATEHOUSE_MCP_SESSION_KEY", "11".repeat(32))
+        .output()
+        .expect("run check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("mcp.path: `/tools` is not served"), "{err}");
+}

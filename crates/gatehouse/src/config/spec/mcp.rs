@@ -16,6 +16,10 @@ use crate::config::units::{ByteSize, HumanDuration};
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct McpSpec {
+    /// Where the endpoint is served. The route is mounted once at start, so the only value is `/mcp` (the default);
+    /// the field exists so configs that spell it out are accepted, and anything else is refused rather than ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// Key sealing session tokens (AES-256-GCM): 32 bytes written as 64 hex characters. Replicas sharing it serve each
     /// other's sessions. Unset: a random key per process (sessions then do not survive a restart or another replica).
     #[serde(default, skip_serializing_if = "Option::is_none")]

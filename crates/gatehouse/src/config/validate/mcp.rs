@@ -103,6 +103,12 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
         }
     };
     let max_message_bytes = spec.max_message_bytes.map_or(DEFAULT_MAX_MESSAGE, |b| b.0);
+    if let Some(path) = spec.path.as_deref().filter(|p| *p != "/mcp") {
+        errs.push(
+            &["mcp", "path"],
+            format!("`{path}` is not served: the MCP endpoint is mounted at `/mcp` (the only value)"),
+        );
+    }
     if max_message_bytes == 0 {
         errs.push(&["mcp", "max_message_bytes"], "must be greater than zero");
     }
