@@ -112,3 +112,6 @@ impl<A: StreamTranslate, B: StreamTranslate> StreamTranslate for Chain<A, B> {
             .or_else(|| self.second.unknown_stop_reason())
     }
 }
+
+#[cfg(test)]
+mod tests;

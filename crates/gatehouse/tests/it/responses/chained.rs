@@ -277,3 +277,57 @@ async fn gemini_thoughts_come_back_as_a_reasoning_item() {
     assert!(g.requests()[0].rejection.is_none());
     assert_eq!(m["generationConfig"]["thinkingConfig"]["includeThoughts"], true, "{m}");
 }
+
+#[tokio::test]
+async fn chained_stream_is_stored_when_complete_and_not_when_it_fails() {
+    let g = MockGemini::builder()
+        .api_key(GEMINI_KEY)
+        .enqueue(GeminiReply::text("Remembered: seven"))
+        .enqueue(GeminiReply::text("It was seven"))
+        .enqueue(GeminiReply::text("never finished words").with_error_after(1, 503, "UNAVAILABLE", "overloaded"))
+        .start()
+        .await;
+    let b = MockBedrock::builder("us-east-1", "AKIDX", "secretx")
+        .models(&[BEDROCK_MODEL])
+        .start()
+        .await;
+    let (g, _b, gw) = setup(g, b).await;
+    let (status, _, out) = post(
+        &gw,
+        &json!({"model": "gem", "input": "Remember 7.", "stream": true}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let evs = events(&out);
+    let last = evs.last().expect("events");
+    assert_eq!(last["type"], "response.completed", "{out}");
+    let id = last["response"]["id"].as_str().expect("id").to_string();
+    let (status, _, out) = post(
+        &gw,
+        &json!({"model": "gem", "input": "Which?", "previous_response_id": id}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let contents = g.requests()[1].json()["contents"].clone();
+    assert_eq!(contents[0]["parts"][0]["text"], "Remember 7.", "{contents}");
+    assert_eq!(contents[1]["parts"][0]["text"], "Remembered: seven", "{contents}");
+    assert_eq!(contents[2]["parts"][0]["text"], "Which?", "{contents}");
+
+    let (status, _, out) = post(&gw, &json!({"model": "gem", "input": "Try.", "stream": true}), &[]).await;
+    assert_eq!(status, 200, "{out}");
+    let evs = events(&out);
+    let kinds: Vec<&str> = evs.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds.last(), Some(&"response.failed"), "{kinds:?}");
+    assert!(kinds.contains(&"error"), "{kinds:?}");
+    assert!(!kinds.contains(&"response.completed"), "{kinds:?}");
+    let failed = evs[0]["response"]["id"].as_str().expect("id").to_string();
+    let (status, _, out) = post(
+        &gw,
+        &json!({"model": "gem", "input": "again", "previous_response_id": failed}),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 404, "a failed stream is not stored: {out}");
+}
