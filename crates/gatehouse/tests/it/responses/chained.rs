@@ -331,3 +331,28 @@ async fn chained_stream_is_stored_when_complete_and_not_when_it_fails() {
     .await;
     assert_eq!(status, 404, "a failed stream is not stored: {out}");
 }
+
+#[tokio::test]
+async fn every_hop_reports_what_it_dropped() {
+    let (g, _b, gw) = mocks(GeminiReply::text("ok"), BedrockReply::text("unused")).await;
+    let body = json!({"model": "gem", "input": "hi", "store": false,
+        "prompt_cache_key": "k1", "safety_identifier": "user-7",
+        "tools": [{"type": "web_search"}]});
+    let (status, headers, out) = post(&gw, &body, &[]).await;
+    assert_eq!(status, 200, "{out}");
+    let dropped = headers["x-gatehouse-dropped-params"].to_str().expect("ascii");
+    let names: Vec<&str> = dropped.split(',').collect();
+    // `prompt_cache_key` is dropped by the Responses → Messages hop, `user` (from `safety_identifier`) by the
+    // OpenAI → Gemini hop: one header carries both lists.
+    assert!(names.contains(&"prompt_cache_key"), "{dropped}");
+    assert!(names.contains(&"user"), "{dropped}");
+    assert_eq!(headers.get_all("x-gatehouse-dropped-params").iter().count(), 1);
+    let warning = headers["x-gatehouse-warning"].to_str().expect("ascii");
+    assert!(warning.contains("tool:web_search"), "{warning}");
+    let sent = g.requests();
+    assert!(sent[0].rejection.is_none(), "{:?}", sent[0].rejection);
+    assert!(
+        sent[0].json().get("tools").is_none(),
+        "the hosted tool never reaches Gemini"
+    );
+}
