@@ -68,7 +68,27 @@ pub(super) fn prepare_chat(
     } else {
         super::bedrock::prepare(&inner, endpoint, ctx, extra)?
     };
+    merge_dropped(extra);
     Ok((p, reply))
+}
+
+/// Every hop reports what it dropped under [`DROPPED_HEADER`](super::DROPPED_HEADER), and the extra headers
+/// are inserted, not appended: one comma-joined value keeps every hop's list.
+fn merge_dropped(extra: &mut Vec<(http::HeaderName, HeaderValue)>) {
+    let name = http::HeaderName::from_static(super::DROPPED_HEADER);
+    let lists: Vec<&str> = extra
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .filter_map(|(_, v)| v.to_str().ok())
+        .collect();
+    if lists.len() < 2 {
+        return;
+    }
+    let merged = HeaderValue::from_str(&lists.join(","));
+    extra.retain(|(n, _)| *n != name);
+    if let Ok(v) = merged {
+        extra.push((name, v));
+    }
 }
 
 /// Reshapes the provider path's OpenAI answer for the Anthropic-dialect client.

@@ -55,7 +55,6 @@ pub(in crate::proxy) async fn prepare(
         ..*req
     };
     let (p, messages) = chained::prepare_chat(&inner, endpoint, ctx, extra)?;
-    merge_dropped(extra);
     Ok(Prepared {
         req: p.req,
         mode: Mode::ResponsesChained(Box::new(Chained {
@@ -64,25 +63,6 @@ pub(in crate::proxy) async fn prepare(
             responses,
         })),
     })
-}
-
-/// Every hop reports what it dropped under [`DROPPED_HEADER`](super::super::DROPPED_HEADER), and the extra headers
-/// are inserted, not appended: one comma-joined value keeps every hop's list.
-fn merge_dropped(extra: &mut Vec<(HeaderName, HeaderValue)>) {
-    let name = HeaderName::from_static(super::super::DROPPED_HEADER);
-    let lists: Vec<&str> = extra
-        .iter()
-        .filter(|(n, _)| *n == name)
-        .filter_map(|(_, v)| v.to_str().ok())
-        .collect();
-    if lists.len() < 2 {
-        return;
-    }
-    let merged = HeaderValue::from_str(&lists.join(","));
-    extra.retain(|(n, _)| *n != name);
-    if let Ok(v) = merged {
-        extra.push((name, v));
-    }
 }
 
 /// Relays through the provider path (which meters), then reshapes its OpenAI answer into the Responses API's.
