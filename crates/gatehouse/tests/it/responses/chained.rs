@@ -356,3 +356,43 @@ async fn every_hop_reports_what_it_dropped() {
         "the hosted tool never reaches Gemini"
     );
 }
+
+#[tokio::test]
+async fn a_failing_gemini_target_fails_over_to_bedrock() {
+    let g = MockGemini::builder()
+        .api_key(GEMINI_KEY)
+        .reply(GeminiReply::error(503, "UNAVAILABLE", "overloaded"))
+        .start()
+        .await;
+    let b = MockBedrock::builder("us-east-1", "AKIDX", "secretx")
+        .models(&[BEDROCK_MODEL])
+        .reply(BedrockReply::text("Bedrock took over"))
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  google: {{ kind: gemini, base_url: \"{}\", api_key: {{ value: {GEMINI_KEY} }} }}\n  aws: {{ kind: bedrock, region: us-east-1, base_url: \"{}\", aws: {{ access_key_id: {{ value: AKIDX }}, secret_access_key: {{ value: secretx }} }} }}\nmodels:\n  - {{ name: both, targets: [{{ provider: google, model: gemini-2.5-flash }}, {{ provider: aws, model: \"{BEDROCK_MODEL}\" }}] }}\nfailover: {{ max_attempts: 2 }}\n",
+        g.base_url(),
+        b.base_url()
+    ))
+    .await;
+    for stream in [false, true] {
+        let (status, headers, out) = post(
+            &gw,
+            &json!({"model": "both", "input": "hi", "store": false, "stream": stream}),
+            &[],
+        )
+        .await;
+        assert_eq!(status, 200, "{out}");
+        assert_eq!(headers["x-gatehouse-target"], "aws", "stream={stream}");
+        assert_eq!(headers["x-gatehouse-attempts"], "2", "stream={stream}");
+        let text = if stream {
+            let evs = events(&out);
+            evs.last().expect("events")["response"]["output"][0]["content"][0]["text"].clone()
+        } else {
+            body_of(&out)["output"][0]["content"][0]["text"].clone()
+        };
+        assert_eq!(text, "Bedrock took over", "stream={stream}");
+    }
+    assert_eq!(g.requests().len(), 2);
+    assert_eq!(b.requests().len(), 2);
+}
