@@ -38,5 +38,5 @@ pub mod usage;
 pub use error::{ErrorSource, LlmError, Retry};
 pub use splice::{RequestBody, Rewrite};
 pub use sse::{SseDecoder, SseEvent, SseLimits, encode_event};
-pub use translate::{StreamTranslate, TranslatedError};
+pub use translate::{Chain, StreamTranslate, TranslatedError};
 pub use usage::{StreamUsage, Usage};

@@ -1,6 +1,10 @@
 //! The one interface every streaming translator offers, so the server drives an Anthropic, a Gemini or a reverse
 //! (OpenAI → Anthropic) stream, and any later one, with the same relay code.
 
+mod chain;
+
+pub use chain::Chain;
+
 use crate::{Retry, SseEvent, Usage};
 
 /// An upstream SSE stream translated into the client's dialect, one decoded event at a time.

@@ -72,6 +72,8 @@ enum Mode {
     ResponsesPassthrough,
     /// An Anthropic reply translated to a Responses API answer (and stored when asked to).
     Responses(Box<responses::Reply>),
+    /// A Gemini or Bedrock reply through the Messages chain, translated on to a Responses API answer.
+    ResponsesChained(Box<responses::Chained>),
     /// Anthropic reply translated back to OpenAI.
     Anthropic(anthropic::Reply),
     /// Gemini reply translated back to OpenAI.
@@ -330,6 +332,9 @@ async fn attempt(
         (Dialect::OpenAi, ProviderKind::Anthropic) if route == Route::Responses => {
             responses::prepare_anthropic(&incoming, endpoint, ctx, &mut extra).await
         }
+        (Dialect::OpenAi, ProviderKind::Gemini | ProviderKind::Bedrock) if route == Route::Responses => {
+            responses::prepare_chained(&incoming, endpoint, ctx, &mut extra).await
+        }
         (Dialect::OpenAi, ProviderKind::Anthropic) => anthropic::prepare(&incoming, endpoint, ctx, &mut extra),
         (Dialect::OpenAi, ProviderKind::Gemini) => gemini::prepare(&incoming, endpoint, ctx, &mut extra),
         (Dialect::OpenAi, ProviderKind::Bedrock) => bedrock::prepare(&incoming, endpoint, ctx, &mut extra),
@@ -488,6 +493,9 @@ async fn relay_response(relay: Relay, dialect: Dialect, mut ctx: RequestContext)
         }
         Mode::Responses(reply) => {
             responses::relay_anthropic(relay.resp, relay.deadline, relay.idle, relay.target, *reply, ctx).await
+        }
+        Mode::ResponsesChained(chained) => {
+            responses::relay_chained(relay.resp, relay.deadline, relay.idle, relay.target, *chained, ctx).await
         }
         Mode::Anthropic(reply) => {
             anthropic::relay(relay.resp, relay.deadline, relay.idle, relay.target, reply, ctx).await

@@ -14,10 +14,10 @@ use http::{HeaderValue, StatusCode, header};
 use http_body::Frame;
 use http_body_util::BodyExt;
 
-use gatehouse_llm::RequestBody;
+use gatehouse_llm::{RequestBody, StreamTranslate};
 
 use super::{ClientRequest, Mode, Prepared, SSE, has_content_type, json_response, messages};
-use crate::body::{BoxError, OpenAiToAnthropic};
+use crate::body::{BoxError, OpenAiToAnthropic, Translated};
 use crate::config::spec::ProviderKind;
 use crate::context::{RequestContext, Route};
 use crate::error::GatewayError;
@@ -38,6 +38,22 @@ pub(super) fn prepare(
             target: incoming.target.provider.name.clone(),
         });
     }
+    let (p, reply) = prepare_chat(incoming, endpoint, ctx, extra)?;
+    Ok(Prepared {
+        req: p.req,
+        mode: Mode::Chained(Box::new(p.mode), reply),
+    })
+}
+
+/// The Gemini or Bedrock call for an Anthropic Messages body (the provider path's own mode, answering in the
+/// OpenAI shape) and what the Anthropic reply needs; the Responses chain (`proxy/responses/chained.rs`) adds its
+/// own last hop on top.
+pub(super) fn prepare_chat(
+    incoming: &ClientRequest<'_>,
+    endpoint: &str,
+    ctx: &RequestContext,
+    extra: &mut Vec<(http::HeaderName, HeaderValue)>,
+) -> Result<(Prepared, messages::Reply), GatewayError> {
     let (chat, reply) = messages::translate(incoming, ctx, extra)?;
     let chat = Bytes::from(chat);
     let parsed = RequestBody::parse(&chat)?;
@@ -52,10 +68,27 @@ pub(super) fn prepare(
     } else {
         super::bedrock::prepare(&inner, endpoint, ctx, extra)?
     };
-    Ok(Prepared {
-        req: p.req,
-        mode: Mode::Chained(Box::new(p.mode), reply),
-    })
+    merge_dropped(extra);
+    Ok((p, reply))
+}
+
+/// Every hop reports what it dropped under [`DROPPED_HEADER`](super::DROPPED_HEADER), and the extra headers
+/// are inserted, not appended: one comma-joined value keeps every hop's list.
+fn merge_dropped(extra: &mut Vec<(http::HeaderName, HeaderValue)>) {
+    let name = http::HeaderName::from_static(super::DROPPED_HEADER);
+    let lists: Vec<&str> = extra
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .filter_map(|(_, v)| v.to_str().ok())
+        .collect();
+    if lists.len() < 2 {
+        return;
+    }
+    let merged = HeaderValue::from_str(&lists.join(","));
+    extra.retain(|(n, _)| *n != name);
+    if let Ok(v) = merged {
+        extra.push((name, v));
+    }
 }
 
 /// Reshapes the provider path's OpenAI answer for the Anthropic-dialect client.
@@ -67,13 +100,7 @@ pub(super) async fn to_anthropic(resp: Response, reply: messages::Reply) -> Resp
             input_tokens_estimate: reply.input_tokens_estimate,
             message_id: reply.message_id,
         });
-        let (mut parts, body) = resp.into_parts();
-        parts.headers.remove(header::CONTENT_LENGTH);
-        let body = Reshaped {
-            inner: body,
-            translated,
-        };
-        return Response::from_parts(parts, Body::new(body));
+        return reshape(resp, translated, None);
     }
     let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
     let extra: Vec<(header::HeaderName, HeaderValue)> = resp
@@ -113,14 +140,46 @@ pub(super) async fn to_anthropic(resp: Response, reply: messages::Reply) -> Resp
     out
 }
 
-/// An OpenAI SSE body re-translated into Anthropic events as it streams, by the same translating handler the
-/// direct `/v1/messages` path uses (its metering stays with the provider path's context, so none here).
-struct Reshaped {
-    inner: Body,
-    translated: OpenAiToAnthropic,
+/// What to do with the translator once the client stream ended without an error (e.g. store the Responses turn).
+pub(super) type OnDone<T> = Box<dyn FnOnce(&T) + Send>;
+
+/// A successful SSE answer re-translated by `translated` as it streams; the headers stay, the length goes.
+pub(super) fn reshape<T: StreamTranslate>(
+    resp: Response,
+    translated: Translated<T>,
+    on_done: Option<OnDone<T>>,
+) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = Reshaped {
+        inner: body,
+        translated,
+        on_done,
+    };
+    Response::from_parts(parts, Body::new(body))
 }
 
-impl http_body::Body for Reshaped {
+/// An OpenAI SSE body re-translated into the client's events as it streams, by the same translating handler the
+/// direct paths use (its metering stays with the provider path's context, so none here).
+struct Reshaped<T> {
+    inner: Body,
+    translated: Translated<T>,
+    on_done: Option<OnDone<T>>,
+}
+
+impl<T: StreamTranslate> Reshaped<T> {
+    /// Runs the completion hook once, if the client stream ended cleanly.
+    fn settle(&mut self) {
+        if self.translated.ended()
+            && self.translated.translator().errored().is_none()
+            && let Some(done) = self.on_done.take()
+        {
+            done(self.translated.translator());
+        }
+    }
+}
+
+impl<T: StreamTranslate> http_body::Body for Reshaped<T> {
     type Data = Bytes;
     type Error = BoxError;
 
@@ -128,6 +187,7 @@ impl http_body::Body for Reshaped {
         let this = &mut *self;
         loop {
             if this.translated.ended() {
+                this.settle();
                 let out = this.translated.take_output();
                 return Poll::Ready((!out.is_empty()).then(|| Ok(Frame::data(out))));
             }
@@ -141,6 +201,8 @@ impl http_body::Body for Reshaped {
                 Poll::Ready(Some(Err(_))) => this.translated.fail("upstream_stream_error"),
                 Poll::Ready(None) => this.translated.end_of_input(),
             }
+            // Settled before the last frames go out, so a client that continues at once finds its turn stored.
+            this.settle();
             let out = this.translated.take_output();
             if !out.is_empty() {
                 return Poll::Ready(Some(Ok(Frame::data(out))));

@@ -6,9 +6,11 @@
 //! the reply is relayed unchanged by [`relay_passthrough`], which reads usage from the Responses shapes
 //! (`usage` on the body, `response.completed` in a stream). Anthropic targets are translated both ways
 //! ([`anthropic`], [`stream`]), with `previous_response_id` served from the gateway's store ([`store`]); Gemini
-//! and Bedrock targets answer 400 `route_not_supported`. docs/responses.md has the whole picture.
+//! and Bedrock targets chain the same translation onto the `/v1/messages` chain ([`chained`]). docs/responses.md
+//! has the whole picture.
 
 mod anthropic;
+mod chained;
 mod store;
 mod stream;
 
@@ -18,6 +20,7 @@ use axum::response::Response;
 use tokio::time::Instant;
 
 pub(super) use anthropic::{Reply, prepare as prepare_anthropic, relay as relay_anthropic};
+pub(super) use chained::{Chained, prepare as prepare_chained, relay as relay_chained};
 pub(super) use store::Stores;
 
 use super::passthrough::{Unchanged, relay_unchanged};

@@ -137,3 +137,28 @@ async fn chained_errors_and_count_tokens_are_anthropic_shaped() {
         Some("estimate")
     );
 }
+
+#[tokio::test]
+async fn both_hops_dropped_params_arrive_in_one_header() {
+    let (g, _b, gw) = setup(GeminiReply::text("ok"), BedrockReply::text("unused")).await;
+    let r = messages(
+        &gw,
+        &json!({"model": "gem", "max_tokens": 8, "service_tier": "auto", "metadata": {"user_id": "u-7"},
+            "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .send()
+    .await
+    .expect("send");
+    assert_eq!(r.status(), 200);
+    let all: Vec<&str> = r
+        .headers()
+        .get_all("x-gatehouse-dropped-params")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert_eq!(all.len(), 1, "{all:?}");
+    let names: Vec<&str> = all[0].split(',').collect();
+    // `service_tier` is dropped by the Messages → OpenAI hop, `user` (from `metadata.user_id`) by OpenAI → Gemini.
+    assert!(names.contains(&"service_tier") && names.contains(&"user"), "{names:?}");
+    assert!(g.requests()[0].rejection.is_none());
+}

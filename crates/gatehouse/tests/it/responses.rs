@@ -8,6 +8,7 @@ use testkit::{MockResponses, ResponsesReply};
 
 use crate::support::TestGateway;
 
+mod chained;
 mod codex;
 mod interop;
 mod passthrough;

@@ -44,6 +44,22 @@ pub(in crate::proxy) async fn prepare(
     ctx: &RequestContext,
     extra: &mut Vec<(HeaderName, HeaderValue)>,
 ) -> Result<Prepared, GatewayError> {
+    let (body, reply) = translate(req, ctx, extra).await?;
+    let upstream = super::super::anthropic::messages_request(req, endpoint, ctx, body, reply.stream)?;
+    Ok(Prepared {
+        req: upstream,
+        mode: Mode::Responses(Box::new(reply)),
+    })
+}
+
+/// The Anthropic Messages body for the Responses request (the stored conversation in front), with what the reply
+/// needs; dropped tools and items are reported in `extra`. Shared by the Anthropic target and the Gemini/Bedrock
+/// targets reached through the Messages chain.
+pub(super) async fn translate(
+    req: &ClientRequest<'_>,
+    ctx: &RequestContext,
+    extra: &mut Vec<(HeaderName, HeaderValue)>,
+) -> Result<(Vec<u8>, Reply), GatewayError> {
     let provider = &req.target.provider;
     let owner = super::store::owner(ctx);
     let history = super::store::history(req, &owner).await?;
@@ -75,18 +91,15 @@ pub(in crate::proxy) async fn prepare(
     } else {
         None
     };
-    let upstream = super::super::anthropic::messages_request(req, endpoint, ctx, translated.body, translated.stream)?;
-    Ok(Prepared {
-        req: upstream,
-        mode: Mode::Responses(Box::new(Reply {
-            stream: translated.stream,
-            id,
-            created_at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-            model: req.asked.to_string(),
-            echo: translated.echo,
-            pending,
-        })),
-    })
+    let reply = Reply {
+        stream: translated.stream,
+        id,
+        created_at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        model: req.asked.to_string(),
+        echo: translated.echo,
+        pending,
+    };
+    Ok((translated.body, reply))
 }
 
 /// Translates the reply back, meters it and stores the conversation when asked to.
@@ -146,6 +159,21 @@ pub(in crate::proxy) async fn relay(
 // === impl Reply ===
 
 impl Reply {
+    /// The translation context of a whole (non-streamed) answer.
+    pub(super) fn context(&self) -> ResponseContext<'_> {
+        ResponseContext {
+            id: &self.id,
+            created_at: self.created_at,
+            model: &self.model,
+            echo: &self.echo,
+        }
+    }
+
+    /// Where the finished conversation goes, if the client asked for it to be stored.
+    pub(super) fn take_pending(&mut self) -> Option<Pending> {
+        self.pending.take()
+    }
+
     /// The parts the stream translator needs, and where to store its result.
     pub(super) fn into_stream_parts(self) -> (gatehouse_llm::responses::StreamContext, Option<Pending>) {
         (

@@ -1,7 +1,7 @@
 //! The Codex CLI (npm `@openai/codex`, which speaks only the Responses API) run end to end through gatehouse:
 //! `codex exec` with a custom model provider (`wire_api = "responses"`, `base_url` = the gateway, `env_key` = a
-//! gatehouse API key), answering from a vllm-sim replica (passthrough) and from the strict Anthropic mock
-//! (translated).
+//! gatehouse API key), answering from a vllm-sim replica (passthrough), from the strict Anthropic mock
+//! (translated) and from the strict Gemini mock (chained translation).
 //!
 //! Needs the Codex binary installed by `scripts/test.sh` (GATEHOUSE_TEST_CODEX); without it the tests say so and
 //! pass only when interop is not required (GATEHOUSE_REQUIRE_INTEROP).
@@ -145,5 +145,54 @@ async fn codex_exec_answers_from_the_anthropic_mock() {
     assert!(
         m["tools"].as_array().is_some_and(|t| !t.is_empty()),
         "Codex's function tools reached Anthropic"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_exec_answers_from_the_gemini_mock_through_the_chain() {
+    use testkit::{GeminiReply, MockGemini};
+    let Some(bin) = codex() else { return };
+    let mock = MockGemini::builder()
+        .api_key("AIza-codex")
+        .reply(GeminiReply::text("Hello from Gemini through gatehouse"))
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  google: {{ kind: gemini, base_url: \"{}\", api_key: {{ value: AIza-codex }} }}\nmodels:\n  - {{ name: gem, targets: [{{ provider: google, model: gemini-2.5-flash }}] }}\nfailover: {{ max_attempts: 1 }}\n{}",
+        mock.base_url(),
+        keys_yaml()
+    ))
+    .await;
+    let stdout = run_codex(bin, &gw, "gem", "Say hello").await;
+    assert!(
+        stdout.contains("Hello from Gemini through gatehouse"),
+        "codex printed the answer: {stdout}"
+    );
+    let log = responses_log(&gw).await;
+    assert_eq!(
+        (log["key"].as_str(), log["target"].as_str()),
+        (Some("alice"), Some("google"))
+    );
+    assert_eq!(log["stream"], true);
+    assert_eq!(log["outcome"], "complete");
+    assert!(log["output_tokens"].as_u64().expect("output tokens") > 0);
+    let sent = mock.requests();
+    assert!(!sent.is_empty());
+    for r in &sent {
+        assert!(
+            r.rejection.is_none(),
+            "mock rejected {:?}: {}",
+            r.rejection,
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("x-goog-api-key"), Some("AIza-codex"));
+    }
+    assert_eq!(sent[0].path, "/v1beta/models/gemini-2.5-flash:streamGenerateContent");
+    let m = sent[0].json();
+    assert!(
+        m["tools"][0]["functionDeclarations"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()),
+        "Codex's function tools reached Gemini"
     );
 }

@@ -1,7 +1,7 @@
 //! The official OpenAI Python SDK on `/v1/responses` (`tests/interop/openai_sdk_responses.py`):
 //! `responses.create`, `responses.stream` (final response and usage) and a function-tool round trip with
-//! `function_call_output`, through gatehouse to vllm-sim (passthrough) and to the strict Anthropic mock
-//! (translated, plus `previous_response_id` from the gateway's store).
+//! `function_call_output`, through gatehouse to vllm-sim (passthrough), to the strict Anthropic mock (translated,
+//! plus `previous_response_id` from the gateway's store) and to the strict Gemini mock (chained translation).
 //!
 //! Needs the venv made by `scripts/test.sh` (GATEHOUSE_TEST_PYTHON); without it the tests say so and pass only
 //! when interop is not required.
@@ -126,4 +126,54 @@ async fn openai_python_sdk_responses_anthropic() {
     let chained = sent[5].json();
     assert_eq!(chained["messages"].as_array().map(Vec::len), Some(3));
     assert_eq!(chained["messages"][1]["content"][0]["text"], "I will remember 7.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_sdk_responses_gemini_chained() {
+    use testkit::{GeminiReply, MockGemini};
+    let Some(python) = python() else { return };
+    // Replies in the order of the script's calls.
+    let mock = MockGemini::builder()
+        .api_key("AIza-interop")
+        .enqueue(GeminiReply::text("Hello from Gemini"))
+        .enqueue(GeminiReply::text("Streaming hello from Gemini"))
+        .enqueue(GeminiReply::function_call("get_weather", json!({"city": "Paris"})))
+        .enqueue(GeminiReply::text("It is 18C and sunny in Paris."))
+        .enqueue(GeminiReply::text("I will remember 7."))
+        .enqueue(GeminiReply::text("The number was 7."))
+        .start()
+        .await;
+    let gw = TestGateway::start(&format!(
+        "providers:\n  google: {{ kind: gemini, base_url: \"{}\", api_key: {{ value: AIza-interop }} }}\nmodels:\n  - {{ name: gem, targets: [{{ provider: google, model: gemini-2.5-flash }}] }}\nfailover: {{ max_attempts: 1 }}\n{}",
+        mock.base_url(),
+        keys_yaml()
+    ))
+    .await;
+    run_script(python, &gw, "gem", Some("chain")).await;
+    let sent = mock.requests();
+    assert_eq!(sent.len(), 6, "the unknown previous_response_id never reached Gemini");
+    for r in &sent {
+        assert!(
+            r.rejection.is_none(),
+            "mock rejected {:?}: {}",
+            r.rejection,
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.header("x-goog-api-key"), Some("AIza-interop"));
+        assert_eq!(r.header("authorization"), None);
+    }
+    // The function_call / function_call_output pair became functionCall / functionResponse parts.
+    let tool_turn = sent[3].json();
+    assert_eq!(
+        tool_turn["contents"][1]["parts"][0]["functionCall"]["name"],
+        "get_weather"
+    );
+    assert_eq!(
+        tool_turn["contents"][2]["parts"][0]["functionResponse"]["name"],
+        "get_weather"
+    );
+    // previous_response_id replayed the stored turn.
+    let chained = sent[5].json();
+    assert_eq!(chained["contents"].as_array().map(Vec::len), Some(3));
+    assert_eq!(chained["contents"][1]["parts"][0]["text"], "I will remember 7.");
 }

@@ -219,15 +219,3 @@ async fn keys_govern_the_responses_route() {
     .await;
     assert_eq!(status, 200, "{text}");
 }
-
-#[tokio::test]
-async fn gemini_and_bedrock_answer_a_clear_unsupported() {
-    let gw = TestGateway::start(
-        "providers:\n  g: { kind: gemini, base_url: \"http://127.0.0.1:9\", api_key: { value: k } }\nmodels:\n  - { name: gem, targets: [{ provider: g, model: gemini-2.5-flash }] }\n",
-    )
-    .await;
-    let (status, _, text) = post(&gw, &json!({"model": "gem", "input": "hi"}), &[]).await;
-    assert_eq!(status, 400, "{text}");
-    let e: Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(e["error"]["code"], "route_not_supported");
-}
