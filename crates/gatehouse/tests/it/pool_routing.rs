@@ -266,8 +266,7 @@ async fn saturated_pool_sheds_negative_priority_and_serves_the_rest() {
     load_directly(&a, BASE, 8, 400);
     load_directly(&b, BASE, 8, 400);
     wait_pool(&gw, "saturation", |p| p["saturated"] == true).await;
-    let (status, _) = ask(&gw, "llama", "batch job", Some("batch")).await;
-    assert_eq!(status, 429);
+    // One shed request checked whole (status, Retry-After, code): the saturated window is short on a busy machine.
     let r = gw
         .chat(json!({"model": "llama", "max_tokens": 2, "messages": [{"role": "user", "content": "batch"}]}))
         .header("x-gateway-inference-objective", "batch")
@@ -286,7 +285,7 @@ async fn saturated_pool_sheds_negative_priority_and_serves_the_rest() {
     }
     let m = gw.metrics().await;
     assert!(
-        m.contains("gatehouse_pool_shed_total{pool=\"pool\",priority=\"-1\"} 2"),
+        m.contains("gatehouse_pool_shed_total{pool=\"pool\",priority=\"-1\"} 1"),
         "{m}"
     );
 }
