@@ -52,6 +52,7 @@ fn bench(c: &mut Criterion) {
         thresholds: Thresholds::default(),
         staleness: Duration::from_millis(200),
         overload_filter: true,
+        queue_signal: gatehouse_picker::score::QueueSignal::InFlightWhenIdle,
     };
     let req = PickRequest {
         model: "m",

@@ -27,6 +27,6 @@ pub mod strategy;
 pub use error::PickerError;
 pub use metrics_text::{ParseLimits, parse_metrics};
 pub use prefix::{PrefixConfig, PrefixTable, hash_prompt};
-pub use score::{Scores, Thresholds, Weights};
+pub use score::{QueueSignal, Scores, Thresholds, Weights};
 pub use signals::{LoraInfo, ReplicaState, Signals};
 pub use strategy::{Decision, PickRequest, Picker, Reason, Strategy, saturation};

@@ -6,7 +6,7 @@
 //!
 //! | scorer | formula |
 //! |---|---|
-//! | queue | min-max over candidates: `(maxQ − q) / (maxQ − minQ)`; all equal → 1 |
+//! | queue | min-max over candidates: `(maxQ − q) / (maxQ − minQ)`; all equal → 1 (or, with [`QueueSignal::InFlightWhenIdle`], min-max over the gateway's in-flight counts) |
 //! | KV cache | `1 − kv_usage` |
 //! | prefix | leading blocks expected cached / prompt blocks |
 //! | LoRA | adapter running 1.0, room to load 0.8, only waiting 0.6, else 0; base model 1.0 |
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::prefix::PrefixTable;
 use crate::signals::ReplicaState;
-use crate::strategy::PickRequest;
+use crate::strategy::{PickRequest, Picker};
 
 /// Scorer weights (defaults as GIE ≥ v1.2: queue 2, KV 2, prefix 3; LoRA 1 is ours — it is constant on pools
 /// without adapters, so it changes nothing there).
@@ -57,6 +57,25 @@ impl Default for Thresholds {
     }
 }
 
+/// What the queue scorer reads.
+///
+/// GIE's `queue-scorer` reads only `vllm:num_requests_waiting`. At low load nothing waits anywhere, every candidate
+/// scores 1.0 and the scorer cannot tell a replica with twenty requests in progress from an idle one; prefix or KV
+/// noise then decides and can stack long prefills on one busy replica. llm-d ships an `active-request-scorer`
+/// (requests the EPP itself has in flight per endpoint) and GIE a `running-requests-size-scorer` for this;
+/// `InFlightWhenIdle` folds the never-stale in-flight count into the queue scorer only when the waiting queues
+/// carry no information, so whenever queues differ the scorer is GIE's. (The scraped `running` gauge is not used:
+/// it lags by up to a scrape, and at low load that lag alone decides between replicas running 1 and 2.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueSignal {
+    /// GIE's scorer as is: waiting requests only.
+    Waiting,
+    /// Waiting requests; when every known waiting depth is equal (typically all 0), min-max over this gateway's
+    /// in-flight counts instead.
+    #[default]
+    InFlightWhenIdle,
+}
+
 /// The per-scorer values of one candidate, kept for `/status`, tests and the decision's reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Scores {
@@ -83,6 +102,32 @@ pub fn queue_scores(queues: &[Option<f64>], in_flight: &[u32]) -> Vec<f64> {
         return min_max(&q);
     }
     min_max(queues)
+}
+
+/// The queue scorer with [`QueueSignal::InFlightWhenIdle`]: [`queue_scores`] over the waiting depths `queues`,
+/// unless the known depths are all equal — then min-max over the gateway's `in_flight` counts of the replicas whose
+/// depth is known (unknown replicas still score 0).
+#[must_use]
+pub fn queue_scores_in_flight_when_idle(queues: &[Option<f64>], in_flight: &[u32]) -> Vec<f64> {
+    if spread(queues).is_some_and(|d| d <= f64::EPSILON) {
+        let loads: Vec<Option<f64>> = queues
+            .iter()
+            .zip(in_flight)
+            .map(|(q, n)| q.map(|_| f64::from(*n)))
+            .collect();
+        return min_max(&loads);
+    }
+    queue_scores(queues, in_flight)
+}
+
+/// `max − min` of the known values, `None` when none is known.
+fn spread(values: &[Option<f64>]) -> Option<f64> {
+    let mut known = values.iter().flatten().peekable();
+    known.peek()?;
+    let (min, max) = known.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(*v), hi.max(*v))
+    });
+    Some(max - min)
 }
 
 fn min_max(values: &[Option<f64>]) -> Vec<f64> {
@@ -119,20 +164,23 @@ pub fn lora_score(state: &ReplicaState, model: &str, now: Duration, staleness: D
     s.lora.as_ref().map_or(1.0, |l| l.affinity(model))
 }
 
-/// Scores every candidate (indexes into `replicas`).
+/// Scores every candidate (indexes into `replicas`) with `picker`'s weights, queue signal and staleness bound.
 #[must_use]
 pub fn score_all(
     replicas: &[ReplicaState],
     candidates: &[usize],
     table: &PrefixTable,
     req: &PickRequest<'_>,
-    weights: &Weights,
+    picker: &Picker,
     now: Duration,
-    staleness: Duration,
 ) -> Vec<Scores> {
+    let (weights, signal, staleness) = (&picker.weights, picker.queue_signal, picker.staleness);
     let queues: Vec<Option<f64>> = candidates.iter().map(|&i| replicas[i].queue(now, staleness)).collect();
     let in_flight: Vec<u32> = candidates.iter().map(|&i| replicas[i].in_flight).collect();
-    let q = queue_scores(&queues, &in_flight);
+    let q = match signal {
+        QueueSignal::Waiting => queue_scores(&queues, &in_flight),
+        QueueSignal::InFlightWhenIdle => queue_scores_in_flight_when_idle(&queues, &in_flight),
+    };
     candidates
         .iter()
         .zip(q)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::prefix::PrefixTable;
 use crate::rng::SplitMix64;
-use crate::score::{Scores, Thresholds, Weights, healthy_filter, overload_filter, score_all};
+use crate::score::{QueueSignal, Scores, Thresholds, Weights, healthy_filter, overload_filter, score_all};
 use crate::signals::ReplicaState;
 
 /// How a pool picks a replica.
@@ -38,6 +38,8 @@ pub struct Picker {
     pub staleness: Duration,
     /// Whether the overload filter runs before scoring (`inference`).
     pub overload_filter: bool,
+    /// What the queue scorer reads (`inference`).
+    pub queue_signal: QueueSignal,
 }
 
 /// What a request contributes to the decision.
@@ -162,7 +164,7 @@ impl Picker {
                 } else {
                     candidates
                 };
-                let scores = score_all(replicas, &candidates, table, req, &self.weights, now, self.staleness);
+                let scores = score_all(replicas, &candidates, table, req, self, now);
                 let best = scores.iter().map(|s| s.total).fold(f64::NEG_INFINITY, f64::max);
                 let top: Vec<usize> = (0..candidates.len())
                     .filter(|&k| scores[k].total >= best - 1e-9)

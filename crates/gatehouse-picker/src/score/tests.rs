@@ -6,6 +6,17 @@ use crate::signals::{LoraInfo, Signals};
 const NOW: Duration = Duration::from_secs(10);
 const STALE: Duration = Duration::from_millis(200);
 
+fn scoring(weights: Weights, queue_signal: QueueSignal) -> Picker {
+    Picker {
+        strategy: crate::strategy::Strategy::Inference,
+        weights,
+        thresholds: Thresholds::default(),
+        staleness: STALE,
+        overload_filter: true,
+        queue_signal,
+    }
+}
+
 fn replica(waiting: f64, running: f64, kv: f64) -> ReplicaState {
     ReplicaState {
         signals: Some(Signals {
@@ -43,6 +54,100 @@ fn queue_scorer_is_min_max() {
 }
 
 #[test]
+fn in_flight_when_idle_counts_only_when_waiting_queues_are_equal() {
+    let idle = [Some(0.0), Some(0.0), Some(0.0)];
+    assert_eq!(
+        queue_scores_in_flight_when_idle(&idle, &[8, 2, 5]),
+        [0.0, 1.0, 0.5],
+        "nothing waits → min-max over in-flight"
+    );
+    assert_eq!(
+        queue_scores_in_flight_when_idle(&[Some(0.0), Some(3.0)], &[20, 3]),
+        [1.0, 0.0],
+        "queues differ → GIE's scorer, in-flight ignored"
+    );
+    assert_eq!(
+        queue_scores_in_flight_when_idle(&[Some(0.0), None], &[9, 0]),
+        [1.0, 0.0],
+        "unknown still scores worst"
+    );
+    assert_eq!(
+        queue_scores_in_flight_when_idle(&[None, None], &[4, 1]),
+        [0.0, 1.0],
+        "all unknown → in-flight"
+    );
+    assert_eq!(
+        queue_scores_in_flight_when_idle(&idle, &[4, 4, 4]),
+        [1.0, 1.0, 1.0],
+        "equal in-flight → no preference"
+    );
+}
+
+/// At low load (nothing waits) GIE's queue scorer gives every replica 1.0; with `InFlightWhenIdle` the busy replica
+/// loses the queue term, so a small KV or prefix edge no longer stacks work on it.
+#[test]
+fn idle_pool_steers_away_from_the_busy_replica() {
+    let mut busy = replica(0.0, 12.0, 0.10);
+    busy.in_flight = 12;
+    let quiet = replica(0.0, 1.0, 0.12);
+    let replicas = [busy, quiet];
+    let req = PickRequest {
+        model: "base",
+        hashes: &[],
+    };
+    let t = PrefixTable::new(2, 10);
+    let gie = score_all(
+        &replicas,
+        &[0, 1],
+        &t,
+        &req,
+        &scoring(Weights::default(), QueueSignal::Waiting),
+        NOW,
+    );
+    assert!(
+        gie[0].total > gie[1].total,
+        "waiting-only: KV noise picks the busy one {gie:?}"
+    );
+    let ours = score_all(
+        &replicas,
+        &[0, 1],
+        &t,
+        &req,
+        &scoring(Weights::default(), QueueSignal::InFlightWhenIdle),
+        NOW,
+    );
+    assert!(ours[1].total > ours[0].total, "{ours:?}");
+    assert_eq!((ours[0].queue, ours[1].queue), (0.0, 1.0));
+}
+
+proptest::proptest! {
+    /// Whenever the waiting queues differ, `InFlightWhenIdle` is exactly GIE's scorer; scores stay in [0, 1]; and
+    /// when nothing waits, a replica with fewer requests in flight never scores lower than one with more.
+    #[test]
+    fn in_flight_when_idle_extends_gie_without_changing_it(
+        rows in proptest::collection::vec((proptest::option::of(0u8..6), 0u32..40), 1..10),
+    ) {
+        let queues: Vec<Option<f64>> = rows.iter().map(|(q, _)| q.map(f64::from)).collect();
+        let in_flight: Vec<u32> = rows.iter().map(|(_, n)| *n).collect();
+        let s = queue_scores_in_flight_when_idle(&queues, &in_flight);
+        proptest::prop_assert!(s.iter().all(|v| (0.0..=1.0).contains(v)));
+        let known: Vec<f64> = queues.iter().flatten().copied().collect();
+        let equal = known.windows(2).all(|w| (w[0] - w[1]).abs() <= f64::EPSILON);
+        if known.is_empty() || !equal {
+            proptest::prop_assert_eq!(&s, &queue_scores(&queues, &in_flight));
+        } else {
+            for i in 0..s.len() {
+                for j in 0..s.len() {
+                    if queues[i].is_some() && queues[j].is_some() && in_flight[i] <= in_flight[j] {
+                        proptest::prop_assert!(s[i] >= s[j], "{:?} {:?}", in_flight, s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn kv_scorer_is_one_minus_usage() {
     assert!((kv_score(Some(0.2)) - 0.8).abs() < 1e-12);
     assert_eq!(kv_score(None), 0.0);
@@ -70,9 +175,8 @@ fn weighted_sum_matches_the_gie_worked_example() {
             model: "base",
             hashes: &hashes,
         },
-        &w,
+        &scoring(w, QueueSignal::Waiting),
         NOW,
-        STALE,
     );
     let totals: Vec<f64> = s.iter().map(|s| (s.total * 10.0).round() / 10.0).collect();
     assert_eq!(totals, [5.4, 1.6, 4.2]);
@@ -113,9 +217,8 @@ fn stale_metrics_are_unknown_not_idle() {
             model: "base",
             hashes: &[],
         },
-        &Weights::default(),
+        &scoring(Weights::default(), QueueSignal::InFlightWhenIdle),
         NOW,
-        STALE,
     );
     assert!(s[1].total > s[0].total, "{s:?}");
     // The overload filter drops it while a fresh replica remains.

@@ -27,6 +27,7 @@ fn picker(strategy: Strategy) -> Picker {
         thresholds: Thresholds::default(),
         staleness: Duration::from_millis(200),
         overload_filter: true,
+        queue_signal: crate::score::QueueSignal::InFlightWhenIdle,
     }
 }
 

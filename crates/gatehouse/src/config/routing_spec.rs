@@ -38,6 +38,10 @@ pub struct RoutingSpec {
     /// drops all of them (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overload_filter: Option<bool>,
+    /// What the queue scorer reads: `in_flight_when_idle` (default; waiting requests, and when every replica's waiting
+    /// queue is equal, this gateway's in-flight count per replica) or `waiting` (GIE's scorer as is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_signal: Option<QueueSignalSpec>,
     /// Thresholds of the overload filter and of saturation detection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saturation: Option<SaturationSpec>,
@@ -54,6 +58,16 @@ pub struct RoutingSpec {
     /// Response header naming the replica that served the request (`host:port`); off when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica_header: Option<String>,
+}
+
+/// What the queue scorer reads (`bench/ROUTING.md` has the measurement behind the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueSignalSpec {
+    /// `vllm:num_requests_waiting` only (GIE's `queue-scorer`).
+    Waiting,
+    /// Waiting requests; when they are equal everywhere (low load), the gateway's in-flight count per replica.
+    InFlightWhenIdle,
 }
 
 /// One replica of a `vllm_pool`: its base URL, or the URL with where its metrics live.

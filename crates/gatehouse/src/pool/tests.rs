@@ -13,6 +13,7 @@ fn settings() -> PoolSettings {
             thresholds: Thresholds::default(),
             staleness: Duration::from_millis(200),
             overload_filter: true,
+            queue_signal: gatehouse_picker::score::QueueSignal::InFlightWhenIdle,
         },
         prefix: PrefixConfig::default(),
         metrics_path: "/metrics".into(),

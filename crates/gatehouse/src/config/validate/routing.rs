@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use gatehouse_picker::{Picker, PrefixConfig, Strategy, Thresholds, Weights};
+use gatehouse_picker::{Picker, PrefixConfig, QueueSignal, Strategy, Thresholds, Weights};
 
 use super::Errors;
-use crate::config::routing_spec::{DnsSpec, EndpointSpec};
+use crate::config::routing_spec::{DnsSpec, EndpointSpec, QueueSignalSpec};
 use crate::config::spec::{PickerKind, ProviderKind, ProviderSpec};
 use crate::pool::{DnsMembership, Membership, PoolSettings, ReplicaAddr};
 
@@ -154,6 +154,11 @@ pub(super) fn pool_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec)
             thresholds,
             staleness,
             overload_filter: r.overload_filter.unwrap_or(true),
+            queue_signal: match r.queue_signal {
+                Some(QueueSignalSpec::Waiting) => QueueSignal::Waiting,
+                Some(QueueSignalSpec::InFlightWhenIdle) => QueueSignal::InFlightWhenIdle,
+                None => QueueSignal::default(),
+            },
         },
         prefix,
         metrics_path,

@@ -28,6 +28,7 @@ fn pool_defaults_are_gie_and_inference() {
     assert_eq!(s.picker.staleness.as_millis(), 200);
     assert_eq!(s.metrics_path, "/metrics");
     assert!(s.replica_header.is_none(), "the replica header is off by default");
+    assert_eq!(s.picker.queue_signal, gatehouse_picker::QueueSignal::InFlightWhenIdle);
     assert_eq!(
         pool.membership,
         crate::pool::Membership::Static(vec![crate::pool::ReplicaAddr {
@@ -199,4 +200,22 @@ models:
         seen.insert(t.pick_model().to_string());
     }
     assert_eq!(seen.len(), 2, "all weights 0 → uniform over both");
+}
+
+#[test]
+fn queue_signal_waiting_selects_gies_scorer() {
+    let snap = load(
+        "providers:\n  p: { kind: vllm_pool, endpoints: [\"http://127.0.0.1:1\"], routing: { queue_signal: waiting } }\n",
+    )
+    .expect("valid");
+    let pool = snap.providers["p"].pool.as_ref().expect("pool");
+    assert_eq!(
+        pool.settings.picker.queue_signal,
+        gatehouse_picker::QueueSignal::Waiting
+    );
+    assert!(
+        load("providers:\n  p: { kind: vllm_pool, endpoints: [\"http://127.0.0.1:1\"], routing: { queue_signal: running } }\n")
+            .is_err(),
+        "unknown signal rejected"
+    );
 }
