@@ -265,7 +265,16 @@ async fn saturated_pool_sheds_negative_priority_and_serves_the_rest() {
     // One running and up to seven waiting per replica: saturated (waiting ≥ 2) for ~2.5 s.
     load_directly(&a, BASE, 8, 400);
     load_directly(&b, BASE, 8, 400);
-    wait_pool(&gw, "saturation", |p| p["saturated"] == true).await;
+    // Saturated on fresh figures: before the first scrape every replica is unknown, which also counts as saturated,
+    // and the load may not have reached the replicas yet.
+    wait_pool(&gw, "saturation on fresh metrics", |p| {
+        p["saturated"] == true
+            && p["replicas"].as_array().is_some_and(|r| {
+                r.iter()
+                    .all(|r| r["stale"] == false && r["waiting"].as_f64() >= Some(2.0))
+            })
+    })
+    .await;
     // One shed request checked whole (status, Retry-After, code): the saturated window is short on a busy machine.
     let r = gw
         .chat(json!({"model": "llama", "max_tokens": 2, "messages": [{"role": "user", "content": "batch"}]}))
