@@ -24,13 +24,15 @@ fn translate(chunks: &[&[u8]], include_usage: bool) -> (Vec<u8>, bool) {
     });
     let mut out = Vec::new();
     for chunk in chunks {
-        if decoder.push(chunk).is_err() {
+        // Events completed before a bad line are translated first, as the gateway does.
+        let pushed = decoder.push(chunk);
+        while let Some(ev) = decoder.next_event() {
+            t.on_event(&ev, &mut out);
+        }
+        if pushed.is_err() {
             let limited = !t.ended();
             t.fail("upstream_sse_limit", "limit", &mut out);
             return (out, limited);
-        }
-        while let Some(ev) = decoder.next_event() {
-            t.on_event(&ev, &mut out);
         }
     }
     while let Some(ev) = decoder.finish().or_else(|| decoder.next_event()) {

@@ -24,12 +24,15 @@ fn translate(chunks: &[&[u8]]) -> Vec<u8> {
     });
     let mut out = Vec::new();
     for chunk in chunks {
-        if decoder.push(chunk).is_err() {
-            t.fail("upstream_sse_limit", "limit", &mut out);
-            return out;
-        }
+        // Events completed before a bad line are translated first, as the gateway does, so the split point
+        // cannot change which of them reach the client.
+        let pushed = decoder.push(chunk);
         while let Some(ev) = decoder.next_event() {
             t.on_event(&ev, &mut out);
+        }
+        if pushed.is_err() {
+            t.fail("upstream_sse_limit", "limit", &mut out);
+            return out;
         }
     }
     while let Some(ev) = decoder.finish().or_else(|| decoder.next_event()) {

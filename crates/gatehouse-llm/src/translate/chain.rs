@@ -43,18 +43,19 @@ impl<A: StreamTranslate, B: StreamTranslate> Chain<A, B> {
             self.between.clear();
             return;
         }
-        if self.decoder.push(&self.between).is_err() {
-            self.between.clear();
+        // Events completed before a bad line are handed on first, so chunking cannot change what `second` sees.
+        let pushed = self.decoder.push(&self.between);
+        self.between.clear();
+        while let Some(ev) = self.decoder.next_event() {
+            self.second.on_event(&ev, out);
+        }
+        if pushed.is_err() {
             self.second.fail(
                 "upstream_invalid_stream",
                 "the upstream stream sent an event larger than the gateway accepts",
                 out,
             );
             return;
-        }
-        self.between.clear();
-        while let Some(ev) = self.decoder.next_event() {
-            self.second.on_event(&ev, out);
         }
         if self.first.ended() && !self.second.ended() {
             if let Some(ev) = self.decoder.finish() {

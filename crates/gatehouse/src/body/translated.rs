@@ -93,16 +93,17 @@ impl<T: StreamTranslate> Translated<T> {
         if self.translator.ended() {
             return;
         }
-        if self.decoder.push(data).is_err() {
+        // Events the chunk completed before a bad line still reach the client, whatever the chunking was.
+        let pushed = self.decoder.push(data);
+        while let Some(ev) = self.decoder.next_event() {
+            self.translator.on_event(&ev, &mut self.out);
+        }
+        if pushed.is_err() {
             self.translator.fail(
                 "upstream_invalid_stream",
                 "the upstream stream sent an event larger than the gateway accepts",
                 &mut self.out,
             );
-            return;
-        }
-        while let Some(ev) = self.decoder.next_event() {
-            self.translator.on_event(&ev, &mut self.out);
         }
     }
 
@@ -169,5 +170,43 @@ impl<T: StreamTranslate> StreamHandler for Translated<T> {
             ctx.usage = Some(u);
         }
         Some(self.take_output())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handler() -> OpenAiToAnthropic {
+        OpenAiToAnthropic::new(anthropic_ingress::MessageStreamContext {
+            model: "claude".into(),
+            input_tokens_estimate: 7,
+            message_id: "msg_test".into(),
+        })
+    }
+
+    /// A chunk that completes a good event and then starts a line over the limit: the good event reaches the
+    /// client before the error, exactly as when the two arrive in separate chunks (found by the
+    /// `anthropic_ingress_stream` fuzz target).
+    #[test]
+    fn events_before_a_bad_line_are_translated_whatever_the_chunking() {
+        let good = br#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"hello"}}]}
+
+"#;
+        let mut bad = b"data: ".to_vec();
+        bad.resize(SseLimits::default().max_line_bytes + 16, b'x');
+        let whole = [good.as_slice(), bad.as_slice()].concat();
+
+        let mut one = handler();
+        one.feed(&whole);
+        let mut two = handler();
+        two.feed(good);
+        two.feed(&bad);
+
+        let (one, two) = (one.take_output(), two.take_output());
+        assert_eq!(one, two);
+        let text = String::from_utf8_lossy(&one);
+        assert!(text.contains("hello"), "{text}");
+        assert!(text.contains("event: error"), "{text}");
     }
 }
