@@ -27,6 +27,7 @@
 pub mod anthropic;
 pub mod anthropic_ingress;
 pub mod bedrock;
+mod de;
 pub mod error;
 pub mod gemini;
 pub mod responses;

@@ -275,14 +275,9 @@ impl<'de: 'a, 'a> Visitor<'de> for RequestVisitor<'a> {
         let mut seen_model = false;
         while let Some(key) = map.next_key::<CowStr<'de>>()? {
             macro_rules! field {
-                ($name:ident) => {{
-                    if r.$name.is_some() {
-                        return Err(de::Error::duplicate_field(stringify!($name)));
-                    }
-                    r.$name = map
-                        .next_value()
-                        .map_err(|e: A::Error| de::Error::custom(format_args!("`{}`: {e}", stringify!($name))))?;
-                }};
+                ($name:ident) => {
+                    crate::de::once_field!(map, r, A::Error, $name)
+                };
             }
             match &*key {
                 "model" => {
