@@ -22,6 +22,7 @@ fn replicas() -> Vec<ReplicaState> {
             scraped_at: Some(Duration::from_secs(1)),
             healthy: true,
             in_flight: 10,
+            awaiting_first_token: 1,
         })
         .collect()
 }
@@ -52,7 +53,7 @@ fn bench(c: &mut Criterion) {
         thresholds: Thresholds::default(),
         staleness: Duration::from_millis(200),
         overload_filter: true,
-        queue_signal: gatehouse_picker::score::QueueSignal::InFlightWhenIdle,
+        queue_signal: gatehouse_picker::score::QueueSignal::AwaitingFirstToken,
     };
     let req = PickRequest {
         model: "m",

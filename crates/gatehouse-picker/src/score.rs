@@ -6,7 +6,7 @@
 //!
 //! | scorer | formula |
 //! |---|---|
-//! | queue | min-max over candidates: `(maxQ − q) / (maxQ − minQ)`; all equal → 1 (or, with [`QueueSignal::InFlightWhenIdle`], min-max over the gateway's in-flight counts) |
+//! | queue | min-max over candidates: `(maxQ − q) / (maxQ − minQ)`; all equal → 1 (or, with [`QueueSignal::InFlightWhenIdle`], min-max over the gateway's in-flight counts); with [`QueueSignal::AwaitingFirstToken`] (default) `q` also counts requests still waiting for their first token |
 //! | KV cache | `1 − kv_usage` |
 //! | prefix | leading blocks expected cached / prompt blocks |
 //! | LoRA | adapter running 1.0, room to load 0.8, only waiting 0.6, else 0; base model 1.0 |
@@ -72,8 +72,13 @@ pub enum QueueSignal {
     Waiting,
     /// Waiting requests; when every known waiting depth is equal (typically all 0), min-max over this gateway's
     /// in-flight counts instead.
-    #[default]
     InFlightWhenIdle,
+    /// As `InFlightWhenIdle`, but a replica's depth also counts the requests this gateway sent there that have not
+    /// returned a first token yet (queued *or prefilling*). At low load nothing waits and in-flight counts cannot
+    /// tell a replica decoding three requests from one prefilling a long prompt; a request sent to the latter waits
+    /// for that prefill. Round robin avoids such collisions by spacing alone; this avoids them by looking.
+    #[default]
+    AwaitingFirstToken,
 }
 
 /// The per-scorer values of one candidate, kept for `/status`, tests and the decision's reason.
@@ -175,11 +180,19 @@ pub fn score_all(
     now: Duration,
 ) -> Vec<Scores> {
     let (weights, signal, staleness) = (&picker.weights, picker.queue_signal, picker.staleness);
-    let queues: Vec<Option<f64>> = candidates.iter().map(|&i| replicas[i].queue(now, staleness)).collect();
+    let queues: Vec<Option<f64>> = candidates
+        .iter()
+        .map(|&i| match signal {
+            QueueSignal::AwaitingFirstToken => replicas[i].queue_before_first_token(now, staleness),
+            QueueSignal::Waiting | QueueSignal::InFlightWhenIdle => replicas[i].queue(now, staleness),
+        })
+        .collect();
     let in_flight: Vec<u32> = candidates.iter().map(|&i| replicas[i].in_flight).collect();
     let q = match signal {
         QueueSignal::Waiting => queue_scores(&queues, &in_flight),
-        QueueSignal::InFlightWhenIdle => queue_scores_in_flight_when_idle(&queues, &in_flight),
+        QueueSignal::InFlightWhenIdle | QueueSignal::AwaitingFirstToken => {
+            queue_scores_in_flight_when_idle(&queues, &in_flight)
+        }
     };
     candidates
         .iter()

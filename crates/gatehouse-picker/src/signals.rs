@@ -48,6 +48,10 @@ pub struct ReplicaState {
     pub healthy: bool,
     /// Requests this gateway has sent to the replica and not finished.
     pub in_flight: u32,
+    /// Of those, the ones that have not returned a first byte yet: queued or prefilling there. A new request
+    /// sent to a replica with one of these waits for that prefill (its TTFT roughly doubles), which a count of
+    /// requests in progress cannot tell from decoding ones. Kept by the gateway, never stale.
+    pub awaiting_first_token: u32,
 }
 
 // === impl Signals ===
@@ -112,6 +116,15 @@ impl ReplicaState {
         let running = s.running.unwrap_or(0.0);
         let ours = (f64::from(self.in_flight) - running).max(0.0);
         Some(waiting.max(ours))
+    }
+
+    /// The queue depth [`crate::QueueSignal::AwaitingFirstToken`] scores: [`Self::queue`] raised to the requests
+    /// still waiting for their first token here (queued or prefilling). `None` when [`Self::queue`] is unknown, so
+    /// a replica with stale metrics still scores worst.
+    #[must_use]
+    pub fn queue_before_first_token(&self, now: Duration, staleness: Duration) -> Option<f64> {
+        self.queue(now, staleness)
+            .map(|q| q.max(f64::from(self.awaiting_first_token)))
     }
 
     /// KV-cache utilisation (0–1) if fresh.

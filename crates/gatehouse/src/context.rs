@@ -255,10 +255,13 @@ impl RequestContext {
         }
     }
 
-    /// Marks the first upstream byte.
+    /// Marks the first upstream byte (and tells the pool the replica has started producing tokens for it).
     pub fn first_byte(&mut self) {
         if self.ttfb.is_none() {
             self.ttfb = Some(self.start.elapsed());
+            if let Some(lease) = self.pool_lease.as_mut() {
+                lease.first_token();
+            }
         }
     }
 

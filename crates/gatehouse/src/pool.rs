@@ -146,6 +146,8 @@ pub struct Lease {
     id: u64,
     label: String,
     done: bool,
+    /// Still counted in the replica's `awaiting_first_token`.
+    awaiting_first_token: bool,
 }
 
 /// Attaches a pool built from `settings` over `membership` to a `vllm_pool` provider.
@@ -276,6 +278,7 @@ impl Pool {
                 inner.table.record(d.replica, &hashes);
             }
             inner.states[d.replica].in_flight += 1;
+            inner.states[d.replica].awaiting_first_token += 1;
             let m = &inner.members[d.replica];
             // Under the lock: a replica leaving meanwhile must not get its series back after they were dropped.
             if let Some(t) = self.telemetry.get() {
@@ -297,6 +300,7 @@ impl Pool {
                 id,
                 label,
                 done: false,
+                awaiting_first_token: true,
             },
         ))
     }
@@ -339,6 +343,19 @@ impl Lease {
         self.release();
     }
 
+    /// Marks the replica's first byte for this request: it is no longer queued or prefilling there (the
+    /// `awaiting_first_token` queue signal). Idempotent.
+    pub fn first_token(&mut self) {
+        if self.done || !std::mem::replace(&mut self.awaiting_first_token, false) {
+            return;
+        }
+        let mut inner = self.pool.lock();
+        if let Some(i) = inner.index_of(self.id) {
+            let s = &mut inner.states[i];
+            s.awaiting_first_token = s.awaiting_first_token.saturating_sub(1);
+        }
+    }
+
     fn release(&mut self) {
         if std::mem::replace(&mut self.done, true) {
             return;
@@ -350,6 +367,9 @@ impl Lease {
         };
         let s = &mut inner.states[i];
         s.in_flight = s.in_flight.saturating_sub(1);
+        if std::mem::replace(&mut self.awaiting_first_token, false) {
+            s.awaiting_first_token = s.awaiting_first_token.saturating_sub(1);
+        }
         if let Some(t) = self.pool.telemetry.get() {
             t.metrics.pool.in_flight(&self.pool.name, &self.label, -1);
         }

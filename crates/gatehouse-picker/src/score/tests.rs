@@ -29,6 +29,7 @@ fn replica(waiting: f64, running: f64, kv: f64) -> ReplicaState {
         scraped_at: Some(NOW - Duration::from_millis(10)),
         healthy: true,
         in_flight: 0,
+        awaiting_first_token: 0,
     }
 }
 
@@ -118,6 +119,70 @@ fn idle_pool_steers_away_from_the_busy_replica() {
     );
     assert!(ours[1].total > ours[0].total, "{ours:?}");
     assert_eq!((ours[0].queue, ours[1].queue), (0.0, 1.0));
+}
+
+/// At low load a replica still prefilling a request (sent, no first token yet) is a worse choice than one that is
+/// only decoding, even with fewer requests in flight: the new request would wait for that prefill. In-flight
+/// counting cannot see it; `AwaitingFirstToken` counts that request as queued.
+#[test]
+fn a_replica_still_prefilling_loses_the_queue_term_at_low_load() {
+    let mut prefilling = replica(0.0, 1.0, 0.10);
+    prefilling.in_flight = 1;
+    prefilling.awaiting_first_token = 1;
+    let mut decoding = replica(0.0, 3.0, 0.10);
+    decoding.in_flight = 3;
+    let replicas = [prefilling, decoding];
+    let req = PickRequest {
+        model: "base",
+        hashes: &[],
+    };
+    let t = PrefixTable::new(2, 10);
+    let score = |signal| score_all(&replicas, &[0, 1], &t, &req, &scoring(Weights::default(), signal), NOW);
+    let by_count = score(QueueSignal::InFlightWhenIdle);
+    assert_eq!((by_count[0].queue, by_count[1].queue), (1.0, 0.0), "{by_count:?}");
+    let ours = score(QueueSignal::AwaitingFirstToken);
+    assert_eq!((ours[0].queue, ours[1].queue), (0.0, 1.0), "{ours:?}");
+    assert!(ours[1].total > ours[0].total);
+    assert_eq!(QueueSignal::default(), QueueSignal::AwaitingFirstToken);
+}
+
+/// The first-token count raises a replica's queue but never makes stale metrics known: a replica whose scrapes
+/// stopped still scores 0 whatever gatehouse knows of it, and when nothing awaits a first token the signal is
+/// `InFlightWhenIdle` unchanged.
+#[test]
+fn awaiting_first_token_keeps_stale_unknown_and_reduces_to_in_flight_when_idle() {
+    let mut stale = replica(0.0, 0.0, 0.0);
+    stale.scraped_at = Some(NOW - Duration::from_secs(5));
+    let mut a = replica(0.0, 2.0, 0.1);
+    a.in_flight = 2;
+    let mut b = replica(0.0, 1.0, 0.1);
+    b.in_flight = 1;
+    let replicas = [stale, a, b];
+    let req = PickRequest {
+        model: "base",
+        hashes: &[],
+    };
+    let t = PrefixTable::new(3, 10);
+    let score = |signal| {
+        score_all(
+            &replicas,
+            &[0, 1, 2],
+            &t,
+            &req,
+            &scoring(Weights::default(), signal),
+            NOW,
+        )
+    };
+    let ours = score(QueueSignal::AwaitingFirstToken);
+    assert_eq!(ours[0].queue, 0.0, "stale metrics score worst");
+    assert_eq!(ours, score(QueueSignal::InFlightWhenIdle));
+    assert_eq!((ours[1].queue, ours[2].queue), (0.0, 1.0));
+    // A scraped queue deeper than what gatehouse awaits still counts in full.
+    let mut waiting = replica(4.0, 0.0, 0.1);
+    waiting.awaiting_first_token = 1;
+    assert_eq!(waiting.queue_before_first_token(NOW, STALE), Some(4.0));
+    waiting.awaiting_first_token = 6;
+    assert_eq!(waiting.queue_before_first_token(NOW, STALE), Some(6.0));
 }
 
 proptest::proptest! {

@@ -17,6 +17,7 @@ fn replica(waiting: f64, kv: f64) -> ReplicaState {
         scraped_at: Some(NOW),
         healthy: true,
         in_flight: 0,
+        awaiting_first_token: 0,
     }
 }
 

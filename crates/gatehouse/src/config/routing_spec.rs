@@ -38,8 +38,9 @@ pub struct RoutingSpec {
     /// drops all of them (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overload_filter: Option<bool>,
-    /// What the queue scorer reads: `in_flight_when_idle` (default; waiting requests, and when every replica's waiting
-    /// queue is equal, this gateway's in-flight count per replica) or `waiting` (GIE's scorer as is).
+    /// What the queue scorer reads: `awaiting_first_token` (default: waiting requests, raised to the requests this
+    /// gateway sent that have no first token yet; when equal everywhere, the in-flight count per replica),
+    /// `in_flight_when_idle` (the same without the first-token count) or `waiting` (GIE's scorer as is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_signal: Option<QueueSignalSpec>,
     /// Thresholds of the overload filter and of saturation detection.
@@ -68,6 +69,9 @@ pub enum QueueSignalSpec {
     Waiting,
     /// Waiting requests; when they are equal everywhere (low load), the gateway's in-flight count per replica.
     InFlightWhenIdle,
+    /// As `in_flight_when_idle`, with the requests that have not returned a first token yet (queued or
+    /// prefilling) counted as queued (the default).
+    AwaitingFirstToken,
 }
 
 /// One replica of a `vllm_pool`: its base URL, or the URL with where its metrics live.

@@ -195,6 +195,7 @@ impl Pool {
             inner.states[i] = ReplicaState {
                 scraped_at: shift(s.scraped_at),
                 in_flight: 0,
+                awaiting_first_token: 0,
                 ..s
             };
             let mut h = prev.health[j].clone();

@@ -65,6 +65,8 @@ pub struct ReplicaStatus {
     pub lora_waiting: Vec<String>,
     /// Requests this gateway has in flight there.
     pub in_flight: u32,
+    /// Of those, the ones without a first token yet (queued or prefilling).
+    pub awaiting_first_token: u32,
     /// Prompt blocks the prefix table expects it to hold.
     pub prefix_blocks: usize,
     /// Most blocks the table remembers for it (its KV cache size when `prefix.auto_tune` knows it).
@@ -111,6 +113,7 @@ impl Pool {
                     lora_running: lora.map(|l| l.running.clone()).unwrap_or_default(),
                     lora_waiting: lora.map(|l| l.waiting.clone()).unwrap_or_default(),
                     in_flight: s.in_flight,
+                    awaiting_first_token: s.awaiting_first_token,
                     prefix_blocks: inner.table.len(i),
                     prefix_capacity: inner.table.capacity_of(i),
                 }
@@ -161,7 +164,7 @@ pub fn render_html(h: &mut String, pools: &[PoolStatus]) {
             h,
             "<h2>vLLM pool {}</h2><p>strategy <code>{}</code> · saturation {:.2}{}{dns}</p>\
              <table><tr><th>replica</th><th>health</th><th>reason</th><th>metrics age</th><th>waiting</th>\
-             <th>running</th><th>KV cache</th><th>LoRA running</th><th>in flight</th><th>prefix blocks</th></tr>",
+             <th>running</th><th>KV cache</th><th>LoRA running</th><th>in flight</th><th>no first token yet</th><th>prefix blocks</th></tr>",
             esc(&p.provider),
             p.strategy,
             p.saturation,
@@ -185,7 +188,7 @@ pub fn render_html(h: &mut String, pools: &[PoolStatus]) {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td class={class}>{health}</td><td>{}</td><td>{age}</td><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                 <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&r.url),
                 esc(r.reason.as_deref().unwrap_or("")),
                 num(r.waiting),
@@ -193,6 +196,7 @@ pub fn render_html(h: &mut String, pools: &[PoolStatus]) {
                 num(r.kv_cache_usage),
                 esc(&r.lora_running.join(",")),
                 r.in_flight,
+                r.awaiting_first_token,
                 r.prefix_blocks
             );
         }

@@ -13,7 +13,7 @@ fn settings() -> PoolSettings {
             thresholds: Thresholds::default(),
             staleness: Duration::from_millis(200),
             overload_filter: true,
-            queue_signal: gatehouse_picker::score::QueueSignal::InFlightWhenIdle,
+            queue_signal: gatehouse_picker::score::QueueSignal::AwaitingFirstToken,
         },
         prefix: PrefixConfig::default(),
         metrics_path: "/metrics".into(),
@@ -139,6 +139,31 @@ async fn leases_count_in_flight_until_released() {
     assert_eq!(total(&p), 1);
     b.finish(None);
     assert_eq!(total(&p), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lease_awaits_its_first_token_once_until_the_first_byte_or_release() {
+    let p = pool();
+    let awaiting = |p: &Pool| p.lock().states.iter().map(|s| s.awaiting_first_token).sum::<u32>();
+    let (_, mut a) = p.pick("m", b"one", 0).expect("pick");
+    let (_, b) = p.pick("m", b"two", 0).expect("pick");
+    assert_eq!(awaiting(&p), 2);
+    a.first_token();
+    a.first_token();
+    assert_eq!(awaiting(&p), 1, "the first byte counts once");
+    a.finish(None);
+    assert_eq!(
+        awaiting(&p),
+        1,
+        "releasing after the first byte does not count it again"
+    );
+    drop(b);
+    assert_eq!(
+        awaiting(&p),
+        0,
+        "a request released before its first byte stops awaiting it"
+    );
+    assert!(p.lock().states.iter().all(|s| s.in_flight == 0));
 }
 
 #[tokio::test(start_paused = true)]

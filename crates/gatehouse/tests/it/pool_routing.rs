@@ -388,3 +388,94 @@ async fn weighted_split_sends_a_canary_share_to_the_new_adapter() {
     // Binomial(200, 0.2): mean 40, sd ≈ 5.7; ±5 sd.
     assert!((12..=68).contains(&v2), "{counts:?}");
 }
+
+/// Starts a streamed chat request through the gateway and returns it once its first chunk (the first token) is
+/// here, with the replica that serves it; the stream is left open.
+async fn stream_until_first_token(gw: &TestGateway, content: &str) -> (reqwest::Response, String) {
+    let mut r = gw
+        .chat(json!({"model": "llama", "stream": true, "max_tokens": 3000,
+            "messages": [{"role": "user", "content": content}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let replica = r.headers()[REPLICA_HEADER].to_str().expect("ascii").to_string();
+    let first = r.chunk().await.expect("first chunk").expect("a chunk before the end");
+    assert!(!first.is_empty());
+    (r, replica)
+}
+
+/// The low-load tail `bench/ROUTING.md` measured: a request sent to a replica that is still prefilling another one
+/// waits for that prefill. With two replicas where the one with *fewer* requests in flight is prefilling a long
+/// prompt, the default queue signal (`awaiting_first_token`) sends the next requests to the other one; counting
+/// requests in flight (`in_flight_when_idle`, the control) sends them to the prefilling replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_prefilling_a_long_prompt_gets_no_second_request_at_low_load() {
+    for (signal, avoids_the_prefill) in [("awaiting_first_token", true), ("in_flight_when_idle", false)] {
+        prefill_collision(signal, avoids_the_prefill).await;
+    }
+}
+
+async fn prefill_collision(signal: &str, avoids_the_prefill: bool) {
+    let opts = || vllm_sim::SimOptions {
+        prefill_ms_per_token: 1.0,
+        num_gpu_blocks: 20_000,
+        ..sim(1.0)
+    };
+    let urls = [start_sim(opts()).await, start_sim(opts()).await];
+    let gw = TestGateway::start(&pool_config(&urls, &format!("      queue_signal: {signal}\n"))).await;
+    wait_pool(&gw, "both replicas scraped", |p| {
+        p["replicas"]
+            .as_array()
+            .is_some_and(|r| r.iter().all(|r| r["stale"] == false))
+    })
+    .await;
+    // Three long decodes spread by in-flight count (2 + 1); closing the lone one leaves 2 + 0.
+    let mut open = Vec::new();
+    for i in 0..3 {
+        open.push(stream_until_first_token(&gw, &format!("decode for a while {i}")).await);
+    }
+    let lone = open
+        .iter()
+        .position(|(_, r)| open.iter().filter(|(_, o)| o == r).count() == 1)
+        .expect("spread 2 + 1 by in-flight count");
+    let (_, idle) = open.remove(lone);
+    let busy = open[0].1.clone();
+    assert!(open.iter().all(|(_, r)| *r == busy) && busy != idle);
+    // A ~3,000-token prompt (≈ 3 s of prefill here) goes to the idle replica.
+    let long_prompt = (0..3000).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+    let long = gw
+        .chat(json!({"model": "llama", "stream": true, "max_tokens": 2,
+            "messages": [{"role": "user", "content": long_prompt}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        long.headers()[REPLICA_HEADER],
+        idle.as_str(),
+        "the long prompt goes where nothing runs"
+    );
+    wait_pool(
+        &gw,
+        "the scrapes see one prefill on one replica and two decodes on the other",
+        |p| {
+            let (i, b) = (
+                replica(p, &format!("http://{idle}")),
+                replica(p, &format!("http://{busy}")),
+            );
+            i["running"].as_f64() == Some(1.0)
+                && i["awaiting_first_token"] == 1
+                && i["in_flight"] == 1
+                && b["running"].as_f64() == Some(2.0)
+                && b["in_flight"] == 2
+        },
+    )
+    .await;
+    let expected = if avoids_the_prefill { &busy } else { &idle };
+    for i in 0..3 {
+        let (status, served) = ask(&gw, "llama", &format!("short question {i}"), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(served.as_deref(), Some(expected.as_str()), "{signal}: request {i}");
+    }
+    drop((open, long));
+}

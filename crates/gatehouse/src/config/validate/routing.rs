@@ -157,6 +157,7 @@ pub(super) fn pool_settings(errs: &mut Errors<'_>, name: &str, p: &ProviderSpec)
             queue_signal: match r.queue_signal {
                 Some(QueueSignalSpec::Waiting) => QueueSignal::Waiting,
                 Some(QueueSignalSpec::InFlightWhenIdle) => QueueSignal::InFlightWhenIdle,
+                Some(QueueSignalSpec::AwaitingFirstToken) => QueueSignal::AwaitingFirstToken,
                 None => QueueSignal::default(),
             },
         },

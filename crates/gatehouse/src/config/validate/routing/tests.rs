@@ -28,7 +28,7 @@ fn pool_defaults_are_gie_and_inference() {
     assert_eq!(s.picker.staleness.as_millis(), 200);
     assert_eq!(s.metrics_path, "/metrics");
     assert!(s.replica_header.is_none(), "the replica header is off by default");
-    assert_eq!(s.picker.queue_signal, gatehouse_picker::QueueSignal::InFlightWhenIdle);
+    assert_eq!(s.picker.queue_signal, gatehouse_picker::QueueSignal::AwaitingFirstToken);
     assert_eq!(
         pool.membership,
         crate::pool::Membership::Static(vec![crate::pool::ReplicaAddr {
@@ -213,6 +213,28 @@ fn queue_signal_waiting_selects_gies_scorer() {
         pool.settings.picker.queue_signal,
         gatehouse_picker::QueueSignal::Waiting
     );
+    for (spelled, signal) in [
+        ("in_flight_when_idle", gatehouse_picker::QueueSignal::InFlightWhenIdle),
+        (
+            "awaiting_first_token",
+            gatehouse_picker::QueueSignal::AwaitingFirstToken,
+        ),
+    ] {
+        let yaml = format!(
+            "providers:\n  p: {{ kind: vllm_pool, endpoints: [\"http://127.0.0.1:1\"], routing: {{ queue_signal: {spelled} }} }}\n"
+        );
+        let snap = load(&yaml).expect("valid");
+        assert_eq!(
+            snap.providers["p"]
+                .pool
+                .as_ref()
+                .expect("pool")
+                .settings
+                .picker
+                .queue_signal,
+            signal
+        );
+    }
     assert!(
         load("providers:\n  p: { kind: vllm_pool, endpoints: [\"http://127.0.0.1:1\"], routing: { queue_signal: running } }\n")
             .is_err(),
