@@ -125,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
         }
         let _ = writeln!(
             replica_tables,
-            "\n**{strategy}** (mean decision time {decision}; wall time {wall:.1} s — a run much longer than its peers was starved of CPU by other processes)\n\n| replica | requests | waiting mean / max | KV mean | prefix hit rate | preemptions |\n|---|---|---|---|---|---|"
+            "\n**{strategy}** (mean decision time {decision}; wall time {wall:.1} s; a wall time much longer than its peers' means the run was starved of CPU by other processes)\n\n| replica | requests | waiting mean / max | KV mean | prefix hit rate | preemptions |\n|---|---|---|---|---|---|"
         );
         for r in replicas {
             let _ = writeln!(replica_tables, "{r}");
