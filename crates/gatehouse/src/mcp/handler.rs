@@ -55,6 +55,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
     let resp = match served {
         Ok(Reply::Response(r)) => r,
         Ok(Reply::Stream { rx, mapper, id }) => return relay::sse(settings, rx, mapper, id, log),
+        Ok(Reply::Stateless(call)) => return modern::relay(settings, *call, log),
         Ok(Reply::Notifications(claims)) => return relay::notification_stream(settings, &claims, log).await,
         Err((id, e)) => {
             log.error_code = Some(e.code());
@@ -78,6 +79,8 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
 
 enum Reply {
     Response(Response),
+    /// A stateless client's call, relayed with `input_required` rounds (`modern/mrtr.rs`).
+    Stateless(Box<modern::Call>),
     Notifications(SessionClaims),
     Stream {
         rx: mpsc::Receiver<Bytes>,
@@ -181,7 +184,7 @@ async fn serve(
         return Ok(
             match modern::serve(settings, &headers, msg, &principal, allow, log).await {
                 modern::Served::Response(r) => Reply::Response(r),
-                modern::Served::Stream { rx, mapper, id } => Reply::Stream { rx, mapper, id },
+                modern::Served::Stream(call) => Reply::Stateless(Box::new(call)),
             },
         );
     }

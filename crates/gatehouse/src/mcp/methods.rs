@@ -239,6 +239,33 @@ pub async fn routed(
     params: Option<&RawValue>,
     allow: Allow<'_>,
 ) -> Result<(Answer, String, String), McpFailure> {
+    let (idx, target, original) = authorize(settings, method, params, allow)?;
+    let field = if method == "resources/read" { "uri" } else { "name" };
+    let params = params.ok_or_else(|| gatehouse_mcp::McpError::InvalidParams(format!("`{field}` is required")))?;
+    let rewritten = envelope::replace_param(params, field, &original)?;
+    let rx = upstream::request(settings, claims, idx, id, method, Some(&rewritten)).await?;
+    Ok((
+        Answer::Stream {
+            rx,
+            mapper: Mapper {
+                target: idx,
+                method: method.to_string(),
+                client_id: None,
+            },
+        },
+        target,
+        original,
+    ))
+}
+
+/// The owner of the item a `tools/call`, `prompts/get` or `resources/read` names, checked against the policy:
+/// `(upstream index, upstream name, the upstream's own name or URI)`.
+pub fn authorize(
+    settings: &McpSettings,
+    method: &str,
+    params: Option<&RawValue>,
+    allow: Allow<'_>,
+) -> Result<(usize, String, String), McpFailure> {
     let p = Params::read(params)?;
     let (noun, field, exposed) = match method {
         "tools/call" => ("tool", "name", p.name.as_deref()),
@@ -263,21 +290,7 @@ pub async fn routed(
             name: exposed.to_string(),
         });
     }
-    let params = params.ok_or_else(unknown)?;
-    let rewritten = envelope::replace_param(params, field, original)?;
-    let rx = upstream::request(settings, claims, idx, id, method, Some(&rewritten)).await?;
-    Ok((
-        Answer::Stream {
-            rx,
-            mapper: Mapper {
-                target: idx,
-                method: method.to_string(),
-                client_id: None,
-            },
-        },
-        target,
-        original.to_string(),
-    ))
+    Ok((idx, target, original.to_string()))
 }
 
 /// `completion/complete`: routed by its reference (`ref/prompt` name, or `ref/resource` URI template) to the owning
