@@ -56,6 +56,7 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
         Ok(Reply::Response(r)) => r,
         Ok(Reply::Stream { rx, mapper, id }) => return relay::sse(settings, rx, mapper, id, log),
         Ok(Reply::Stateless(call)) => return modern::relay(settings, *call, log),
+        Ok(Reply::Listen(l)) => return modern::listen_stream(settings, *l, log),
         Ok(Reply::Notifications(claims)) => return relay::notification_stream(settings, &claims, log).await,
         Err((id, e)) => {
             log.error_code = Some(e.code());
@@ -81,6 +82,8 @@ enum Reply {
     Response(Response),
     /// A stateless client's call, relayed with `input_required` rounds (`modern/mrtr.rs`).
     Stateless(Box<modern::Call>),
+    /// A stateless client's `subscriptions/listen` stream (`modern/listen.rs`).
+    Listen(Box<modern::Listening>),
     Notifications(SessionClaims),
     Stream {
         rx: mpsc::Receiver<Bytes>,
@@ -185,6 +188,7 @@ async fn serve(
             match modern::serve(settings, &headers, msg, &principal, allow, log).await {
                 modern::Served::Response(r) => Reply::Response(r),
                 modern::Served::Stream(call) => Reply::Stateless(Box::new(call)),
+                modern::Served::Listen(l) => Reply::Listen(l),
             },
         );
     }

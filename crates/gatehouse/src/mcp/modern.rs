@@ -27,10 +27,12 @@ use super::methods::{self, Allow, Answer};
 use super::settings::McpSettings;
 
 mod held;
+mod listen;
 mod mrtr;
 mod param_headers;
 
 pub use held::ModernSessions;
+pub use listen::{Listening, sse as listen_stream};
 pub use mrtr::{Call, ParkedCalls, sse as relay};
 
 /// The session-era version gatehouse speaks to upstreams on a stateless client's behalf.
@@ -42,6 +44,8 @@ pub enum Served {
     Response(Response),
     /// An upstream's messages to relay as SSE ([`relay`]), ending with the response or an `input_required` result.
     Stream(Call),
+    /// A `subscriptions/listen` stream ([`listen_stream`]).
+    Listen(Box<Listening>),
 }
 
 /// Every version served at `/mcp`, newest first (what an unsupported-version answer lists).
@@ -175,6 +179,10 @@ async fn dispatch(
                 id,
                 origin(&claims, &held, principal, method, Some(binding)),
             ));
+        }
+        "subscriptions/listen" => {
+            let l = listen::prepare(settings, &held, &discovered, id, params, allow).await?;
+            return Ok(Served::Listen(Box::new(l)));
         }
         "completion/complete" => {
             let (answer, target, item) = methods::complete(settings, &claims, &upstream_id, params, allow).await?;
