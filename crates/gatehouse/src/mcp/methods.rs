@@ -19,12 +19,6 @@ use super::error::McpFailure;
 use super::settings::McpSettings;
 use super::upstream;
 
-/// Client capabilities not offered upstream. `tasks` (the client running sampling/elicitation as tasks) would need
-/// client-side `tasks/*` requests from upstreams routed back. Requests tied to a call (`sampling`, `elicitation`) are
-/// routed on the call's stream, and `roots/list` (unrelated to any call) on the client's GET stream, so those
-/// capabilities are kept.
-const STRIPPED_CLIENT_CAPABILITIES: &[&str] = &["tasks"];
-
 /// The policy: may this principal see/use item `name` (the upstream's own name or URI) of upstream `target`?
 pub type Allow<'a> = &'a (dyn Fn(&'static str, &str, &str) -> bool + Sync);
 
@@ -76,10 +70,10 @@ pub async fn initialize(
         .find(|v| **v == requested)
         .unwrap_or(&SUPPORTED_VERSIONS[0])
         .to_string();
+    // The client's capabilities go upstream unchanged: requests tied to a call (`sampling`, `elicitation`, and with
+    // `tasks` their task-augmented forms and the `tasks/*` polls about the client's tasks) are routed on the call's
+    // stream, and `roots/list` (unrelated to any call) on the client's GET stream.
     init.insert("protocolVersion".into(), Value::String(protocol.clone()));
-    if let Some(Value::Object(caps)) = init.get_mut("capabilities") {
-        caps.retain(|k, _| !STRIPPED_CLIENT_CAPABILITIES.contains(&k.as_str()));
-    }
     let init = serde_json::value::to_raw_value(&init).map_err(|_| McpFailure::SessionTooLarge)?;
     // The params live in the session token (bounded); refuse oversize ones before any upstream session is opened.
     let max_init = gatehouse_mcp::session::MAX_CLAIMS_BYTES / 2;
@@ -447,11 +441,13 @@ impl Mapper {
             }
             Ok(Message::Response { .. }) => (msg, true),
             Ok(Message::Request { id, method, params }) => {
-                // A server→client request (sampling, elicitation) on the call's stream: its id is rewritten to name
-                // the upstream, so ids of different upstreams never collide and the answer finds its way back.
+                // A server→client request (sampling, elicitation, `tasks/*` about the client's own tasks) on the
+                // call's stream: its id is rewritten to name the upstream, so ids of different upstreams never collide
+                // and the answer finds its way back. Task ids in it are the client's, except a related-task reference
+                // (the upstream's task), which is namespaced.
                 let target = settings.upstreams.get(self.target).map_or("", |u| u.name.as_str());
                 let tasked = params.and_then(|p| {
-                    gatehouse_mcp::task::expose_in(&settings.ns, self.target, p)
+                    gatehouse_mcp::task::expose_related_in(&settings.ns, self.target, p)
                         .ok()
                         .flatten()
                 });

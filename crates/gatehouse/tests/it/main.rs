@@ -17,6 +17,7 @@ mod jwt_support;
 mod limits;
 mod mcp;
 mod mcp_auth;
+mod mcp_client_tasks;
 mod mcp_listen;
 mod mcp_mrtr;
 mod mcp_policy;
