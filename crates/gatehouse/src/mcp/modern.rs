@@ -129,6 +129,7 @@ async fn dispatch(
     allow: Allow<'_>,
     log: &mut McpLog,
 ) -> Result<Served, McpFailure> {
+    settings.runtime.parked.sweep(std::time::Instant::now());
     let claims = claims_for(principal, envelope)?;
     // `_held` keeps this key's upstream sessions from being evicted while the request runs.
     let (held, discovered) = settings.runtime.modern.ensure(settings, &claims).await?;

@@ -84,7 +84,7 @@ struct Parked {
 }
 
 /// Calls parked on this replica, by park id; bounded by `max_stateless_parked_calls`, each kept at most
-/// `stateless_input_timeout` (swept whenever a call is parked or resumed; dropping one closes its upstream stream).
+/// `stateless_input_timeout` (swept on every stateless request; dropping one closes its upstream stream).
 #[derive(Default)]
 pub struct ParkedCalls {
     slots: Mutex<HashMap<String, Parked>>,
@@ -100,6 +100,14 @@ impl std::fmt::Debug for ParkedCalls {
 // === impl ParkedCalls ===
 
 impl ParkedCalls {
+    /// Drops the parked calls past their deadline (closing their upstream streams and letting their keys' upstream
+    /// sessions be evicted again). Runs on every stateless request, and whenever a call is parked or resumed.
+    pub fn sweep(&self, now: Instant) {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.retain(|_, p| p.deadline > now);
+        }
+    }
+
     /// Parks a call; `None` when the replica already holds `max` calls that have not expired.
     fn park(&self, parked: Parked, max: usize, now: Instant) -> Option<String> {
         let mut slots = self.slots.lock().ok()?;
