@@ -164,12 +164,22 @@ async fn dispatch(
             {
                 return Ok(Served::Response(rejected(Some(id), &r, log)));
             }
-            let binding = mrtr::binding_digest(method, params)?;
+            // (A request whose binding cannot be computed — arguments serde cannot represent — is served, but cannot
+            // park: an upstream's request for input during it is refused upstream.)
+            let binding = mrtr::binding_digest(method, params);
             if let Some(state) = retry.request_state.as_deref() {
                 // Authorized again: the caller's claims (and the rules) may have changed since the first round.
                 log.target = Some(methods::authorize(settings, method, params, allow)?.1);
-                let call =
-                    mrtr::resume(settings, principal, method, &binding, state, &retry.input_responses, id).await?;
+                let call = mrtr::resume(
+                    settings,
+                    principal,
+                    method,
+                    &binding?,
+                    state,
+                    &retry.input_responses,
+                    id,
+                )
+                .await?;
                 return Ok(Served::Stream(call));
             }
             let (answer, target, _) = methods::routed(settings, &claims, method, &upstream_id, params, allow).await?;
@@ -178,7 +188,7 @@ async fn dispatch(
                 answer,
                 method,
                 id,
-                origin(&claims, &held, principal, method, Some(binding)),
+                origin(&claims, &held, principal, method, binding.ok()),
             ));
         }
         "subscriptions/listen" => {
