@@ -322,3 +322,31 @@ async fn mcp_stateless_listen_filters_tags_shares_and_unsubscribes() {
         "{bad:?}"
     );
 }
+
+/// The official MCP Python SDK (2.3) opening `subscriptions/listen` through gatehouse
+/// (tests/interop/mcp_sdk_listen.py): its listen driver accepts the acknowledgement and receives server-everything's
+/// resource update for the subscribed URI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_python_sdk_stateless_listen() {
+    let Some(python) = crate::interop::python() else { return };
+    let Some(ev) = everything() else { return };
+    let up = ev.start_http(None).await;
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  upstreams:\n    everything: {{ url: \"{}\" }}\n",
+        up.url()
+    ))
+    .await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop/mcp_sdk_listen.py");
+    let url = gw.url("/mcp");
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new(python).arg(script).arg(url).output())
+        .await
+        .expect("join")
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "MCP SDK listen interop failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("ok"));
+}

@@ -360,3 +360,172 @@ fn mcp_stateless_mrtr_bounds_are_validated() {
         assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
     }
 }
+
+/// A strict session-era upstream whose one tool asks the client twice (sampling with a numeric id, then elicitation
+/// with a string id) before it answers; it records every message it gets.
+#[derive(Clone, Default)]
+struct TwoRounds {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    waiting: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, tokio::sync::oneshot::Sender<Value>>>>,
+}
+
+impl TwoRounds {
+    async fn ask(&self, tx: &tokio::sync::mpsc::Sender<String>, id: Value, method: &str, params: Value) -> Value {
+        let (otx, orx) = tokio::sync::oneshot::channel();
+        self.waiting.lock().expect("lock").insert(id.to_string(), otx);
+        let req = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        tx.send(format!("event: message\ndata: {req}\n\n"))
+            .await
+            .expect("stream open");
+        orx.await.expect("answered")
+    }
+}
+
+async fn two_rounds(m: TwoRounds, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let msg: Value = serde_json::from_slice(&body).expect("json");
+    m.seen.lock().expect("lock").push(msg.clone());
+    let json_reply = |v: Value| axum::Json(v).into_response();
+    if msg["method"] == "initialize" {
+        let mut r = json_reply(
+            json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"protocolVersion": "2025-11-25",
+            "capabilities": {"tools": {}}, "serverInfo": {"name": "mock", "version": "1"}}}),
+        );
+        r.headers_mut().insert("mcp-session-id", "s-1".parse().expect("header"));
+        return r;
+    }
+    if headers.get("mcp-session-id").and_then(|v| v.to_str().ok()) != Some("s-1") {
+        return (axum::http::StatusCode::NOT_FOUND, "session").into_response();
+    }
+    if msg.get("method").is_none() {
+        // A response to one of our requests: exactly the id we used.
+        let Some(waiter) = m.waiting.lock().expect("lock").remove(&msg["id"].to_string()) else {
+            return (axum::http::StatusCode::BAD_REQUEST, "unknown response id").into_response();
+        };
+        let _ = waiter.send(msg["result"].clone());
+        return axum::http::StatusCode::ACCEPTED.into_response();
+    }
+    match msg["method"].as_str() {
+        Some("tools/list") => json_reply(json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": [
+            {"name": "two-rounds", "inputSchema": {"type": "object", "properties": {"topic": {"type": "string"}}}}]}})),
+        Some("tools/call") => {
+            let (tx, rx) = tokio::sync::mpsc::channel::<String>(8);
+            let call_id = msg["id"].clone();
+            let topic = msg["params"]["arguments"]["topic"].clone();
+            tokio::spawn(async move {
+                let sampled = m
+                    .ask(
+                        &tx,
+                        json!(0),
+                        "sampling/createMessage",
+                        json!({"messages": [{"role": "user",
+                        "content": {"type": "text", "text": format!("about {topic}")}}], "maxTokens": 9}),
+                    )
+                    .await;
+                let elicited = m
+                    .ask(
+                        &tx,
+                        json!("e-1"),
+                        "elicitation/create",
+                        json!({"message": "your name?",
+                        "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}}),
+                    )
+                    .await;
+                let text = format!(
+                    "sampled={} name={}",
+                    sampled["content"]["text"].as_str().unwrap_or("?"),
+                    elicited["content"]["name"].as_str().unwrap_or("?")
+                );
+                let done =
+                    json!({"jsonrpc": "2.0", "id": call_id, "result": {"content": [{"type": "text", "text": text}]}});
+                let _ = tx.send(format!("event: message\ndata: {done}\n\n")).await;
+            });
+            let body = futures_util::stream::unfold(rx, |mut rx| async move {
+                let ev = rx.recv().await?;
+                Some((Ok::<_, std::convert::Infallible>(ev), rx))
+            });
+            let mut r = axum::response::Response::new(axum::body::Body::from_stream(body));
+            r.headers_mut()
+                .insert("content-type", "text/event-stream".parse().expect("header"));
+            r
+        }
+        _ if msg.get("id").is_none() => axum::http::StatusCode::ACCEPTED.into_response(),
+        _ => json_reply(json!({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": "nope"}})),
+    }
+}
+
+/// Two input rounds in one call: each retry resumes the parked call, which asks again; the upstream gets each answer
+/// under its own id (number, then string) and sees one `tools/call` without the retry fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_stateless_mrtr_runs_several_rounds_with_the_upstreams_own_ids() {
+    let m = TwoRounds::default();
+    let mp = m.clone();
+    let app = axum::Router::new().route(
+        "/mcp",
+        axum::routing::post(move |h: axum::http::HeaderMap, b: axum::body::Bytes| two_rounds(mp.clone(), h, b)),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let gw = TestGateway::start(&format!(
+        "mcp:\n  upstreams:\n    mock: {{ url: \"http://{addr}/mcp\" }}\n"
+    ))
+    .await;
+    let c = client(gw.url("/mcp"));
+    let params = json!({"name": "mock_two-rounds", "arguments": {"topic": "tides"}});
+
+    let (k1, r1, s1) = input_required(&c.call(json!(1), "tools/call", params.clone()).await);
+    assert_eq!(r1["method"], "sampling/createMessage");
+    assert_eq!(r1["params"]["messages"][0]["content"]["text"], "about \"tides\"");
+    let second = c
+        .call(
+            json!(2),
+            "tools/call",
+            retry_params(
+                &params,
+                json!({k1.clone(): {"role": "assistant", "content": {"type": "text", "text": "high"}, "model": "m"}}),
+                &s1,
+            ),
+        )
+        .await;
+    assert_eq!(second.last()["id"], 2);
+    let (k2, r2, s2) = input_required(&second);
+    assert_eq!(r2["method"], "elicitation/create");
+    assert_ne!(s1, s2, "each round has its own state");
+    // The first round's state is spent.
+    assert_request_state_error(
+        &c.call(json!(3), "tools/call", retry_params(&params, json!({k1: {}}), &s1))
+            .await,
+        "mcp_request_state_not_held",
+    );
+    let done = c
+        .call(
+            json!(4),
+            "tools/call",
+            retry_params(
+                &params,
+                json!({k2: {"action": "accept", "content": {"name": "Ada"}}}),
+                &s2,
+            ),
+        )
+        .await;
+    assert_eq!(done.last()["id"], 4);
+    assert_eq!(done.result()["resultType"], "complete");
+    assert_eq!(text(&done), "sampled=high name=Ada");
+
+    let seen = m.seen.lock().expect("lock").clone();
+    let calls: Vec<&Value> = seen.iter().filter(|s| s["method"] == "tools/call").collect();
+    assert_eq!(calls.len(), 1, "one upstream call across the rounds: {seen:#?}");
+    assert_eq!(calls[0]["params"]["name"], "two-rounds");
+    assert!(calls[0]["params"].get("inputResponses").is_none() && calls[0]["params"].get("requestState").is_none());
+    let answers: Vec<&Value> = seen.iter().filter(|s| s.get("method").is_none()).collect();
+    assert_eq!(answers.len(), 2, "{seen:#?}");
+    assert_eq!(
+        (&answers[0]["id"], &answers[1]["id"]),
+        (&json!(0), &json!("e-1")),
+        "the upstream's own ids"
+    );
+    assert_eq!(answers[0]["result"]["content"]["text"], "high");
+}
