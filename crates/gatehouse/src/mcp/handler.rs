@@ -216,7 +216,7 @@ async fn serve(
                     ),
                     session: None,
                 },
-                "tools/call" | "prompts/get" | "resources/read" => {
+                "tools/call" | "prompts/get" | "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
                     if let Ok(p) = envelope::Params::read(params) {
                         log.item = p.name.or(p.uri).map(|s| s.into_owned());
                     }

@@ -224,7 +224,8 @@ pub async fn list(
     })
 }
 
-/// `tools/call`, `prompts/get`, `resources/read`: routed to the owning upstream with the upstream's own name.
+/// `tools/call`, `prompts/get`, `resources/read` (and `resources/subscribe`/`unsubscribe`): routed to the owning
+/// upstream with the upstream's own name or URI.
 pub async fn routed(
     settings: &McpSettings,
     claims: &SessionClaims,
@@ -234,7 +235,11 @@ pub async fn routed(
     allow: Allow<'_>,
 ) -> Result<(Answer, String, String), McpFailure> {
     let (idx, target, original) = authorize(settings, method, params, allow)?;
-    let field = if method == "resources/read" { "uri" } else { "name" };
+    let field = if method.starts_with("resources/") {
+        "uri"
+    } else {
+        "name"
+    };
     let params = params.ok_or_else(|| gatehouse_mcp::McpError::InvalidParams(format!("`{field}` is required")))?;
     let rewritten = envelope::replace_param(params, field, &original)?;
     let rx = upstream::request(settings, claims, idx, id, method, Some(&rewritten)).await?;
@@ -252,7 +257,7 @@ pub async fn routed(
     ))
 }
 
-/// The owner of the item a `tools/call`, `prompts/get` or `resources/read` names, checked against the policy:
+/// The owner of the item a `tools/call`, `prompts/get` or `resources/*` request names, checked against the policy:
 /// `(upstream index, upstream name, the upstream's own name or URI)`.
 pub fn authorize(
     settings: &McpSettings,
@@ -515,8 +520,8 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     let Ok(r) = serde_json::from_str::<R>(result.get()) else {
         return;
     };
-    // Only what the gateway routes: `listChanged` (relayed on the GET stream) where an upstream has it; no
-    // `subscribe` (resources/subscribe is not routed).
+    // Only what the gateway routes: `listChanged` (relayed on the GET stream) where an upstream has it; `subscribe`
+    // where an upstream has it (`resources/subscribe` is routed by URI, updates come on the GET stream).
     // Tasks: what any upstream supports (`tasks/*` are routed by task id, `tasks/list` merged).
     if let Some(Value::Object(up)) = r.capabilities.get("tasks")
         && let Value::Object(mine) = caps.entry("tasks").or_insert_with(|| Value::Object(Map::new()))
@@ -533,6 +538,12 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
             && let Value::Object(m) = entry
         {
             m.insert("listChanged".into(), Value::Bool(true));
+        }
+        if key == "resources"
+            && up.get("subscribe").and_then(Value::as_bool) == Some(true)
+            && let Value::Object(m) = caps.entry(key).or_insert_with(|| Value::Object(Map::new()))
+        {
+            m.insert("subscribe".into(), Value::Bool(true));
         }
     }
 }

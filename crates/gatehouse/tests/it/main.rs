@@ -25,6 +25,7 @@ mod mcp_redis_limits;
 mod mcp_roots;
 mod mcp_stateless;
 mod mcp_stateless_held;
+mod mcp_subscribe;
 mod mcp_support;
 mod mcp_tasks;
 mod mcp_upstream_headers;
