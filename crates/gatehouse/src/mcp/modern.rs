@@ -8,7 +8,9 @@
 //! evicted are re-opened transparently by the same machinery as the session era (`upstream.rs`). Requests are
 //! dispatched by the session era's `methods.rs` with a gateway-chosen id (a stateless client may reuse ids across
 //! concurrent requests, which would collide inside one shared upstream session); the answer gets the client's id back
-//! and the modern result fields (`resultType`, `ttlMs`/`cacheScope` on lists).
+//! and the modern result fields (`resultType`, `ttlMs`/`cacheScope` on lists). An upstream's server→client request
+//! for sampling or elicitation during a call becomes an `input_required` round (`mrtr.rs`); `subscriptions/listen`
+//! is served by `listen.rs`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
