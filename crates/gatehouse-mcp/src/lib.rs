@@ -10,6 +10,8 @@
 //! - [`idmap`]: rewriting ids of server→client requests so ids from different upstreams never collide.
 //! - [`modern`]: the stateless 2026-07-28 era: the request ladder (envelope, `Mcp-Method`/`Mcp-Name` headers
 //!   checked against the body, version), and the shapes exchanged with modern clients and session-era upstreams.
+//! - [`listen`]: `subscriptions/listen` for stateless clients: the filter, the acknowledgement, the subscription tag.
+//! - [`mrtr`]: multi-round-trip requests (`input_required`) for stateless clients over session-era upstreams.
 //! - [`task`]: task ids (2025-11-25 tasks) namespaced per upstream, and their rewriting in results and notifications.
 //! - [`session`]: the claims carried inside the gateway's session token. Sealing them (AEAD) is I/O-free but needs a
 //!   crypto library and a random source, so it lives in the server crate (`gatehouse::mcp::token`); this crate only
@@ -19,8 +21,10 @@ pub mod cursor;
 pub mod envelope;
 pub mod error;
 pub mod idmap;
+pub mod listen;
 pub mod merge;
 pub mod modern;
+pub mod mrtr;
 pub mod name;
 pub mod session;
 pub mod task;

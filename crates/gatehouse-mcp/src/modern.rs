@@ -1,14 +1,15 @@
 //! The stateless 2026-07-28 era ("modern" in the spec's words): every request carries its own envelope
 //! (`params._meta` with the protocol version and the client's capabilities), and the HTTP headers
 //! `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` mirror the body so intermediaries can route without reading it.
-//! There is no `initialize`, no session and no server→client request.
+//! There is no `initialize`, no session and no server→client request (an upstream's becomes an `input_required`
+//! result, [`crate::mrtr`]).
 //!
 //! This module is the gateway's reading of that era, with no I/O:
 //! - [`RoutingHeaders::collect`] + [`classify`]: the validation ladder of a modern request, in the spec's order
 //!   (duplicated routing header → envelope present → headers match the body → version served), each failure a
 //!   [`Rejection`] carrying the JSON-RPC code the spec names and the HTTP status it maps to ([`http_status`]);
 //! - [`upstream_init`]: the `initialize` params the gateway opens session-era upstream sessions with on the client's
-//!   behalf (the envelope's capabilities minus those that need server→client requests);
+//!   behalf (the envelope's capabilities minus those no request of this era can carry);
 //! - [`strip_envelope`]: the request params as a session-era upstream should see them (envelope keys removed);
 //! - [`stamp_result`] and [`discover_result`]: results as the modern wire requires them (`resultType`, and
 //!   `ttlMs`/`cacheScope` on cacheable results).
@@ -45,9 +46,12 @@ const ENVELOPE_KEYS: &[&str] = &[
     LOG_LEVEL_KEY,
 ];
 
-/// Client capabilities that only make sense with server→client requests, which the stateless era does not have
-/// (it replaced them with `input_required` results): never offered to a session-era upstream for a modern client.
-pub const BACK_CHANNEL_CAPABILITIES: &[&str] = &["roots", "sampling", "elicitation", "tasks"];
+/// Client capabilities never offered to a session-era upstream for a modern client. `sampling` and `elicitation` are
+/// offered: an upstream's request for them arrives on a call's stream and becomes an `input_required` result
+/// ([`crate::mrtr`]). `roots` is not: session-era upstreams ask for roots outside any call (server-everything on its
+/// standalone stream), where no client request is waiting to carry it. `tasks` (client-side tasks) has no carrier
+/// in this era.
+pub const BACK_CHANNEL_CAPABILITIES: &[&str] = &["roots", "tasks"];
 
 /// `Mcp-Param-*` headers against a tool's `x-mcp-header` annotations.
 pub mod params;

@@ -70,6 +70,33 @@ pub fn expose_in(ns: &Namespace, target: usize, value: &RawValue) -> Result<Opti
         .map_err(|e| McpError::InvalidMessage(e.to_string()))
 }
 
+/// A server→client request's params with only a related-task reference exposed. A server→client `tasks/get`,
+/// `tasks/result`, `tasks/cancel` or `tasks/list` is about a task the *client* runs (a task-augmented sampling or
+/// elicitation request), so its `taskId`s are the client's own and must reach it unchanged; only
+/// `_meta["io.modelcontextprotocol/related-task"]` names the upstream's task (e.g. an elicitation sent from inside an
+/// upstream task). `None` when there is nothing to rewrite.
+pub fn expose_related_in(ns: &Namespace, target: usize, value: &RawValue) -> Result<Option<Box<RawValue>>, McpError> {
+    if !value.get().contains(RELATED_TASK_KEY) {
+        return Ok(None);
+    }
+    let Ok(mut v) = serde_json::from_str::<Map<String, Value>>(value.get()) else {
+        return Ok(None);
+    };
+    let changed = match v.get_mut("_meta") {
+        Some(Value::Object(meta)) => match meta.get_mut(RELATED_TASK_KEY) {
+            Some(Value::Object(related)) => rewrite_id(ns, target, related),
+            _ => false,
+        },
+        _ => false,
+    };
+    if !changed {
+        return Ok(None);
+    }
+    serde_json::value::to_raw_value(&v)
+        .map(Some)
+        .map_err(|e| McpError::InvalidMessage(e.to_string()))
+}
+
 fn rewrite_id(ns: &Namespace, target: usize, obj: &mut Map<String, Value>) -> bool {
     let Some(Value::String(id)) = obj.get_mut("taskId") else {
         return false;

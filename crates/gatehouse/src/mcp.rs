@@ -7,7 +7,9 @@
 //! behind one interface (`upstream.rs`) that also re-initialises an upstream that lost its session.
 //!
 //! The stateless 2026-07-28 era (`modern.rs`) shares the dispatch: each self-contained POST is checked (envelope,
-//! `Mcp-Method`/`Mcp-Name` against the body) and served over upstream sessions the gateway holds per principal.
+//! `Mcp-Method`/`Mcp-Name` against the body) and served over upstream sessions the gateway holds per principal; an
+//! upstream's request for client input becomes an `input_required` result with the call parked (`modern/mrtr.rs`),
+//! and `subscriptions/listen` relays the upstreams' change notifications (`modern/listen.rs`).
 //!
 //! State: the session token carries everything needed to serve a session (see `gatehouse_mcp::session`); a replica
 //! only caches, per session, upstream sessions it had to re-create and its stdio children ([`McpRuntime`]). Losing

@@ -115,7 +115,7 @@ fn envelope_keys_are_stripped_for_upstreams() {
 }
 
 #[test]
-fn upstream_init_drops_back_channel_capabilities() {
+fn upstream_init_keeps_sampling_and_elicitation_and_drops_roots_and_tasks() {
     let e = Envelope {
         protocol: "2026-07-28".into(),
         capabilities: raw(
@@ -126,7 +126,7 @@ fn upstream_init_drops_back_channel_capabilities() {
     let init = upstream_init(&e, "2025-11-25").expect("init");
     assert_eq!(
         init.get(),
-        r#"{"capabilities":{"experimental":{"x":{}}},"clientInfo":{"name":"mcp","version":"2.3.0"},"protocolVersion":"2025-11-25"}"#
+        r#"{"capabilities":{"elicitation":{"form":{}},"experimental":{"x":{}},"sampling":{}},"clientInfo":{"name":"mcp","version":"2.3.0"},"protocolVersion":"2025-11-25"}"#
     );
     let anonymous = Envelope { client_info: None, ..e };
     let init: Value = serde_json::from_str(upstream_init(&anonymous, "2025-11-25").expect("init").get()).expect("json");

@@ -49,3 +49,23 @@ proptest::proptest! {
         proptest::prop_assert_eq!(resolve(&n, &e), Some((target, id.as_str())));
     }
 }
+
+#[test]
+fn server_to_client_requests_keep_the_clients_task_ids() {
+    let n = ns();
+    let raw = |s: &str| RawValue::from_string(s.to_string()).expect("raw");
+    // `tasks/get` from an upstream names the client's own task: unchanged.
+    for own in [
+        r#"{"taskId":"c-1"}"#,
+        r#"{"task":{"ttl":300000},"messages":[]}"#,
+        r#"{"cursor":"x"}"#,
+    ] {
+        assert!(expose_related_in(&n, 0, &raw(own)).expect("ok").is_none(), "{own}");
+    }
+    // A related-task reference names the upstream's task: exposed; the client's id beside it is not.
+    let related = raw(r#"{"taskId":"c-1","_meta":{"io.modelcontextprotocol/related-task":{"taskId":"u-9"}}}"#);
+    let out = expose_related_in(&n, 1, &related).expect("ok").expect("rewritten");
+    let v: serde_json::Value = serde_json::from_str(out.get()).expect("json");
+    assert_eq!(v["taskId"], "c-1");
+    assert_eq!(v["_meta"][RELATED_TASK_KEY]["taskId"], "local+u-9");
+}

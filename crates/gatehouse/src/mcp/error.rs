@@ -79,6 +79,10 @@ pub enum McpFailure {
     /// The sealed session would not fit in a header.
     #[error("session state too large")]
     SessionTooLarge,
+    /// A stateless client's multi-round-trip retry whose `requestState` does not fit: not sealed by this deployment,
+    /// another principal's, issued for another request, expired, or naming a call this replica does not hold.
+    #[error("{0}; send the request again without requestState")]
+    RequestState(gatehouse_mcp::mrtr::StateError),
 }
 
 // === impl McpFailure ===
@@ -128,7 +132,8 @@ impl McpFailure {
             | Self::MethodNotFound(_)
             | Self::Denied { .. }
             | Self::Upstream { .. }
-            | Self::UpstreamTimeout(_) => StatusCode::OK,
+            | Self::UpstreamTimeout(_)
+            | Self::RequestState(_) => StatusCode::OK,
         }
     }
 
@@ -142,6 +147,7 @@ impl McpFailure {
                 codes::INVALID_REQUEST
             }
             Self::SessionTooLarge => codes::INTERNAL_ERROR,
+            Self::RequestState(_) => codes::INVALID_PARAMS,
             _ => codes::SERVER_ERROR,
         }
     }
@@ -167,6 +173,7 @@ impl McpFailure {
             Self::RateLimited { .. } => "mcp_rate_limited",
             Self::LimiterUnavailable => "limiter_unavailable",
             Self::SessionTooLarge => "mcp_session_too_large",
+            Self::RequestState(e) => e.code(),
         }
     }
 }

@@ -55,6 +55,8 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
     let resp = match served {
         Ok(Reply::Response(r)) => r,
         Ok(Reply::Stream { rx, mapper, id }) => return relay::sse(settings, rx, mapper, id, log),
+        Ok(Reply::Stateless(call)) => return modern::relay(settings, *call, log),
+        Ok(Reply::Listen(l)) => return modern::listen_stream(settings, *l, log),
         Ok(Reply::Notifications(claims)) => return relay::notification_stream(settings, &claims, log).await,
         Err((id, e)) => {
             log.error_code = Some(e.code());
@@ -78,6 +80,10 @@ pub async fn handle(state: Arc<AppState>, req: Request<Body>) -> Response {
 
 enum Reply {
     Response(Response),
+    /// A stateless client's call, relayed with `input_required` rounds (`modern/mrtr.rs`).
+    Stateless(Box<modern::Call>),
+    /// A stateless client's `subscriptions/listen` stream (`modern/listen.rs`).
+    Listen(Box<modern::Listening>),
     Notifications(SessionClaims),
     Stream {
         rx: mpsc::Receiver<Bytes>,
@@ -181,7 +187,8 @@ async fn serve(
         return Ok(
             match modern::serve(settings, &headers, msg, &principal, allow, log).await {
                 modern::Served::Response(r) => Reply::Response(r),
-                modern::Served::Stream { rx, mapper, id } => Reply::Stream { rx, mapper, id },
+                modern::Served::Stream(call) => Reply::Stateless(Box::new(call)),
+                modern::Served::Listen(l) => Reply::Listen(l),
             },
         );
     }
@@ -209,7 +216,7 @@ async fn serve(
                     ),
                     session: None,
                 },
-                "tools/call" | "prompts/get" | "resources/read" => {
+                "tools/call" | "prompts/get" | "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
                     if let Ok(p) = envelope::Params::read(params) {
                         log.item = p.name.or(p.uri).map(|s| s.into_owned());
                     }

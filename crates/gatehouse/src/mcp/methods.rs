@@ -19,12 +19,6 @@ use super::error::McpFailure;
 use super::settings::McpSettings;
 use super::upstream;
 
-/// Client capabilities not offered upstream. `tasks` (the client running sampling/elicitation as tasks) would need
-/// client-side `tasks/*` requests from upstreams routed back. Requests tied to a call (`sampling`, `elicitation`) are
-/// routed on the call's stream, and `roots/list` (unrelated to any call) on the client's GET stream, so those
-/// capabilities are kept.
-const STRIPPED_CLIENT_CAPABILITIES: &[&str] = &["tasks"];
-
 /// The policy: may this principal see/use item `name` (the upstream's own name or URI) of upstream `target`?
 pub type Allow<'a> = &'a (dyn Fn(&'static str, &str, &str) -> bool + Sync);
 
@@ -76,10 +70,10 @@ pub async fn initialize(
         .find(|v| **v == requested)
         .unwrap_or(&SUPPORTED_VERSIONS[0])
         .to_string();
+    // The client's capabilities go upstream unchanged: requests tied to a call (`sampling`, `elicitation`, and with
+    // `tasks` their task-augmented forms and the `tasks/*` polls about the client's tasks) are routed on the call's
+    // stream, and `roots/list` (unrelated to any call) on the client's GET stream.
     init.insert("protocolVersion".into(), Value::String(protocol.clone()));
-    if let Some(Value::Object(caps)) = init.get_mut("capabilities") {
-        caps.retain(|k, _| !STRIPPED_CLIENT_CAPABILITIES.contains(&k.as_str()));
-    }
     let init = serde_json::value::to_raw_value(&init).map_err(|_| McpFailure::SessionTooLarge)?;
     // The params live in the session token (bounded); refuse oversize ones before any upstream session is opened.
     let max_init = gatehouse_mcp::session::MAX_CLAIMS_BYTES / 2;
@@ -230,7 +224,8 @@ pub async fn list(
     })
 }
 
-/// `tools/call`, `prompts/get`, `resources/read`: routed to the owning upstream with the upstream's own name.
+/// `tools/call`, `prompts/get`, `resources/read` (and `resources/subscribe`/`unsubscribe`): routed to the owning
+/// upstream with the upstream's own name or URI.
 pub async fn routed(
     settings: &McpSettings,
     claims: &SessionClaims,
@@ -239,6 +234,37 @@ pub async fn routed(
     params: Option<&RawValue>,
     allow: Allow<'_>,
 ) -> Result<(Answer, String, String), McpFailure> {
+    let (idx, target, original) = authorize(settings, method, params, allow)?;
+    let field = if method.starts_with("resources/") {
+        "uri"
+    } else {
+        "name"
+    };
+    let params = params.ok_or_else(|| gatehouse_mcp::McpError::InvalidParams(format!("`{field}` is required")))?;
+    let rewritten = envelope::replace_param(params, field, &original)?;
+    let rx = upstream::request(settings, claims, idx, id, method, Some(&rewritten)).await?;
+    Ok((
+        Answer::Stream {
+            rx,
+            mapper: Mapper {
+                target: idx,
+                method: method.to_string(),
+                client_id: None,
+            },
+        },
+        target,
+        original,
+    ))
+}
+
+/// The owner of the item a `tools/call`, `prompts/get` or `resources/*` request names, checked against the policy:
+/// `(upstream index, upstream name, the upstream's own name or URI)`.
+pub fn authorize(
+    settings: &McpSettings,
+    method: &str,
+    params: Option<&RawValue>,
+    allow: Allow<'_>,
+) -> Result<(usize, String, String), McpFailure> {
     let p = Params::read(params)?;
     let (noun, field, exposed) = match method {
         "tools/call" => ("tool", "name", p.name.as_deref()),
@@ -263,21 +289,7 @@ pub async fn routed(
             name: exposed.to_string(),
         });
     }
-    let params = params.ok_or_else(unknown)?;
-    let rewritten = envelope::replace_param(params, field, original)?;
-    let rx = upstream::request(settings, claims, idx, id, method, Some(&rewritten)).await?;
-    Ok((
-        Answer::Stream {
-            rx,
-            mapper: Mapper {
-                target: idx,
-                method: method.to_string(),
-                client_id: None,
-            },
-        },
-        target,
-        original.to_string(),
-    ))
+    Ok((idx, target, original.to_string()))
 }
 
 /// `completion/complete`: routed by its reference (`ref/prompt` name, or `ref/resource` URI template) to the owning
@@ -434,11 +446,13 @@ impl Mapper {
             }
             Ok(Message::Response { .. }) => (msg, true),
             Ok(Message::Request { id, method, params }) => {
-                // A server→client request (sampling, elicitation) on the call's stream: its id is rewritten to name
-                // the upstream, so ids of different upstreams never collide and the answer finds its way back.
+                // A server→client request (sampling, elicitation, `tasks/*` about the client's own tasks) on the
+                // call's stream: its id is rewritten to name the upstream, so ids of different upstreams never collide
+                // and the answer finds its way back. Task ids in it are the client's, except a related-task reference
+                // (the upstream's task), which is namespaced.
                 let target = settings.upstreams.get(self.target).map_or("", |u| u.name.as_str());
                 let tasked = params.and_then(|p| {
-                    gatehouse_mcp::task::expose_in(&settings.ns, self.target, p)
+                    gatehouse_mcp::task::expose_related_in(&settings.ns, self.target, p)
                         .ok()
                         .flatten()
                 });
@@ -506,8 +520,8 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     let Ok(r) = serde_json::from_str::<R>(result.get()) else {
         return;
     };
-    // Only what the gateway routes: `listChanged` (relayed on the GET stream) where an upstream has it; no
-    // `subscribe` (resources/subscribe is not routed).
+    // Only what the gateway routes: `listChanged` (relayed on the GET stream) where an upstream has it; `subscribe`
+    // where an upstream has it (`resources/subscribe` is routed by URI, updates come on the GET stream).
     // Tasks: what any upstream supports (`tasks/*` are routed by task id, `tasks/list` merged).
     if let Some(Value::Object(up)) = r.capabilities.get("tasks")
         && let Value::Object(mine) = caps.entry("tasks").or_insert_with(|| Value::Object(Map::new()))
@@ -524,6 +538,12 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
             && let Value::Object(m) = entry
         {
             m.insert("listChanged".into(), Value::Bool(true));
+        }
+        if key == "resources"
+            && up.get("subscribe").and_then(Value::as_bool) == Some(true)
+            && let Value::Object(m) = caps.entry(key).or_insert_with(|| Value::Object(Map::new()))
+        {
+            m.insert("subscribe".into(), Value::Bool(true));
         }
     }
 }

@@ -8,7 +8,9 @@
 //! evicted are re-opened transparently by the same machinery as the session era (`upstream.rs`). Requests are
 //! dispatched by the session era's `methods.rs` with a gateway-chosen id (a stateless client may reuse ids across
 //! concurrent requests, which would collide inside one shared upstream session); the answer gets the client's id back
-//! and the modern result fields (`resultType`, `ttlMs`/`cacheScope` on lists).
+//! and the modern result fields (`resultType`, `ttlMs`/`cacheScope` on lists). An upstream's server→client request
+//! for sampling or elicitation during a call becomes an `input_required` round (`mrtr.rs`); `subscriptions/listen`
+//! is served by `listen.rs`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,9 +29,13 @@ use super::methods::{self, Allow, Answer};
 use super::settings::McpSettings;
 
 mod held;
+mod listen;
+mod mrtr;
 mod param_headers;
 
 pub use held::ModernSessions;
+pub use listen::{Listening, sse as listen_stream};
+pub use mrtr::{Call, ParkedCalls, sse as relay};
 
 /// The session-era version gatehouse speaks to upstreams on a stateless client's behalf.
 const UPSTREAM_VERSION: &str = "2025-11-25";
@@ -38,15 +44,10 @@ const UPSTREAM_VERSION: &str = "2025-11-25";
 pub enum Served {
     /// A complete answer.
     Response(Response),
-    /// An upstream's messages to relay as SSE, ending with the response (the mapper restores the client's id).
-    Stream {
-        /// The messages.
-        rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
-        /// Maps them into the client's namespace.
-        mapper: methods::Mapper,
-        /// The client's id (for an error if the stream ends early).
-        id: Box<RawValue>,
-    },
+    /// An upstream's messages to relay as SSE ([`relay`]), ending with the response or an `input_required` result.
+    Stream(Call),
+    /// A `subscriptions/listen` stream ([`listen_stream`]).
+    Listen(Box<Listening>),
 }
 
 /// Every version served at `/mcp`, newest first (what an unsupported-version answer lists).
@@ -130,6 +131,7 @@ async fn dispatch(
     allow: Allow<'_>,
     log: &mut McpLog,
 ) -> Result<Served, McpFailure> {
+    settings.runtime.parked.sweep(std::time::Instant::now());
     let claims = claims_for(principal, envelope)?;
     // `_held` keeps this key's upstream sessions from being evicted while the request runs.
     let (held, discovered) = settings.runtime.modern.ensure(settings, &claims).await?;
@@ -147,6 +149,15 @@ async fn dispatch(
             return Ok(json(envelope::result(id, &result)));
         }
         "tools/call" | "prompts/get" | "resources/read" => {
+            // A multi-round-trip retry carries `inputResponses` and `requestState`; upstreams never see them.
+            let (params, retry) = match params {
+                Some(p) => {
+                    let (p, r) = gatehouse_mcp::mrtr::split_retry(p)?;
+                    (Some(p), r)
+                }
+                None => (None, gatehouse_mcp::mrtr::RetryFields::default()),
+            };
+            let params = params.as_deref();
             if let Ok(p) = envelope::Params::read(params) {
                 log.item = p.name.or(p.uri).map(|s| s.into_owned());
             }
@@ -155,9 +166,36 @@ async fn dispatch(
             {
                 return Ok(Served::Response(rejected(Some(id), &r, log)));
             }
+            // (A request whose binding cannot be computed — arguments serde cannot represent — is served, but cannot
+            // park: an upstream's request for input during it is refused upstream.)
+            let binding = mrtr::binding_digest(method, params);
+            if let Some(state) = retry.request_state.as_deref() {
+                // Authorized again: the caller's claims (and the rules) may have changed since the first round.
+                log.target = Some(methods::authorize(settings, method, params, allow)?.1);
+                let call = mrtr::resume(
+                    settings,
+                    principal,
+                    method,
+                    &binding?,
+                    state,
+                    &retry.input_responses,
+                    id,
+                )
+                .await?;
+                return Ok(Served::Stream(call));
+            }
             let (answer, target, _) = methods::routed(settings, &claims, method, &upstream_id, params, allow).await?;
             log.target = Some(target);
-            answer
+            return Ok(stream_or_json(
+                answer,
+                method,
+                id,
+                origin(&claims, &held, principal, method, binding.ok()),
+            ));
+        }
+        "subscriptions/listen" => {
+            let l = listen::prepare(settings, &held, &discovered, id, params, allow).await?;
+            return Ok(Served::Listen(Box::new(l)));
         }
         "completion/complete" => {
             let (answer, target, item) = methods::complete(settings, &claims, &upstream_id, params, allow).await?;
@@ -170,18 +208,45 @@ async fn dispatch(
             None => return Err(McpFailure::MethodNotFound(m.to_string())),
         },
     };
+    Ok(stream_or_json(
+        answer,
+        method,
+        id,
+        origin(&claims, &held, principal, method, None),
+    ))
+}
+
+fn origin(
+    claims: &SessionClaims,
+    held: &std::sync::Arc<held::Held>,
+    principal: &str,
+    method: &str,
+    binding: Option<String>,
+) -> mrtr::Origin {
+    mrtr::Origin {
+        claims: claims.clone(),
+        held: held.clone(),
+        principal: principal.to_string(),
+        method: method.to_string(),
+        binding,
+    }
+}
+
+fn stream_or_json(answer: Answer, method: &str, id: &RawValue, origin: mrtr::Origin) -> Served {
     match answer {
         Answer::Stream { rx, mut mapper } => {
             mapper.client_id = Some(id.to_owned());
-            Ok(Served::Stream {
+            Served::Stream(Call {
                 rx,
+                buffer: std::collections::VecDeque::new(),
                 mapper,
                 id: id.to_owned(),
+                origin,
             })
         }
         Answer::Json { body, .. } => {
             let cacheable = ListKind::from_method(method).is_some();
-            Ok(json(restore(&body, id, cacheable)))
+            json(restore(&body, id, cacheable))
         }
     }
 }

@@ -111,6 +111,8 @@ pub struct McpRuntime {
     pub backoff: Mutex<HashMap<String, (u32, Instant)>>,
     /// Upstream sessions held for stateless (2026-07-28) clients.
     pub modern: super::modern::ModernSessions,
+    /// Stateless clients' calls waiting for their `input_required` retry.
+    pub parked: super::modern::ParkedCalls,
 }
 
 /// Bounds on the upstream sessions a replica holds for stateless (2026-07-28) clients: sets beyond `max` or unused for
@@ -121,6 +123,10 @@ pub struct StatelessBounds {
     pub max: usize,
     /// Longest idle time before a key's upstream sessions are ended.
     pub idle_ttl: Duration,
+    /// How long a call that answered `input_required` waits for the client's retry.
+    pub input_timeout: Duration,
+    /// Most calls waiting for a retry on one replica.
+    pub max_parked: usize,
 }
 
 impl Default for StatelessBounds {
@@ -128,6 +134,8 @@ impl Default for StatelessBounds {
         Self {
             max: 1024,
             idle_ttl: Duration::from_secs(600),
+            input_timeout: Duration::from_secs(60),
+            max_parked: 256,
         }
     }
 }

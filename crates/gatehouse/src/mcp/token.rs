@@ -66,39 +66,52 @@ impl SessionKey {
     /// Seals claims into a token.
     pub fn seal(&self, claims: &SessionClaims) -> Result<String, McpFailure> {
         // Only size can make the claims unencodable, and only the client's initialize params can be large.
-        let mut buf = claims.to_bytes().map_err(|_| {
+        let buf = claims.to_bytes().map_err(|_| {
             McpFailure::Protocol(gatehouse_mcp::McpError::InvalidParams(format!(
                 "initialize params too large to keep in the session (the session state is limited to {} bytes)",
                 gatehouse_mcp::session::MAX_CLAIMS_BYTES
             )))
         })?;
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| McpFailure::SessionTooLarge)?;
-        self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(AAD), &mut buf)
-            .map_err(|_| McpFailure::SessionTooLarge)?;
-        let mut out = Vec::with_capacity(NONCE_LEN + buf.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&buf);
-        Ok(URL_SAFE_NO_PAD.encode(out))
+        self.seal_bytes(AAD, buf)
     }
 
     /// Opens a token; anything that does not authenticate is [`McpFailure::UnknownSession`].
     pub fn open(&self, token: &str) -> Result<SessionClaims, McpFailure> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(McpFailure::UnknownSession);
+        let plain = self
+            .open_bytes(AAD, token, MAX_TOKEN_LEN)
+            .ok_or(McpFailure::UnknownSession)?;
+        SessionClaims::from_bytes(&plain).map_err(|_| McpFailure::UnknownSession)
+    }
+
+    /// Seals `plain` for the purpose named by `aad` (a token sealed for one purpose never opens for another):
+    /// base64url(nonce ‖ ciphertext ‖ tag).
+    pub fn seal_bytes(&self, aad: &[u8], mut plain: Vec<u8>) -> Result<String, McpFailure> {
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| McpFailure::SessionTooLarge)?;
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut plain)
+            .map_err(|_| McpFailure::SessionTooLarge)?;
+        let mut out = Vec::with_capacity(NONCE_LEN + plain.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&plain);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens what [`Self::seal_bytes`] sealed with the same `aad`; `None` for anything longer than `max_len`, not
+    /// base64url, or not authentic.
+    #[must_use]
+    pub fn open_bytes(&self, aad: &[u8], token: &str, max_len: usize) -> Option<Vec<u8>> {
+        if token.len() > max_len {
+            return None;
         }
-        let mut raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| McpFailure::UnknownSession)?;
+        let mut raw = URL_SAFE_NO_PAD.decode(token).ok()?;
         if raw.len() < NONCE_LEN + 16 {
-            return Err(McpFailure::UnknownSession);
+            return None;
         }
         let mut sealed = raw.split_off(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(&raw).map_err(|_| McpFailure::UnknownSession)?;
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(AAD), &mut sealed)
-            .map_err(|_| McpFailure::UnknownSession)?;
-        SessionClaims::from_bytes(plain).map_err(|_| McpFailure::UnknownSession)
+        let nonce = Nonce::try_assume_unique_for_key(&raw).ok()?;
+        let plain = self.key.open_in_place(nonce, Aad::from(aad), &mut sealed).ok()?;
+        Some(plain.to_vec())
     }
 }
 

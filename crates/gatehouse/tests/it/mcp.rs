@@ -135,8 +135,10 @@ async fn mcp_lists_and_routes_across_http_and_stdio_upstreams() {
         metrics.contains(r#"mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",target="everything",error_type="tool_error"} 1"#),
         "{metrics}"
     );
+    // Subscriptions are routed by URI (updates: `mcp_resource_subscriptions_are_routed_and_updates_reach_the_get_stream`).
+    assert_eq!(result["capabilities"]["resources"]["subscribe"], true);
     let m = c.call("resources/subscribe", json!({"uri": uri})).await;
-    assert_eq!(m.last()["error"]["code"], -32601, "not routed, not advertised");
+    assert_eq!(m.result(), &json!({}), "{m:?}");
     // Completions route by their reference, like the prompt itself.
     assert!(result["capabilities"]["completions"].is_object());
     for prompt in ["everything_completable-prompt", "local_completable-prompt"] {

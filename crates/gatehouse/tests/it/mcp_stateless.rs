@@ -466,9 +466,13 @@ async fn mcp_stateless_era_holds_upstream_sessions_per_principal() {
     let seen = seen.0.lock().expect("lock").clone();
     let inits: Vec<&Value> = seen.iter().filter(|m| m["method"] == "initialize").collect();
     assert_eq!(inits.len(), 2, "one upstream session per principal, reused: {seen:#?}");
-    // Alice's upstream session was opened with her capabilities minus the back channel, and her client info.
+    // Alice's upstream session was opened with her capabilities minus those no stateless request can carry (roots;
+    // sampling stays: it comes back as `input_required`), and her client info.
     let alice_init = &inits[0]["params"];
-    assert_eq!(alice_init["capabilities"], json!({"experimental": {"x": {}}}));
+    assert_eq!(
+        alice_init["capabilities"],
+        json!({"sampling": {}, "experimental": {"x": {}}})
+    );
     assert_eq!(alice_init["clientInfo"]["name"], "gatehouse-it");
     assert_eq!(alice_init["protocolVersion"], "2025-11-25");
     let calls: Vec<&Value> = seen.iter().filter(|m| m["method"] == "tools/call").collect();

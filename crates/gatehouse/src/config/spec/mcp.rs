@@ -52,6 +52,13 @@ pub struct McpSpec {
     /// (default 10m).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stateless_idle_ttl: Option<HumanDuration>,
+    /// How long a stateless client's call that answered `input_required` waits for the client's retry (default 60s;
+    /// at most `request_timeout`, the parked upstream stream's idle limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stateless_input_timeout: Option<HumanDuration>,
+    /// Most stateless clients' calls waiting for an `input_required` retry on one replica (default 256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_stateless_parked_calls: Option<usize>,
     /// Caller authentication (absent: no authentication, every caller is `anonymous`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<McpAuthSpec>,

@@ -120,7 +120,7 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
     if request_timeout.is_zero() {
         errs.push(&["mcp", "request_timeout"], "must be greater than zero");
     }
-    let stateless = stateless_bounds(errs, spec);
+    let stateless = stateless_bounds(errs, spec, request_timeout);
     let key = session_key(errs, spec.session_key.as_ref(), env);
     let auth = spec.auth.as_ref().and_then(|a| auth(errs, a));
     let policy = policy(errs, spec);
@@ -148,8 +148,9 @@ pub(super) fn build(errs: &mut Errors<'_>, spec: &McpSpec, env: EnvLookup<'_>) -
     })
 }
 
-/// Bounds on upstream sessions held for stateless clients: both must be positive.
-fn stateless_bounds(errs: &mut Errors<'_>, spec: &McpSpec) -> StatelessBounds {
+/// Bounds on upstream sessions and parked calls held for stateless clients: all positive, the input timeout at most
+/// `request_timeout`.
+fn stateless_bounds(errs: &mut Errors<'_>, spec: &McpSpec, request_timeout: std::time::Duration) -> StatelessBounds {
     let defaults = StatelessBounds::default();
     let max = spec.max_stateless_sessions.unwrap_or(defaults.max);
     if max == 0 {
@@ -159,7 +160,29 @@ fn stateless_bounds(errs: &mut Errors<'_>, spec: &McpSpec) -> StatelessBounds {
     if idle_ttl.is_zero() {
         errs.push(&["mcp", "stateless_idle_ttl"], "must be greater than zero");
     }
-    StatelessBounds { max, idle_ttl }
+    let input_timeout = spec.stateless_input_timeout.map_or(defaults.input_timeout, |d| d.0);
+    if input_timeout.is_zero() {
+        errs.push(&["mcp", "stateless_input_timeout"], "must be greater than zero");
+    } else if input_timeout > request_timeout {
+        errs.push(
+            &["mcp", "stateless_input_timeout"],
+            format!(
+                "must not exceed request_timeout ({}s): a parked call's upstream stream is closed after that long \
+                 without a message",
+                request_timeout.as_secs()
+            ),
+        );
+    }
+    let max_parked = spec.max_stateless_parked_calls.unwrap_or(defaults.max_parked);
+    if max_parked == 0 {
+        errs.push(&["mcp", "max_stateless_parked_calls"], "must be greater than zero");
+    }
+    StatelessBounds {
+        max,
+        idle_ttl,
+        input_timeout,
+        max_parked,
+    }
 }
 
 fn http_transport(

@@ -35,6 +35,8 @@ pub struct Held {
     opened: tokio::sync::OnceCell<Arc<Discovered>>,
     /// Input schemas of the tools this key was listed, by exposed name (for `Mcp-Param-*` checks).
     schemas: Mutex<HashMap<String, Arc<Value>>>,
+    /// The upstream notification streams of this key, shared by its `subscriptions/listen` streams while any is open.
+    pub(super) hub: tokio::sync::Mutex<std::sync::Weak<super::listen::Hub>>,
 }
 
 /// What the upstreams said when their sessions were opened: the merged answer to `server/discover`.
@@ -117,6 +119,7 @@ impl ModernSessions {
                     claims: claims.clone(),
                     opened: tokio::sync::OnceCell::new(),
                     schemas: Mutex::new(HashMap::new()),
+                    hub: tokio::sync::Mutex::new(std::sync::Weak::new()),
                 }),
                 now,
             )
@@ -129,6 +132,12 @@ impl ModernSessions {
 // === impl Held ===
 
 impl Held {
+    /// The claims naming this key's upstream sessions.
+    #[must_use]
+    pub fn claims(&self) -> &SessionClaims {
+        &self.claims
+    }
+
     /// The input schema of an exposed tool, when this key's tools were listed with it.
     #[must_use]
     pub fn tool_schema(&self, name: &str) -> Option<Arc<Value>> {
@@ -185,9 +194,9 @@ async fn open_all(settings: &McpSettings, claims: &SessionClaims) -> Result<Arc<
     }))
 }
 
-/// What a stateless client is offered: tools, prompts, resources and completions where an upstream has them — no
-/// `listChanged`/`subscribe` (their notifications need `subscriptions/listen`, not served) and no `logging`
-/// (`logging/setLevel` is gone from this era).
+/// What a stateless client is offered: tools, prompts, resources and completions where an upstream has them, with
+/// `listChanged` where an upstream has it and `resources.subscribe` where one supports subscriptions (both carried by
+/// `subscriptions/listen`); no `logging` (`logging/setLevel` is gone from this era).
 fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
     #[derive(serde::Deserialize)]
     struct R {
@@ -198,8 +207,16 @@ fn merge_capabilities(caps: &mut Map<String, Value>, result: &RawValue) {
         return;
     };
     for key in ["tools", "prompts", "resources", "completions"] {
-        if r.capabilities.contains_key(key) {
-            caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
+        let Some(up) = r.capabilities.get(key) else { continue };
+        let entry = caps.entry(key).or_insert_with(|| Value::Object(Map::new()));
+        for flag in ["listChanged", "subscribe"] {
+            let served = key != "completions" && (flag == "listChanged" || key == "resources");
+            if served
+                && up.get(flag).and_then(Value::as_bool) == Some(true)
+                && let Value::Object(m) = entry
+            {
+                m.insert(flag.into(), Value::Bool(true));
+            }
         }
     }
 }
