@@ -28,6 +28,7 @@ pub(crate) mod content;
 pub(crate) mod input;
 pub(crate) mod messages;
 pub(crate) mod output;
+pub(crate) mod tool_choice;
 pub(crate) mod tools;
 
 use std::borrow::Cow;
