@@ -30,6 +30,7 @@ pub(crate) mod messages;
 pub(crate) mod output;
 pub(crate) mod tool_choice;
 pub(crate) mod tools;
+pub(crate) mod turns;
 
 use std::borrow::Cow;
 
