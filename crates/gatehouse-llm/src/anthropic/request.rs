@@ -24,6 +24,7 @@
 //! - `store`, `metadata`, `service_tier`, `prompt_cache_key` only concern OpenAI's platform: always dropped and
 //!   reported. Unknown keys are dropped and reported by name.
 
+pub(crate) mod calls;
 pub(crate) mod content;
 pub(crate) mod input;
 pub(crate) mod messages;

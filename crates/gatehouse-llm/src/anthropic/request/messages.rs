@@ -24,6 +24,7 @@ use serde_json::value::RawValue;
 
 use super::super::json::{CowStr, StrOr};
 use super::Drops;
+use super::calls;
 use super::content::{document, image};
 use super::input::{Message, Part, ToolCall};
 use super::output::{Block, ToolResultContent, Turn};
@@ -169,35 +170,16 @@ fn user_content<'a>(
 
 /// An assistant tool call → `tool_use`.
 fn tool_use(call: ToolCall<'_>, i: usize) -> Result<Block<'_>, LlmError> {
-    if call.kind.as_deref().is_some_and(|k| k != "function") {
-        return Err(LlmError::invalid_request(format!(
-            "`messages[{i}].tool_calls`: only `function` tool calls are supported"
-        )));
-    }
+    calls::function_only(&call, i)?;
     let name = super::tools::tool_name(call.function.name)?;
     let id = tool_id(call.id, i)?;
-    let args = call.function.arguments.0;
-    let input = if args.trim().is_empty() {
-        Cow::Borrowed(super::super::json::static_raw("{}")?)
-    } else {
-        let raw = RawValue::from_string(args.into_owned()).map_err(|_| {
-            LlmError::invalid_request(format!("`messages[{i}]`: tool call arguments are not valid JSON"))
-        })?;
-        if !raw.get().starts_with('{') {
-            return Err(LlmError::invalid_request(format!(
-                "`messages[{i}]`: tool call arguments must be a JSON object"
-            )));
-        }
-        Cow::Owned(raw)
-    };
+    let input = calls::arguments(call.function.arguments.0, i)?;
     Ok(Block::ToolUse { id, name, input })
 }
 
 /// A `tool` message → `tool_result`.
 fn tool_result(msg: Message<'_>, i: usize) -> Result<Block<'_>, LlmError> {
-    let id = msg
-        .tool_call_id
-        .ok_or_else(|| LlmError::invalid_request(format!("`messages[{i}]`: tool messages need `tool_call_id`")))?;
+    let id = calls::result_id(msg.tool_call_id, i)?;
     let content = match msg.content {
         None => None,
         Some(StrOr::Str(s)) => (!s.trim().is_empty()).then_some(ToolResultContent::Text(s.0)),

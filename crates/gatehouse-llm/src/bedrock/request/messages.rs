@@ -7,7 +7,8 @@ use serde_json::value::RawValue;
 
 use super::output::{Block, ImageSource, ResultBlock, ToolResult, ToolUse, Turn};
 use crate::LlmError;
-use crate::anthropic::json::{CowStr, StrOr, static_raw, truncate};
+use crate::anthropic::json::{CowStr, StrOr, truncate};
+use crate::anthropic::request::calls;
 use crate::anthropic::request::content::{data_url, has_prefix};
 use crate::anthropic::request::input::{Message, Part as InPart, ToolCall};
 use crate::anthropic::request::turns::{self, Target, part_error, text_only};
@@ -128,20 +129,7 @@ fn user_content<'a>(content: StrOr<'a, Vec<InPart<'a>>>, i: usize, out: &mut Vec
 
 fn tool_use(call: ToolCall<'_>, i: usize) -> Result<Block<'_>, LlmError> {
     let name = tool_name(call.function.name)?;
-    let args = call.function.arguments.0;
-    let input = if args.trim().is_empty() {
-        Cow::Borrowed(static_raw("{}")?)
-    } else {
-        let raw = RawValue::from_string(args.into_owned()).map_err(|_| {
-            LlmError::invalid_request(format!("`messages[{i}]`: tool call arguments are not valid JSON"))
-        })?;
-        if !raw.get().trim_start().starts_with('{') {
-            return Err(LlmError::invalid_request(format!(
-                "`messages[{i}]`: tool call arguments must be a JSON object"
-            )));
-        }
-        Cow::Owned(raw)
-    };
+    let input = calls::arguments(call.function.arguments.0, i)?;
     Ok(Block::ToolUse(ToolUse {
         tool_use_id: tool_id(&call.id, i)?,
         name,
@@ -150,22 +138,8 @@ fn tool_use(call: ToolCall<'_>, i: usize) -> Result<Block<'_>, LlmError> {
 }
 
 fn tool_result(msg: Message<'_>, i: usize) -> Result<Block<'_>, LlmError> {
-    let id = msg
-        .tool_call_id
-        .ok_or_else(|| LlmError::invalid_request(format!("`messages[{i}]`: tool messages need `tool_call_id`")))?;
-    let mut text = String::new();
-    match msg.content {
-        None => {}
-        Some(StrOr::Str(s)) => text.push_str(&s),
-        Some(StrOr::Other(parts)) => {
-            for (j, part) in parts.into_iter().enumerate() {
-                match (&*part.kind, part.text) {
-                    ("text", Some(t)) => text.push_str(&t),
-                    _ => return Err(part_error(i, j, "tool results may only contain text")),
-                }
-            }
-        }
-    }
+    let id = calls::result_id(msg.tool_call_id, i)?;
+    let text = calls::result_text(msg.content, i)?;
     let block = match RawValue::from_string(text.clone()) {
         Ok(raw) if raw.get().trim_start().starts_with('{') => ResultBlock::Json(raw),
         _ if text.trim().is_empty() => ResultBlock::Text("(empty)".into()),

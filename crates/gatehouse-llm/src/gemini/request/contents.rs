@@ -22,7 +22,8 @@ use serde_json::value::RawValue;
 use super::super::THOUGHT_SEPARATOR;
 use super::output::{Blob, Content, FunctionCall, FunctionResponse, Part};
 use crate::LlmError;
-use crate::anthropic::json::{CowStr, StrOr, static_raw, truncate};
+use crate::anthropic::json::{CowStr, StrOr, truncate};
+use crate::anthropic::request::calls;
 use crate::anthropic::request::content::{data_url, has_prefix};
 use crate::anthropic::request::input::{Message, Part as InPart, ToolCall};
 use crate::anthropic::request::turns::{self, Target, part_error, text_only};
@@ -157,26 +158,9 @@ fn inline<'a>(url: CowStr<'a>, kind_prefix: &str, i: usize, j: usize) -> Result<
 }
 
 fn function_call<'a>(call: ToolCall<'a>, i: usize, names: &mut HashMap<String, String>) -> Result<Part<'a>, LlmError> {
-    if call.kind.as_deref().is_some_and(|k| k != "function") {
-        return Err(LlmError::invalid_request(format!(
-            "`messages[{i}].tool_calls`: only `function` tool calls are supported"
-        )));
-    }
+    calls::function_only(&call, i)?;
     let name = super::tool_name(call.function.name)?;
-    let args = call.function.arguments.0;
-    let args = if args.trim().is_empty() {
-        Cow::Borrowed(static_raw("{}")?)
-    } else {
-        let raw = RawValue::from_string(args.into_owned()).map_err(|_| {
-            LlmError::invalid_request(format!("`messages[{i}]`: tool call arguments are not valid JSON"))
-        })?;
-        if !raw.get().trim_start().starts_with('{') {
-            return Err(LlmError::invalid_request(format!(
-                "`messages[{i}]`: tool call arguments must be a JSON object"
-            )));
-        }
-        Cow::Owned(raw)
-    };
+    let args = calls::arguments(call.function.arguments.0, i)?;
     let id = call.id.0;
     let signature = id
         .split_once(THOUGHT_SEPARATOR)
@@ -191,27 +175,13 @@ fn function_call<'a>(call: ToolCall<'a>, i: usize, names: &mut HashMap<String, S
 }
 
 fn function_response<'a>(msg: Message<'a>, i: usize, names: &HashMap<String, String>) -> Result<Part<'a>, LlmError> {
-    let id = msg
-        .tool_call_id
-        .ok_or_else(|| LlmError::invalid_request(format!("`messages[{i}]`: tool messages need `tool_call_id`")))?;
+    let id = calls::result_id(msg.tool_call_id, i)?;
     let name = names.get(&*id).ok_or_else(|| {
         LlmError::invalid_request(format!(
             "`messages[{i}]`: `tool_call_id` matches no earlier assistant tool call (Gemini needs the function name)"
         ))
     })?;
-    let mut text = String::new();
-    match msg.content {
-        None => {}
-        Some(StrOr::Str(s)) => text.push_str(&s),
-        Some(StrOr::Other(parts)) => {
-            for (j, part) in parts.into_iter().enumerate() {
-                match (&*part.kind, part.text) {
-                    ("text", Some(t)) => text.push_str(&t),
-                    _ => return Err(part_error(i, j, "tool results may only contain text")),
-                }
-            }
-        }
-    }
+    let text = calls::result_text(msg.content, i)?;
     let response = match RawValue::from_string(text.clone()) {
         Ok(raw) if raw.get().trim_start().starts_with('{') => raw,
         _ => {
