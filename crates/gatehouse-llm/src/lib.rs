@@ -28,6 +28,7 @@ pub mod anthropic;
 pub mod anthropic_ingress;
 pub mod bedrock;
 mod de;
+mod drops;
 pub mod error;
 pub mod gemini;
 pub mod responses;

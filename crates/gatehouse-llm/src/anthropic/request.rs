@@ -61,12 +61,7 @@ pub(crate) struct Sampled {
 /// [`LlmError::InvalidJson`] when the body is not UTF-8 JSON; [`LlmError::InvalidRequest`] naming the parameter
 /// when it cannot be translated faithfully (see the module docs).
 pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions<'_>) -> Result<TranslatedRequest, LlmError> {
-    let text = std::str::from_utf8(openai_chat_body)
-        .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    let req: ChatRequest<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
-    })?;
+    let (text, req): (&str, ChatRequest<'_>) = crate::de::parse_body(openai_chat_body)?;
     let mut drops = Drops {
         rules: opts.rules,
         names: Vec::new(),

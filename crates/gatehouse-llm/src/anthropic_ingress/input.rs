@@ -181,12 +181,7 @@ pub(super) struct OutputFormat<'a> {
 /// Reads the client's body: [`LlmError::InvalidJson`] when it is not UTF-8 JSON, [`LlmError::InvalidRequest`]
 /// when it is JSON of the wrong shape.
 pub(super) fn parse(body: &[u8]) -> Result<MessagesRequest<'_>, LlmError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
-    })
+    crate::de::parse_body(body).map(|(_, req)| req)
 }
 
 // === impl Block ===

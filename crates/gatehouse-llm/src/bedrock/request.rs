@@ -27,13 +27,9 @@ use super::{RequestOptions, TranslatedRequest};
 use crate::LlmError;
 use crate::anthropic::json::{StrOr, static_raw};
 use crate::anthropic::request::input::{ChatRequest, Tool};
+use crate::drops::Drops;
 use messages::{convert, tool_name};
 use output::{Choice, ConverseRequest, Empty, InferenceConfig, Schema, ToolConfig, ToolEntry, ToolSpec};
-
-struct Drops {
-    drop_unsupported: bool,
-    names: Vec<&'static str>,
-}
 
 /// Translates an OpenAI chat-completions body for Bedrock Converse.
 ///
@@ -42,16 +38,8 @@ struct Drops {
 /// [`LlmError::InvalidJson`] when the body is not UTF-8 JSON; [`LlmError::InvalidRequest`] naming the parameter
 /// when it cannot be translated faithfully (see the module docs).
 pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions) -> Result<TranslatedRequest, LlmError> {
-    let text = std::str::from_utf8(openai_chat_body)
-        .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    let req: ChatRequest<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
-    })?;
-    let mut drops = Drops {
-        drop_unsupported: opts.drop_unsupported,
-        names: Vec::new(),
-    };
+    let (text, req): (&str, ChatRequest<'_>) = crate::de::parse_body(openai_chat_body)?;
+    let mut drops = Drops::new(opts.drop_unsupported, "Bedrock Converse");
     unsupported(&req, &mut drops)?;
     for name in &req.platform_only {
         drops.note(name);
@@ -237,25 +225,4 @@ fn tool_config<'a>(
         tools: entries,
         tool_choice: choice,
     }))
-}
-
-// === impl Drops ===
-
-impl Drops {
-    fn note(&mut self, name: &'static str) {
-        if !self.names.contains(&name) {
-            self.names.push(name);
-        }
-    }
-
-    fn unsupported(&mut self, name: &'static str) -> Result<(), LlmError> {
-        if self.drop_unsupported {
-            self.note(name);
-            Ok(())
-        } else {
-            Err(LlmError::invalid_request(format!(
-                "`{name}` is not supported by Bedrock Converse"
-            )))
-        }
-    }
 }
