@@ -4,10 +4,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::LlmError;
 use crate::anthropic::json::CowStr;
 
 /// Reads the value of the optional field `$r.$name` from `$map` (a serde `MapAccess` whose error type is `$err`):
@@ -85,23 +83,5 @@ impl<'de, R: RequestFields<'de>> Visitor<'de> for RequestVisitor<R> {
             }
         }
         Ok(r)
-    }
-}
-
-/// Reads a client's JSON body (returned with its text, which sizes the translated body): not UTF-8 or not JSON is
-/// [`LlmError::InvalidJson`], JSON of the wrong shape is [`LlmError::InvalidRequest`] (see [`json_error`]).
-pub(crate) fn parse_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<(&'a str, T), LlmError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    let value = serde_json::from_str(text).map_err(json_error)?;
-    Ok((text, value))
-}
-
-/// A `serde_json` error about a client's body: a value of the wrong shape is the client's invalid request (the
-/// message names the field), anything else is invalid JSON.
-pub(crate) fn json_error(e: serde_json::Error) -> LlmError {
-    match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
     }
 }

@@ -27,6 +27,7 @@
 pub mod anthropic;
 pub mod anthropic_ingress;
 pub mod bedrock;
+mod body;
 mod de;
 mod drops;
 pub mod error;

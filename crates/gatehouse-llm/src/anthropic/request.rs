@@ -61,7 +61,7 @@ pub(crate) struct Sampled {
 /// [`LlmError::InvalidJson`] when the body is not UTF-8 JSON; [`LlmError::InvalidRequest`] naming the parameter
 /// when it cannot be translated faithfully (see the module docs).
 pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions<'_>) -> Result<TranslatedRequest, LlmError> {
-    let (text, req): (&str, ChatRequest<'_>) = crate::de::parse_body(openai_chat_body)?;
+    let (text, req): (&str, ChatRequest<'_>) = crate::body::parse_body(openai_chat_body)?;
     let mut drops = Drops {
         rules: opts.rules,
         names: Vec::new(),
@@ -128,10 +128,7 @@ pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions<'_>) -> 
         metadata: metadata(safety_identifier, user, &mut drops),
         stream,
     };
-    let mut body = Vec::with_capacity(text.len() + 128);
-    serde_json::to_writer(&mut body, &out).map_err(|_| LlmError::Internal {
-        detail: "serialising the Anthropic request failed",
-    })?;
+    let body = crate::body::write_body(&out, text.len(), "serialising the Anthropic request failed")?;
     Ok(TranslatedRequest {
         body,
         stream,

@@ -181,7 +181,7 @@ pub(super) struct OutputFormat<'a> {
 /// Reads the client's body: [`LlmError::InvalidJson`] when it is not UTF-8 JSON, [`LlmError::InvalidRequest`]
 /// when it is JSON of the wrong shape.
 pub(super) fn parse(body: &[u8]) -> Result<MessagesRequest<'_>, LlmError> {
-    crate::de::parse_body(body).map(|(_, req)| req)
+    crate::body::parse_body(body).map(|(_, req)| req)
 }
 
 // === impl Block ===

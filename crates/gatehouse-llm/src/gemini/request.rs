@@ -45,7 +45,7 @@ const MAX_STOP_SEQUENCES: usize = 5;
 /// [`LlmError::InvalidJson`] when the body is not UTF-8 JSON; [`LlmError::InvalidRequest`] naming the parameter
 /// when it cannot be translated faithfully (see the module docs).
 pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions) -> Result<TranslatedRequest, LlmError> {
-    let (text, req): (&str, ChatRequest<'_>) = crate::de::parse_body(openai_chat_body)?;
+    let (text, req): (&str, ChatRequest<'_>) = crate::body::parse_body(openai_chat_body)?;
     let mut drops = Drops::new(opts.drop_unsupported, "Gemini models");
     unsupported(&req, &mut drops)?;
     for name in &req.platform_only {
@@ -118,10 +118,7 @@ pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions) -> Resu
         tool_config,
         generation_config,
     };
-    let mut body = Vec::with_capacity(text.len() + 128);
-    serde_json::to_writer(&mut body, &out).map_err(|_| LlmError::Internal {
-        detail: "serialising the Gemini request failed",
-    })?;
+    let body = crate::body::write_body(&out, text.len(), "serialising the Gemini request failed")?;
     Ok(TranslatedRequest {
         body,
         stream: stream.unwrap_or(false),

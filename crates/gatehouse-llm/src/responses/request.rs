@@ -63,7 +63,7 @@ pub(crate) struct Warnings(Vec<String>);
 /// [`LlmError::InvalidJson`] when the body is not UTF-8 JSON; [`LlmError::InvalidRequest`] naming the parameter
 /// or item when it cannot be translated faithfully (see the module docs).
 pub fn translate_request(responses_body: &[u8], opts: &RequestOptions<'_>) -> Result<TranslatedRequest, LlmError> {
-    let (text, req): (&str, ResponsesRequest<'_>) = crate::de::parse_body(responses_body)?;
+    let (text, req): (&str, ResponsesRequest<'_>) = crate::body::parse_body(responses_body)?;
     let history_text = match opts.history {
         Some(items) => Some(serde_json::to_string(items).map_err(|_| LlmError::Internal {
             detail: "serialising the stored conversation failed",
@@ -151,10 +151,7 @@ pub fn translate_request(responses_body: &[u8], opts: &RequestOptions<'_>) -> Re
         metadata: metadata(req.safety_identifier, req.user, &mut drops),
         stream,
     };
-    let mut body = Vec::with_capacity(text.len() + 128);
-    serde_json::to_writer(&mut body, &out).map_err(|_| LlmError::Internal {
-        detail: "serialising the Anthropic request failed",
-    })?;
+    let body = crate::body::write_body(&out, text.len(), "serialising the Anthropic request failed")?;
     Ok(TranslatedRequest {
         body,
         stream,
