@@ -122,22 +122,12 @@ pub fn translate_response_full(
         out.extend_from_slice(b",\"reasoning_content\":");
         write_joined(&thoughts, &mut out);
     }
-    if !calls.is_empty() {
-        out.extend_from_slice(b",\"tool_calls\":[");
-        for (i, (id, name, arguments)) in calls.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"id\":");
-            write_str(&mut out, id);
-            out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-            write_str(&mut out, name);
-            out.extend_from_slice(b",\"arguments\":");
-            write_str(&mut out, arguments);
-            out.extend_from_slice(b"}}");
-        }
-        out.push(b']');
-    }
+    write_tool_calls(
+        &mut out,
+        calls
+            .iter()
+            .map(|(id, name, arguments)| (*id, *name, arguments.as_str())),
+    );
     out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":\"");
     out.extend_from_slice(finish_reason.as_bytes());
     out.extend_from_slice(b"\"}],\"usage\":");
@@ -158,6 +148,29 @@ fn write_joined(pieces: &[&str], out: &mut Vec<u8>) {
         [one] => write_str(out, one),
         many => write_str(out, &many.concat()),
     }
+}
+
+/// Writes `,"tool_calls":[…]` of a chat completion's message from `(id, name, arguments)` triples, or nothing
+/// when there are none: the shape every chat translator (Anthropic, Bedrock, Gemini) answers with.
+pub(crate) fn write_tool_calls<'c>(out: &mut Vec<u8>, calls: impl IntoIterator<Item = (&'c str, &'c str, &'c str)>) {
+    let mut calls = calls.into_iter().peekable();
+    if calls.peek().is_none() {
+        return;
+    }
+    out.extend_from_slice(b",\"tool_calls\":[");
+    for (i, (id, name, arguments)) in calls.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"id\":");
+        write_str(out, id);
+        out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+        write_str(out, name);
+        out.extend_from_slice(b",\"arguments\":");
+        write_str(out, arguments);
+        out.extend_from_slice(b"}}");
+    }
+    out.push(b']');
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use super::ResponseContext;
 use crate::anthropic::TranslatedResponse;
 use crate::anthropic::json::{CowStr, compact, truncate, write_str};
+use crate::anthropic::response::write_tool_calls;
 use crate::{LlmError, Usage};
 
 #[derive(Deserialize)]
@@ -175,22 +176,12 @@ pub fn translate_response(body: &[u8], ctx: &ResponseContext) -> Result<Translat
         out.extend_from_slice(b",\"reasoning_content\":");
         write_str(&mut out, &thoughts);
     }
-    if !calls.is_empty() {
-        out.extend_from_slice(b",\"tool_calls\":[");
-        for (i, (id, name, args)) in calls.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"id\":");
-            write_str(&mut out, id);
-            out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-            write_str(&mut out, name);
-            out.extend_from_slice(b",\"arguments\":");
-            write_str(&mut out, args);
-            out.extend_from_slice(b"}}");
-        }
-        out.push(b']');
-    }
+    write_tool_calls(
+        &mut out,
+        calls
+            .iter()
+            .map(|(id, name, args)| (id.as_str(), name.as_str(), args.as_str())),
+    );
     let _ = write!(out, "}},\"logprobs\":null,\"finish_reason\":\"{finish}\"}}],\"usage\":");
     resp.usage.write_openai(&mut out);
     out.push(b'}');

@@ -19,6 +19,7 @@ use super::usage::UsageMetadata;
 use crate::LlmError;
 use crate::anthropic::TranslatedResponse;
 use crate::anthropic::json::{CowStr, compact, truncate, write_str};
+use crate::anthropic::response::write_tool_calls;
 
 /// The parts of a `GenerateContentResponse` the translation reads (stream chunks have the same shape).
 #[derive(Deserialize)]
@@ -144,22 +145,12 @@ pub fn translate_response(gemini_body: &[u8], ctx: &ResponseContext) -> Result<T
         out.extend_from_slice(b",\"reasoning_content\":");
         write_str(&mut out, &thoughts);
     }
-    if !calls.is_empty() {
-        out.extend_from_slice(b",\"tool_calls\":[");
-        for (i, call) in calls.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"id\":");
-            write_str(&mut out, &call.id);
-            out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-            write_str(&mut out, &call.name);
-            out.extend_from_slice(b",\"arguments\":");
-            write_str(&mut out, &call.arguments);
-            out.extend_from_slice(b"}}");
-        }
-        out.push(b']');
-    }
+    write_tool_calls(
+        &mut out,
+        calls
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str(), c.arguments.as_str())),
+    );
     out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":\"");
     out.extend_from_slice(finish_reason.as_bytes());
     out.extend_from_slice(b"\"}],\"usage\":");
