@@ -150,30 +150,8 @@ fn unsupported(req: &ChatRequest<'_>, drops: &mut Drops<'_>) -> Result<(), LlmEr
         Some(2..) => drops.note("n"),
         _ => {}
     }
-    if req.logprobs == Some(true) {
-        drops.unsupported("logprobs")?;
-    }
-    if req.top_logprobs.is_some_and(|v| v > 0) {
-        drops.unsupported("top_logprobs")?;
-    }
-    if req
-        .logit_bias
-        .is_some_and(|raw| raw.get().bytes().any(|b| !b" \t\r\n{}".contains(&b)))
-    {
-        drops.unsupported("logit_bias")?;
-    }
-    if req.frequency_penalty.is_some_and(|v| v != 0.0) {
-        drops.unsupported("frequency_penalty")?;
-    }
-    if req.presence_penalty.is_some_and(|v| v != 0.0) {
-        drops.unsupported("presence_penalty")?;
-    }
-    if req
-        .modalities
-        .as_ref()
-        .is_some_and(|m| m.iter().any(|m| &**m != "text"))
-    {
-        drops.unsupported("modalities")?;
+    for name in req.openai_only(true) {
+        drops.unsupported(name)?;
     }
     for name in &req.unsupported {
         drops.unsupported(name)?;

@@ -114,22 +114,10 @@ fn unsupported(req: &ChatRequest<'_>, drops: &mut Drops) -> Result<(), LlmError>
         Some(2..) => drops.unsupported("n")?,
         _ => {}
     }
+    for name in req.openai_only(true) {
+        drops.unsupported(name)?;
+    }
     let checks = [
-        ("logprobs", req.logprobs == Some(true)),
-        ("top_logprobs", req.top_logprobs.is_some_and(|v| v > 0)),
-        (
-            "logit_bias",
-            req.logit_bias
-                .is_some_and(|raw| raw.get().bytes().any(|b| !b" \t\r\n{}".contains(&b))),
-        ),
-        ("frequency_penalty", req.frequency_penalty.is_some_and(|v| v != 0.0)),
-        ("presence_penalty", req.presence_penalty.is_some_and(|v| v != 0.0)),
-        (
-            "modalities",
-            req.modalities
-                .as_ref()
-                .is_some_and(|m| m.iter().any(|m| &**m != "text")),
-        ),
         (
             "response_format",
             req.response_format.as_ref().is_some_and(|f| &*f.kind != "text"),

@@ -133,24 +133,9 @@ fn unsupported(req: &ChatRequest<'_>, drops: &mut Drops) -> Result<(), LlmError>
         Some(2..) => drops.unsupported("n")?,
         _ => {}
     }
-    if req.logprobs == Some(true) {
-        drops.unsupported("logprobs")?;
-    }
-    if req.top_logprobs.is_some_and(|v| v > 0) {
-        drops.unsupported("top_logprobs")?;
-    }
-    if req
-        .logit_bias
-        .is_some_and(|raw| raw.get().bytes().any(|b| !b" \t\r\n{}".contains(&b)))
-    {
-        drops.unsupported("logit_bias")?;
-    }
-    if req
-        .modalities
-        .as_ref()
-        .is_some_and(|m| m.iter().any(|m| &**m != "text"))
-    {
-        drops.unsupported("modalities")?;
+    // Gemini has the penalties (generationConfig).
+    for name in req.openai_only(false) {
+        drops.unsupported(name)?;
     }
     // `seed` is honoured (generationConfig.seed); the reader lists it for targets that have none.
     for name in req.unsupported.iter().filter(|n| **n != "seed") {

@@ -211,6 +211,39 @@ pub(crate) struct JsonSchema<'a> {
 
 // === impl ChatRequest ===
 
+impl ChatRequest<'_> {
+    /// The OpenAI-only options this request sets to something other than their default, in the order the
+    /// translators report them: `logprobs`, `top_logprobs`, `logit_bias`, then (when the target has no penalties,
+    /// `penalties`) `frequency_penalty` and `presence_penalty`, then non-text `modalities`.
+    pub(crate) fn openai_only(&self, penalties: bool) -> impl Iterator<Item = &'static str> {
+        [
+            ("logprobs", self.logprobs == Some(true)),
+            ("top_logprobs", self.top_logprobs.is_some_and(|v| v > 0)),
+            (
+                "logit_bias",
+                self.logit_bias
+                    .is_some_and(|raw| raw.get().bytes().any(|b| !b" \t\r\n{}".contains(&b))),
+            ),
+            (
+                "frequency_penalty",
+                penalties && self.frequency_penalty.is_some_and(|v| v != 0.0),
+            ),
+            (
+                "presence_penalty",
+                penalties && self.presence_penalty.is_some_and(|v| v != 0.0),
+            ),
+            (
+                "modalities",
+                self.modalities
+                    .as_ref()
+                    .is_some_and(|m| m.iter().any(|m| &**m != "text")),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+    }
+}
+
 crate::de::request_deserialize!(ChatRequest);
 
 impl<'de: 'a, 'a> RequestFields<'de> for ChatRequest<'a> {
