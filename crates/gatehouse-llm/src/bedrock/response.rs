@@ -9,8 +9,8 @@ use serde_json::value::RawValue;
 
 use super::ResponseContext;
 use crate::anthropic::TranslatedResponse;
-use crate::anthropic::json::{CowStr, compact, truncate, write_str};
-use crate::anthropic::response::write_tool_calls;
+use crate::anthropic::json::{CowStr, compact, truncate};
+use crate::anthropic::response::{write_completion_head, write_message_text, write_tool_calls};
 use crate::{LlmError, Usage};
 
 #[derive(Deserialize)]
@@ -158,24 +158,8 @@ pub fn translate_response(body: &[u8], ctx: &ResponseContext) -> Result<Translat
         },
     };
     let mut out = Vec::with_capacity(text.len() + 256);
-    out.extend_from_slice(b"{\"id\":");
-    write_str(&mut out, &ctx.fallback_id);
-    let _ = write!(
-        out,
-        ",\"object\":\"chat.completion\",\"created\":{},\"model\":",
-        ctx.created
-    );
-    write_str(&mut out, &ctx.model);
-    out.extend_from_slice(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
-    if texts.is_empty() {
-        out.extend_from_slice(b"null");
-    } else {
-        write_str(&mut out, &texts);
-    }
-    if !thoughts.is_empty() {
-        out.extend_from_slice(b",\"reasoning_content\":");
-        write_str(&mut out, &thoughts);
-    }
+    write_completion_head(&mut out, &ctx.fallback_id, ctx.created, &ctx.model);
+    write_message_text(&mut out, &texts, &thoughts);
     write_tool_calls(
         &mut out,
         calls

@@ -18,8 +18,8 @@ use super::ResponseContext;
 use super::usage::UsageMetadata;
 use crate::LlmError;
 use crate::anthropic::TranslatedResponse;
-use crate::anthropic::json::{CowStr, compact, truncate, write_str};
-use crate::anthropic::response::write_tool_calls;
+use crate::anthropic::json::{CowStr, compact, truncate};
+use crate::anthropic::response::{write_completion_head, write_message_text, write_tool_calls};
 
 /// The parts of a `GenerateContentResponse` the translation reads (stream chunks have the same shape).
 #[derive(Deserialize)]
@@ -129,22 +129,8 @@ pub fn translate_response(gemini_body: &[u8], ctx: &ResponseContext) -> Result<T
     let usage_meta = resp.usage_metadata.unwrap_or_default();
 
     let mut out = Vec::with_capacity(text.len() + 256);
-    out.extend_from_slice(b"{\"id\":");
-    write_str(&mut out, &id);
-    out.extend_from_slice(b",\"object\":\"chat.completion\",\"created\":");
-    out.extend_from_slice(ctx.created.to_string().as_bytes());
-    out.extend_from_slice(b",\"model\":");
-    write_str(&mut out, &ctx.model);
-    out.extend_from_slice(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
-    if texts.is_empty() {
-        out.extend_from_slice(b"null");
-    } else {
-        write_str(&mut out, &texts);
-    }
-    if !thoughts.is_empty() {
-        out.extend_from_slice(b",\"reasoning_content\":");
-        write_str(&mut out, &thoughts);
-    }
+    write_completion_head(&mut out, &id, ctx.created, &ctx.model);
+    write_message_text(&mut out, &texts, &thoughts);
     write_tool_calls(
         &mut out,
         calls
