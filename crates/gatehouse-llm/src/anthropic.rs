@@ -24,7 +24,7 @@ pub(crate) mod json;
 mod metering;
 
 pub(crate) mod request;
-mod response;
+pub(crate) mod response;
 pub(crate) mod stream;
 pub(crate) mod tokens;
 pub(crate) mod upstream_error;

@@ -27,7 +27,9 @@
 pub mod anthropic;
 pub mod anthropic_ingress;
 pub mod bedrock;
+mod body;
 mod de;
+mod drops;
 pub mod error;
 pub mod gemini;
 pub mod responses;

@@ -24,11 +24,14 @@
 //! - `store`, `metadata`, `service_tier`, `prompt_cache_key` only concern OpenAI's platform: always dropped and
 //!   reported. Unknown keys are dropped and reported by name.
 
+pub(crate) mod calls;
 pub(crate) mod content;
 pub(crate) mod input;
 pub(crate) mod messages;
 pub(crate) mod output;
+pub(crate) mod tool_choice;
 pub(crate) mod tools;
+pub(crate) mod turns;
 
 use std::borrow::Cow;
 
@@ -58,12 +61,7 @@ pub(crate) struct Sampled {
 /// [`LlmError::InvalidJson`] when the body is not UTF-8 JSON; [`LlmError::InvalidRequest`] naming the parameter
 /// when it cannot be translated faithfully (see the module docs).
 pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions<'_>) -> Result<TranslatedRequest, LlmError> {
-    let text = std::str::from_utf8(openai_chat_body)
-        .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    let req: ChatRequest<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
-    })?;
+    let (text, req): (&str, ChatRequest<'_>) = crate::body::parse_body(openai_chat_body)?;
     let mut drops = Drops {
         rules: opts.rules,
         names: Vec::new(),
@@ -130,10 +128,7 @@ pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions<'_>) -> 
         metadata: metadata(safety_identifier, user, &mut drops),
         stream,
     };
-    let mut body = Vec::with_capacity(text.len() + 128);
-    serde_json::to_writer(&mut body, &out).map_err(|_| LlmError::Internal {
-        detail: "serialising the Anthropic request failed",
-    })?;
+    let body = crate::body::write_body(&out, text.len(), "serialising the Anthropic request failed")?;
     Ok(TranslatedRequest {
         body,
         stream,
@@ -155,30 +150,8 @@ fn unsupported(req: &ChatRequest<'_>, drops: &mut Drops<'_>) -> Result<(), LlmEr
         Some(2..) => drops.note("n"),
         _ => {}
     }
-    if req.logprobs == Some(true) {
-        drops.unsupported("logprobs")?;
-    }
-    if req.top_logprobs.is_some_and(|v| v > 0) {
-        drops.unsupported("top_logprobs")?;
-    }
-    if req
-        .logit_bias
-        .is_some_and(|raw| raw.get().bytes().any(|b| !b" \t\r\n{}".contains(&b)))
-    {
-        drops.unsupported("logit_bias")?;
-    }
-    if req.frequency_penalty.is_some_and(|v| v != 0.0) {
-        drops.unsupported("frequency_penalty")?;
-    }
-    if req.presence_penalty.is_some_and(|v| v != 0.0) {
-        drops.unsupported("presence_penalty")?;
-    }
-    if req
-        .modalities
-        .as_ref()
-        .is_some_and(|m| m.iter().any(|m| &**m != "text"))
-    {
-        drops.unsupported("modalities")?;
+    for name in req.openai_only(true) {
+        drops.unsupported(name)?;
     }
     for name in &req.unsupported {
         drops.unsupported(name)?;

@@ -110,34 +110,18 @@ pub fn translate_response_full(
     let usage = msg.usage.to_usage();
 
     let mut out = Vec::with_capacity(text.len() + 256);
-    out.extend_from_slice(b"{\"id\":");
-    write_str(&mut out, &msg.id);
-    out.extend_from_slice(b",\"object\":\"chat.completion\",\"created\":");
-    out.extend_from_slice(ctx.created.to_string().as_bytes());
-    out.extend_from_slice(b",\"model\":");
-    write_str(&mut out, ctx.model);
-    out.extend_from_slice(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+    write_completion_head(&mut out, &msg.id, ctx.created, ctx.model);
     write_joined(&texts, &mut out);
     if !thoughts.is_empty() {
         out.extend_from_slice(b",\"reasoning_content\":");
         write_joined(&thoughts, &mut out);
     }
-    if !calls.is_empty() {
-        out.extend_from_slice(b",\"tool_calls\":[");
-        for (i, (id, name, arguments)) in calls.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"id\":");
-            write_str(&mut out, id);
-            out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-            write_str(&mut out, name);
-            out.extend_from_slice(b",\"arguments\":");
-            write_str(&mut out, arguments);
-            out.extend_from_slice(b"}}");
-        }
-        out.push(b']');
-    }
+    write_tool_calls(
+        &mut out,
+        calls
+            .iter()
+            .map(|(id, name, arguments)| (*id, *name, arguments.as_str())),
+    );
     out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":\"");
     out.extend_from_slice(finish_reason.as_bytes());
     out.extend_from_slice(b"\"}],\"usage\":");
@@ -158,6 +142,56 @@ fn write_joined(pieces: &[&str], out: &mut Vec<u8>) {
         [one] => write_str(out, one),
         many => write_str(out, &many.concat()),
     }
+}
+
+/// Starts a chat completion: `{"id":…,"object":"chat.completion","created":…,"model":…,"choices":[{"index":0,
+/// "message":{"role":"assistant","content":`, the head every chat translator (Anthropic, Bedrock, Gemini) writes;
+/// the message's content follows.
+pub(crate) fn write_completion_head(out: &mut Vec<u8>, id: &str, created: u64, model: &str) {
+    out.extend_from_slice(b"{\"id\":");
+    write_str(out, id);
+    out.extend_from_slice(b",\"object\":\"chat.completion\",\"created\":");
+    out.extend_from_slice(created.to_string().as_bytes());
+    out.extend_from_slice(b",\"model\":");
+    write_str(out, model);
+    out.extend_from_slice(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+}
+
+/// The message's `content` (`null` when there is no text) and `reasoning_content` (only when there is some), for
+/// targets whose text arrives as one string.
+pub(crate) fn write_message_text(out: &mut Vec<u8>, texts: &str, thoughts: &str) {
+    if texts.is_empty() {
+        out.extend_from_slice(b"null");
+    } else {
+        write_str(out, texts);
+    }
+    if !thoughts.is_empty() {
+        out.extend_from_slice(b",\"reasoning_content\":");
+        write_str(out, thoughts);
+    }
+}
+
+/// Writes `,"tool_calls":[…]` of a chat completion's message from `(id, name, arguments)` triples, or nothing
+/// when there are none: the shape every chat translator (Anthropic, Bedrock, Gemini) answers with.
+pub(crate) fn write_tool_calls<'c>(out: &mut Vec<u8>, calls: impl IntoIterator<Item = (&'c str, &'c str, &'c str)>) {
+    let mut calls = calls.into_iter().peekable();
+    if calls.peek().is_none() {
+        return;
+    }
+    out.extend_from_slice(b",\"tool_calls\":[");
+    for (i, (id, name, arguments)) in calls.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"id\":");
+        write_str(out, id);
+        out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+        write_str(out, name);
+        out.extend_from_slice(b",\"arguments\":");
+        write_str(out, arguments);
+        out.extend_from_slice(b"}}");
+    }
+    out.push(b']');
 }
 
 #[cfg(test)]

@@ -20,19 +20,16 @@
 //! depends only on the sequence of events (not on how bytes were split); after `[DONE]` or an error frame nothing
 //! more is written; every frame is one `data:` line of JSON (or `[DONE]`).
 
+pub(crate) mod dispatch;
 pub(crate) mod event;
 pub(crate) mod frames;
 
-use super::json::truncate;
 use super::tokens::AnthropicUsage;
-use super::upstream_error::class_for_type;
 use crate::{SseEvent, Usage};
-use event::Event;
-
-/// At most this many content blocks may be open at once (Anthropic opens one at a time).
-const MAX_OPEN_BLOCKS: usize = 64;
-/// Upstream error messages relayed to the client are cut to this many bytes.
-const MAX_MESSAGE_BYTES: usize = 512;
+#[cfg(test)]
+use dispatch::MAX_OPEN_BLOCKS;
+use dispatch::{EventSink, Progress};
+use event::{Delta, StartBlock};
 
 /// What [`StreamTranslator`] needs to know about the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,26 +49,12 @@ pub struct StreamTranslator {
     ctx: StreamContext,
     /// Everything of a chunk up to `"choices":`, fixed once `message_start` gives the id.
     prefix: Vec<u8>,
-    phase: Phase,
-    usage: Option<AnthropicUsage>,
+    progress: Progress,
     /// Open content blocks by Anthropic index.
     blocks: Vec<(u64, Block)>,
     /// Tool blocks started so far: the next OpenAI tool call index.
     tools: u32,
     finish: Option<&'static str>,
-    unknown_stop: Option<String>,
-    error: Option<&'static str>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Before `message_start`.
-    Waiting,
-    Open,
-    /// `[DONE]` written.
-    Done,
-    /// An error frame written.
-    Failed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,80 +73,34 @@ impl StreamTranslator {
         Self {
             ctx,
             prefix: Vec::new(),
-            phase: Phase::Waiting,
-            usage: None,
+            progress: Progress::new(),
             blocks: Vec::new(),
             tools: 0,
             finish: None,
-            unknown_stop: None,
-            error: None,
         }
     }
 
     /// Translates one upstream event, appending zero or more complete SSE frames to `out`.
     pub fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>) {
-        if self.ended() {
-            return;
-        }
-        let event = match serde_json::from_str::<Event<'_>>(&ev.data) {
-            Ok(event) => event,
-            Err(e) => {
-                // Undecodable data is only an error when the event name says it was one we must understand. JSON
-                // that stops mid-value is an event cut off by the end of the stream (the decoder dispatches a
-                // final unterminated event at EOF).
-                if ev.event.as_deref().is_some_and(is_known) {
-                    if e.classify() == serde_json::error::Category::Eof {
-                        self.truncated(out);
-                    } else {
-                        self.invalid("an upstream stream event could not be decoded", out);
-                    }
-                }
-                return;
-            }
-        };
-        match &*event.kind {
-            "message_start" => self.message_start(event, out),
-            "content_block_start" => self.block_start(event, out),
-            "content_block_delta" => self.block_delta(event, out),
-            "content_block_stop" => self.block_stop(&event, out),
-            "message_delta" => self.message_delta(event, out),
-            "message_stop" => self.message_stop(out),
-            "error" => {
-                let body = event.error;
-                let kind = body.as_ref().and_then(|b| b.kind.as_deref()).unwrap_or("api_error");
-                let class = class_for_type(kind);
-                let upstream = body.as_ref().and_then(|b| b.message.as_deref()).unwrap_or_default();
-                let message = if class.relay && !upstream.is_empty() {
-                    truncate(upstream, MAX_MESSAGE_BYTES)
-                } else {
-                    class.message.into()
-                };
-                self.fail_with(class.kind, class.code, &message, out);
-            }
-            _ => {} // `ping` and event types added after this was written
-        }
+        self.dispatch(ev, out);
     }
 
     /// Ends the stream at upstream EOF. After `message_stop` everything has been written already; a stream cut
     /// before it gets an error frame with code `upstream_stream_truncated` (and no `[DONE]`).
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if !self.ended() {
-            self.truncated(out);
-        }
+        self.finish_stream(out);
     }
 
     /// Ends the stream with an error frame for a failure the server detected (an SSE limit, an idle timeout, a
     /// read error). Does nothing if the stream already ended.
     pub fn fail(&mut self, code: &'static str, message: &str, out: &mut Vec<u8>) {
-        if !self.ended() {
-            self.fail_with("server_error", code, message, out);
-        }
+        self.fail_server(code, message, out);
     }
 
     /// The usage so far (cumulative; the last value of each field wins), tracked even without `include_usage`.
     #[must_use]
     pub fn usage(&self) -> Option<Usage> {
-        self.usage.map(AnthropicUsage::to_usage)
+        self.progress.usage.map(AnthropicUsage::to_usage)
     }
 
     /// The `finish_reason` sent to the client, once `message_delta` gave a stop reason.
@@ -175,44 +112,42 @@ impl StreamTranslator {
     /// An upstream `stop_reason` this crate does not know (reported to the client as `stop`), for logging.
     #[must_use]
     pub fn unknown_stop_reason(&self) -> Option<&str> {
-        self.unknown_stop.as_deref()
+        self.progress.unknown_stop.as_deref()
     }
 
     /// The error code, if the stream ended with an error frame (upstream `error` event, truncation, ...).
     #[must_use]
     pub fn errored(&self) -> Option<&'static str> {
-        self.error
+        self.progress.error
     }
 
     /// Whether the client stream is complete (`[DONE]` or an error frame written); later events are ignored.
     #[must_use]
     pub fn ended(&self) -> bool {
-        matches!(self.phase, Phase::Done | Phase::Failed)
+        self.progress.ended()
     }
 
-    fn message_start(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
-        if self.phase != Phase::Waiting {
-            return;
-        }
-        let Some(message) = event.message else {
-            return self.invalid("message_start without a message", out);
-        };
-        self.prefix = frames::prefix(&message.id, self.ctx.created, &self.ctx.model);
-        self.usage = message.usage;
-        self.phase = Phase::Open;
+    /// Writes one chunk whose `delta` object `delta` writes.
+    fn chunk(&self, out: &mut Vec<u8>, delta: impl FnOnce(&mut Vec<u8>)) {
+        frames::chunk(out, &self.prefix, self.ctx.include_usage, delta);
+    }
+}
+
+impl EventSink for StreamTranslator {
+    fn progress(&mut self) -> &mut Progress {
+        &mut self.progress
+    }
+
+    fn open_blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    fn message_start(&mut self, id: &str, out: &mut Vec<u8>) {
+        self.prefix = frames::prefix(id, self.ctx.created, &self.ctx.model);
         self.chunk(out, frames::role);
     }
 
-    fn block_start(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
-        let (Some(index), Some(block)) = (event.index, event.content_block) else {
-            return self.invalid("content_block_start without index or block", out);
-        };
-        if self.blocks.len() >= MAX_OPEN_BLOCKS {
-            return self.invalid("too many open content blocks", out);
-        }
+    fn block_start(&mut self, index: u64, block: StartBlock<'_>, out: &mut Vec<u8>) {
         let kind = match &*block.kind {
             "text" => {
                 if let Some(text) = block.text.filter(|t| !t.is_empty()) {
@@ -241,11 +176,7 @@ impl StreamTranslator {
         self.blocks.push((index, kind));
     }
 
-    fn block_delta(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
-        let Some(delta) = event.delta else { return };
+    fn block_delta(&mut self, index: Option<u64>, delta: Delta<'_>, out: &mut Vec<u8>) {
         match delta.kind.as_deref() {
             Some("text_delta") => {
                 if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
@@ -261,7 +192,7 @@ impl StreamTranslator {
                 let Some(part) = delta.partial_json.filter(|p| !p.is_empty()) else {
                     return;
                 };
-                let block = self.blocks.iter_mut().find(|(i, _)| Some(*i) == event.index);
+                let block = self.blocks.iter_mut().find(|(i, _)| Some(*i) == index);
                 if let Some((_, Block::Tool { index, has_args })) = block {
                     *has_args = true;
                     let index = *index;
@@ -272,11 +203,8 @@ impl StreamTranslator {
         }
     }
 
-    fn block_stop(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
-        let Some(pos) = self.blocks.iter().position(|(i, _)| Some(*i) == event.index) else {
+    fn block_stop(&mut self, index: Option<u64>, out: &mut Vec<u8>) {
+        let Some(pos) = self.blocks.iter().position(|(i, _)| Some(*i) == index) else {
             return;
         };
         let (_, block) = self.blocks.remove(pos);
@@ -285,21 +213,12 @@ impl StreamTranslator {
         }
     }
 
-    fn message_delta(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
-        if let Some(later) = &event.usage {
-            self.usage.get_or_insert_default().merge(later);
-        }
-        let Some(stop) = event.delta.and_then(|d| d.stop_reason) else {
-            return;
-        };
+    fn stop_reason(&mut self, stop: &str, out: &mut Vec<u8>) {
         if self.finish.is_some() {
             return;
         }
-        let reason = super::finish_reason(&stop).unwrap_or_else(|| {
-            self.unknown_stop = Some(truncate(&stop, 64).into_owned());
+        let reason = super::finish_reason(stop).unwrap_or_else(|| {
+            self.progress.unknown_stop(stop);
             "stop"
         });
         self.finish = Some(reason);
@@ -307,66 +226,20 @@ impl StreamTranslator {
     }
 
     fn message_stop(&mut self, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
         if self.finish.is_none() {
             self.finish = Some("stop");
             self.chunk(out, |o| frames::finish(o, "stop"));
         }
         if self.ctx.include_usage {
-            let usage = self.usage.unwrap_or_default().to_usage();
+            let usage = self.progress.usage.unwrap_or_default().to_usage();
             frames::usage_chunk(out, &self.prefix, &usage);
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
-        self.phase = Phase::Done;
     }
 
-    /// Content events are only valid after `message_start`.
-    fn require_open(&mut self, out: &mut Vec<u8>) -> bool {
-        if self.phase == Phase::Waiting {
-            self.invalid("content arrived before message_start", out);
-        }
-        self.phase == Phase::Open
-    }
-
-    fn truncated(&mut self, out: &mut Vec<u8>) {
-        self.fail_with(
-            "server_error",
-            "upstream_stream_truncated",
-            "the upstream stream ended before the response was complete",
-            out,
-        );
-    }
-
-    fn invalid(&mut self, message: &str, out: &mut Vec<u8>) {
-        self.fail_with("server_error", "upstream_invalid_stream", message, out);
-    }
-
-    fn fail_with(&mut self, kind: &str, code: &'static str, message: &str, out: &mut Vec<u8>) {
+    fn write_failure(&mut self, kind: &'static str, code: &'static str, message: &str, out: &mut Vec<u8>) {
         frames::error(out, kind, code, message);
-        self.phase = Phase::Failed;
-        self.error = Some(code);
     }
-
-    /// Writes one chunk whose `delta` object `delta` writes.
-    fn chunk(&self, out: &mut Vec<u8>, delta: impl FnOnce(&mut Vec<u8>)) {
-        frames::chunk(out, &self.prefix, self.ctx.include_usage, delta);
-    }
-}
-
-/// Event types whose data this translator must be able to read.
-fn is_known(name: &str) -> bool {
-    matches!(
-        name,
-        "message_start"
-            | "content_block_start"
-            | "content_block_delta"
-            | "content_block_stop"
-            | "message_delta"
-            | "message_stop"
-            | "error"
-    )
 }
 
 #[cfg(test)]

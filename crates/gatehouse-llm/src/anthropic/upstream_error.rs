@@ -28,11 +28,12 @@ use crate::{Retry, TranslatedError};
 /// Upstream messages relayed to the client are cut to this many bytes.
 const MAX_MESSAGE_BYTES: usize = 512;
 
-/// How one class of upstream error is reported.
+/// How one class of upstream error is reported; both directions use it (OpenAI clients of Anthropic upstreams
+/// here, Anthropic clients of OpenAI-compatible backends in `anthropic_ingress`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Class {
     pub(crate) status: u16,
-    /// OpenAI error `type`.
+    /// The client dialect's error `type` (OpenAI's, or Anthropic's for `anthropic_ingress`).
     pub(crate) kind: &'static str,
     pub(crate) code: &'static str,
     /// Whether the upstream message may be shown to the client.

@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 
 use crate::LlmError;
 use crate::anthropic::json::{CowStr, StrOr, present, record_unknown};
+use crate::de::RequestFields;
 
 /// `system`, a message's `content` and a tool result's `content`: a string or blocks.
 pub(super) type Content<'a> = StrOr<'a, Vec<Block<'a>>>;
@@ -180,12 +181,7 @@ pub(super) struct OutputFormat<'a> {
 /// Reads the client's body: [`LlmError::InvalidJson`] when it is not UTF-8 JSON, [`LlmError::InvalidRequest`]
 /// when it is JSON of the wrong shape.
 pub(super) fn parse(body: &[u8]) -> Result<MessagesRequest<'_>, LlmError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
-    })
+    crate::body::parse_body(body).map(|(_, req)| req)
 }
 
 // === impl Block ===
@@ -255,60 +251,41 @@ impl<'de: 'a, 'a> Visitor<'de> for NestedVisitor<'a> {
 
 // === impl MessagesRequest ===
 
-impl<'de: 'a, 'a> Deserialize<'de> for MessagesRequest<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(RequestVisitor(PhantomData))
-    }
-}
+crate::de::request_deserialize!(MessagesRequest);
 
-struct RequestVisitor<'a>(PhantomData<&'a ()>);
+impl<'de: 'a, 'a> RequestFields<'de> for MessagesRequest<'a> {
+    const EXPECTING: &'static str = "a messages request object";
 
-impl<'de: 'a, 'a> Visitor<'de> for RequestVisitor<'a> {
-    type Value = MessagesRequest<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a messages request object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut r = MessagesRequest::default();
-        let mut seen_model = false;
-        while let Some(key) = map.next_key::<CowStr<'de>>()? {
-            macro_rules! field {
-                ($name:ident) => {
-                    crate::de::once_field!(map, r, A::Error, $name)
-                };
-            }
-            match &*key {
-                "model" => {
-                    if std::mem::replace(&mut seen_model, true) {
-                        return Err(de::Error::duplicate_field("model"));
-                    }
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "messages" => field!(messages),
-                "max_tokens" => field!(max_tokens),
-                "system" => field!(system),
-                "stop_sequences" => field!(stop_sequences),
-                "temperature" => field!(temperature),
-                "top_p" => field!(top_p),
-                "top_k" => field!(top_k),
-                "stream" => field!(stream),
-                "tools" => field!(tools),
-                "tool_choice" => field!(tool_choice),
-                "metadata" => field!(metadata),
-                "thinking" => field!(thinking),
-                "output_config" => field!(output_config),
-                "mcp_servers" => field!(mcp_servers),
-                "service_tier" => present(&mut map, &mut r.platform_only, "service_tier")?,
-                "container" => present(&mut map, &mut r.platform_only, "container")?,
-                "context_management" => present(&mut map, &mut r.platform_only, "context_management")?,
-                other => {
-                    map.next_value::<IgnoredAny>()?;
-                    record_unknown(&mut r.unknown, other);
-                }
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, mut map: A) -> Result<(), A::Error> {
+        let r = self;
+        macro_rules! field {
+            ($name:ident) => {
+                crate::de::once_field!(map, r, A::Error, $name)
+            };
+        }
+        match key {
+            "messages" => field!(messages),
+            "max_tokens" => field!(max_tokens),
+            "system" => field!(system),
+            "stop_sequences" => field!(stop_sequences),
+            "temperature" => field!(temperature),
+            "top_p" => field!(top_p),
+            "top_k" => field!(top_k),
+            "stream" => field!(stream),
+            "tools" => field!(tools),
+            "tool_choice" => field!(tool_choice),
+            "metadata" => field!(metadata),
+            "thinking" => field!(thinking),
+            "output_config" => field!(output_config),
+            "mcp_servers" => field!(mcp_servers),
+            "service_tier" => present(&mut map, &mut r.platform_only, "service_tier")?,
+            "container" => present(&mut map, &mut r.platform_only, "container")?,
+            "context_management" => present(&mut map, &mut r.platform_only, "context_management")?,
+            other => {
+                map.next_value::<IgnoredAny>()?;
+                record_unknown(&mut r.unknown, other);
             }
         }
-        Ok(r)
+        Ok(())
     }
 }

@@ -111,10 +111,7 @@ pub fn translate_request(anthropic_body: &[u8], upstream_model: &str) -> Result<
         stream,
         stream_options: stream.then_some(StreamOptions { include_usage: true }),
     };
-    let mut body = Vec::with_capacity(anthropic_body.len() + 128);
-    serde_json::to_writer(&mut body, &out).map_err(|_| LlmError::Internal {
-        detail: "serialising the OpenAI request failed",
-    })?;
+    let body = crate::body::write_body(&out, anthropic_body.len(), "serialising the OpenAI request failed")?;
     Ok(IngressRequest {
         body,
         stream,

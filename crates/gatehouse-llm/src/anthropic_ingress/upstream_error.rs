@@ -31,24 +31,11 @@ use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
 use crate::anthropic::json::{CowStr, StrOr, truncate, write_str};
+use crate::anthropic::upstream_error::Class;
 use crate::{Retry, TranslatedError};
 
 /// Backend messages relayed to the client are cut to this many bytes.
 pub(super) const MAX_MESSAGE_BYTES: usize = 512;
-
-/// How one class of backend error is reported.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Class {
-    pub(super) status: u16,
-    /// Anthropic error `type`.
-    pub(super) kind: &'static str,
-    pub(super) code: &'static str,
-    /// Whether the backend's message may be shown to the client.
-    pub(super) relay: bool,
-    /// Our message, used when not relaying or when the backend gave none.
-    pub(super) message: &'static str,
-    pub(super) retry: Retry,
-}
 
 /// The error body shapes of OpenAI-compatible servers.
 #[derive(Deserialize)]

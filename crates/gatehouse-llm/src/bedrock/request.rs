@@ -27,13 +27,9 @@ use super::{RequestOptions, TranslatedRequest};
 use crate::LlmError;
 use crate::anthropic::json::{StrOr, static_raw};
 use crate::anthropic::request::input::{ChatRequest, Tool};
+use crate::drops::Drops;
 use messages::{convert, tool_name};
 use output::{Choice, ConverseRequest, Empty, InferenceConfig, Schema, ToolConfig, ToolEntry, ToolSpec};
-
-struct Drops {
-    drop_unsupported: bool,
-    names: Vec<&'static str>,
-}
 
 /// Translates an OpenAI chat-completions body for Bedrock Converse.
 ///
@@ -42,16 +38,8 @@ struct Drops {
 /// [`LlmError::InvalidJson`] when the body is not UTF-8 JSON; [`LlmError::InvalidRequest`] naming the parameter
 /// when it cannot be translated faithfully (see the module docs).
 pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions) -> Result<TranslatedRequest, LlmError> {
-    let text = std::str::from_utf8(openai_chat_body)
-        .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    let req: ChatRequest<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
-    })?;
-    let mut drops = Drops {
-        drop_unsupported: opts.drop_unsupported,
-        names: Vec::new(),
-    };
+    let (text, req): (&str, ChatRequest<'_>) = crate::body::parse_body(openai_chat_body)?;
+    let mut drops = Drops::new(opts.drop_unsupported, "Bedrock Converse");
     unsupported(&req, &mut drops)?;
     for name in &req.platform_only {
         drops.note(name);
@@ -111,10 +99,7 @@ pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions) -> Resu
         },
         tool_config,
     };
-    let mut body = Vec::with_capacity(text.len() + 128);
-    serde_json::to_writer(&mut body, &out).map_err(|_| LlmError::Internal {
-        detail: "serialising the Bedrock request failed",
-    })?;
+    let body = crate::body::write_body(&out, text.len(), "serialising the Bedrock request failed")?;
     Ok(TranslatedRequest {
         body,
         stream: stream.unwrap_or(false),
@@ -129,22 +114,10 @@ fn unsupported(req: &ChatRequest<'_>, drops: &mut Drops) -> Result<(), LlmError>
         Some(2..) => drops.unsupported("n")?,
         _ => {}
     }
+    for name in req.openai_only(true) {
+        drops.unsupported(name)?;
+    }
     let checks = [
-        ("logprobs", req.logprobs == Some(true)),
-        ("top_logprobs", req.top_logprobs.is_some_and(|v| v > 0)),
-        (
-            "logit_bias",
-            req.logit_bias
-                .is_some_and(|raw| raw.get().bytes().any(|b| !b" \t\r\n{}".contains(&b))),
-        ),
-        ("frequency_penalty", req.frequency_penalty.is_some_and(|v| v != 0.0)),
-        ("presence_penalty", req.presence_penalty.is_some_and(|v| v != 0.0)),
-        (
-            "modalities",
-            req.modalities
-                .as_ref()
-                .is_some_and(|m| m.iter().any(|m| &**m != "text")),
-        ),
         (
             "response_format",
             req.response_format.as_ref().is_some_and(|f| &*f.kind != "text"),
@@ -237,25 +210,4 @@ fn tool_config<'a>(
         tools: entries,
         tool_choice: choice,
     }))
-}
-
-// === impl Drops ===
-
-impl Drops {
-    fn note(&mut self, name: &'static str) {
-        if !self.names.contains(&name) {
-            self.names.push(name);
-        }
-    }
-
-    fn unsupported(&mut self, name: &'static str) -> Result<(), LlmError> {
-        if self.drop_unsupported {
-            self.note(name);
-            Ok(())
-        } else {
-            Err(LlmError::invalid_request(format!(
-                "`{name}` is not supported by Bedrock Converse"
-            )))
-        }
-    }
 }

@@ -9,7 +9,8 @@ use serde_json::value::RawValue;
 
 use super::ResponseContext;
 use crate::anthropic::TranslatedResponse;
-use crate::anthropic::json::{CowStr, compact, truncate, write_str};
+use crate::anthropic::json::{CowStr, compact, truncate};
+use crate::anthropic::response::{write_completion_head, write_message_text, write_tool_calls};
 use crate::{LlmError, Usage};
 
 #[derive(Deserialize)]
@@ -157,40 +158,14 @@ pub fn translate_response(body: &[u8], ctx: &ResponseContext) -> Result<Translat
         },
     };
     let mut out = Vec::with_capacity(text.len() + 256);
-    out.extend_from_slice(b"{\"id\":");
-    write_str(&mut out, &ctx.fallback_id);
-    let _ = write!(
-        out,
-        ",\"object\":\"chat.completion\",\"created\":{},\"model\":",
-        ctx.created
+    write_completion_head(&mut out, &ctx.fallback_id, ctx.created, &ctx.model);
+    write_message_text(&mut out, &texts, &thoughts);
+    write_tool_calls(
+        &mut out,
+        calls
+            .iter()
+            .map(|(id, name, args)| (id.as_str(), name.as_str(), args.as_str())),
     );
-    write_str(&mut out, &ctx.model);
-    out.extend_from_slice(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
-    if texts.is_empty() {
-        out.extend_from_slice(b"null");
-    } else {
-        write_str(&mut out, &texts);
-    }
-    if !thoughts.is_empty() {
-        out.extend_from_slice(b",\"reasoning_content\":");
-        write_str(&mut out, &thoughts);
-    }
-    if !calls.is_empty() {
-        out.extend_from_slice(b",\"tool_calls\":[");
-        for (i, (id, name, args)) in calls.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"id\":");
-            write_str(&mut out, id);
-            out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-            write_str(&mut out, name);
-            out.extend_from_slice(b",\"arguments\":");
-            write_str(&mut out, args);
-            out.extend_from_slice(b"}}");
-        }
-        out.push(b']');
-    }
     let _ = write!(out, "}},\"logprobs\":null,\"finish_reason\":\"{finish}\"}}],\"usage\":");
     resp.usage.write_openai(&mut out);
     out.push(b'}');

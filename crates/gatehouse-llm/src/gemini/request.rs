@@ -29,6 +29,7 @@ use super::{RequestOptions, TranslatedRequest};
 use crate::LlmError;
 use crate::anthropic::json::{CowStr, StrOr, truncate};
 use crate::anthropic::request::input::{ChatRequest, ChoiceObject, ResponseFormat, Tool};
+use crate::drops::Drops;
 use output::{
     FunctionCallingConfig, FunctionDeclaration, GenerateContentRequest, GenerationConfig, SystemInstruction,
     ThinkingConfig, ToolConfig, ToolGroup,
@@ -37,11 +38,6 @@ use output::{
 /// Gemini accepts at most this many stop sequences.
 const MAX_STOP_SEQUENCES: usize = 5;
 
-struct Drops {
-    drop_unsupported: bool,
-    names: Vec<&'static str>,
-}
-
 /// Translates an OpenAI chat-completions body for Gemini.
 ///
 /// # Errors
@@ -49,16 +45,8 @@ struct Drops {
 /// [`LlmError::InvalidJson`] when the body is not UTF-8 JSON; [`LlmError::InvalidRequest`] naming the parameter
 /// when it cannot be translated faithfully (see the module docs).
 pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions) -> Result<TranslatedRequest, LlmError> {
-    let text = std::str::from_utf8(openai_chat_body)
-        .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    let req: ChatRequest<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
-    })?;
-    let mut drops = Drops {
-        drop_unsupported: opts.drop_unsupported,
-        names: Vec::new(),
-    };
+    let (text, req): (&str, ChatRequest<'_>) = crate::body::parse_body(openai_chat_body)?;
+    let mut drops = Drops::new(opts.drop_unsupported, "Gemini models");
     unsupported(&req, &mut drops)?;
     for name in &req.platform_only {
         drops.note(name);
@@ -130,10 +118,7 @@ pub fn translate_request(openai_chat_body: &[u8], opts: &RequestOptions) -> Resu
         tool_config,
         generation_config,
     };
-    let mut body = Vec::with_capacity(text.len() + 128);
-    serde_json::to_writer(&mut body, &out).map_err(|_| LlmError::Internal {
-        detail: "serialising the Gemini request failed",
-    })?;
+    let body = crate::body::write_body(&out, text.len(), "serialising the Gemini request failed")?;
     Ok(TranslatedRequest {
         body,
         stream: stream.unwrap_or(false),
@@ -148,24 +133,9 @@ fn unsupported(req: &ChatRequest<'_>, drops: &mut Drops) -> Result<(), LlmError>
         Some(2..) => drops.unsupported("n")?,
         _ => {}
     }
-    if req.logprobs == Some(true) {
-        drops.unsupported("logprobs")?;
-    }
-    if req.top_logprobs.is_some_and(|v| v > 0) {
-        drops.unsupported("top_logprobs")?;
-    }
-    if req
-        .logit_bias
-        .is_some_and(|raw| raw.get().bytes().any(|b| !b" \t\r\n{}".contains(&b)))
-    {
-        drops.unsupported("logit_bias")?;
-    }
-    if req
-        .modalities
-        .as_ref()
-        .is_some_and(|m| m.iter().any(|m| &**m != "text"))
-    {
-        drops.unsupported("modalities")?;
+    // Gemini has the penalties (generationConfig).
+    for name in req.openai_only(false) {
+        drops.unsupported(name)?;
     }
     // `seed` is honoured (generationConfig.seed); the reader lists it for targets that have none.
     for name in req.unsupported.iter().filter(|n| **n != "seed") {
@@ -362,25 +332,4 @@ fn stop_sequences<'a>(stop: Option<StrOr<'a, Vec<CowStr<'a>>>>) -> Result<Vec<Co
         return Err(LlmError::invalid_request("`stop`: Gemini accepts at most 5 sequences"));
     }
     Ok(list.into_iter().filter(|s| !s.is_empty()).collect())
-}
-
-// === impl Drops ===
-
-impl Drops {
-    fn note(&mut self, name: &'static str) {
-        if !self.names.contains(&name) {
-            self.names.push(name);
-        }
-    }
-
-    fn unsupported(&mut self, name: &'static str) -> Result<(), LlmError> {
-        if self.drop_unsupported {
-            self.note(name);
-            Ok(())
-        } else {
-            Err(LlmError::invalid_request(format!(
-                "`{name}` is not supported by Gemini models"
-            )))
-        }
-    }
 }

@@ -18,7 +18,8 @@ use super::ResponseContext;
 use super::usage::UsageMetadata;
 use crate::LlmError;
 use crate::anthropic::TranslatedResponse;
-use crate::anthropic::json::{CowStr, compact, truncate, write_str};
+use crate::anthropic::json::{CowStr, compact, truncate};
+use crate::anthropic::response::{write_completion_head, write_message_text, write_tool_calls};
 
 /// The parts of a `GenerateContentResponse` the translation reads (stream chunks have the same shape).
 #[derive(Deserialize)]
@@ -128,38 +129,14 @@ pub fn translate_response(gemini_body: &[u8], ctx: &ResponseContext) -> Result<T
     let usage_meta = resp.usage_metadata.unwrap_or_default();
 
     let mut out = Vec::with_capacity(text.len() + 256);
-    out.extend_from_slice(b"{\"id\":");
-    write_str(&mut out, &id);
-    out.extend_from_slice(b",\"object\":\"chat.completion\",\"created\":");
-    out.extend_from_slice(ctx.created.to_string().as_bytes());
-    out.extend_from_slice(b",\"model\":");
-    write_str(&mut out, &ctx.model);
-    out.extend_from_slice(b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
-    if texts.is_empty() {
-        out.extend_from_slice(b"null");
-    } else {
-        write_str(&mut out, &texts);
-    }
-    if !thoughts.is_empty() {
-        out.extend_from_slice(b",\"reasoning_content\":");
-        write_str(&mut out, &thoughts);
-    }
-    if !calls.is_empty() {
-        out.extend_from_slice(b",\"tool_calls\":[");
-        for (i, call) in calls.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"id\":");
-            write_str(&mut out, &call.id);
-            out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
-            write_str(&mut out, &call.name);
-            out.extend_from_slice(b",\"arguments\":");
-            write_str(&mut out, &call.arguments);
-            out.extend_from_slice(b"}}");
-        }
-        out.push(b']');
-    }
+    write_completion_head(&mut out, &id, ctx.created, &ctx.model);
+    write_message_text(&mut out, &texts, &thoughts);
+    write_tool_calls(
+        &mut out,
+        calls
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str(), c.arguments.as_str())),
+    );
     out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":\"");
     out.extend_from_slice(finish_reason.as_bytes());
     out.extend_from_slice(b"\"}],\"usage\":");

@@ -25,10 +25,7 @@ struct InputOnly {
 /// [`LlmError::InvalidJson`] when the body is not JSON; [`LlmError::InvalidRequest`] when `input` is missing or
 /// neither a string nor an array.
 pub fn input_items(responses_body: &[u8]) -> Result<Vec<Value>, LlmError> {
-    let body: InputOnly = serde_json::from_slice(responses_body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
-    })?;
+    let body: InputOnly = serde_json::from_slice(responses_body).map_err(crate::body::json_error)?;
     match body.input {
         Some(Value::String(text)) => Ok(vec![json!({
             "type": "message",

@@ -63,9 +63,7 @@ pub(crate) struct Warnings(Vec<String>);
 /// [`LlmError::InvalidJson`] when the body is not UTF-8 JSON; [`LlmError::InvalidRequest`] naming the parameter
 /// or item when it cannot be translated faithfully (see the module docs).
 pub fn translate_request(responses_body: &[u8], opts: &RequestOptions<'_>) -> Result<TranslatedRequest, LlmError> {
-    let text = std::str::from_utf8(responses_body)
-        .map_err(|e| LlmError::invalid_json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    let req: ResponsesRequest<'_> = serde_json::from_str(text).map_err(classify)?;
+    let (text, req): (&str, ResponsesRequest<'_>) = crate::body::parse_body(responses_body)?;
     let history_text = match opts.history {
         Some(items) => Some(serde_json::to_string(items).map_err(|_| LlmError::Internal {
             detail: "serialising the stored conversation failed",
@@ -153,10 +151,7 @@ pub fn translate_request(responses_body: &[u8], opts: &RequestOptions<'_>) -> Re
         metadata: metadata(req.safety_identifier, req.user, &mut drops),
         stream,
     };
-    let mut body = Vec::with_capacity(text.len() + 128);
-    serde_json::to_writer(&mut body, &out).map_err(|_| LlmError::Internal {
-        detail: "serialising the Anthropic request failed",
-    })?;
+    let body = crate::body::write_body(&out, text.len(), "serialising the Anthropic request failed")?;
     Ok(TranslatedRequest {
         body,
         stream,
@@ -166,14 +161,6 @@ pub fn translate_request(responses_body: &[u8], opts: &RequestOptions<'_>) -> Re
         warnings: warnings.0,
         echo,
     })
-}
-
-/// Serde's error → the crate's: a wrong shape is the client's request error, broken JSON is invalid JSON.
-fn classify(e: serde_json::Error) -> LlmError {
-    match e.classify() {
-        serde_json::error::Category::Data => LlmError::invalid_request(e.to_string()),
-        _ => LlmError::invalid_json(e.to_string()),
-    }
 }
 
 /// Refuses (or drops, per the model's rules) what has no Anthropic meaning; notes platform-only parameters.

@@ -27,21 +27,15 @@
 //! `response.completed` / `.incomplete` / `.failed` nothing more is written.
 
 mod frames;
+mod sink;
 
 use serde_json::Value;
 
 use super::ResponseEcho;
 use super::object::{self, Head, Outcome};
-use crate::anthropic::json::truncate;
-use crate::anthropic::stream::event::Event;
+use crate::anthropic::stream::dispatch::{EventSink, Phase, Progress};
 use crate::anthropic::tokens::AnthropicUsage;
-use crate::anthropic::upstream_error::class_for_type;
 use crate::{SseEvent, Usage};
-
-/// At most this many content blocks may be open at once (Anthropic opens one at a time).
-const MAX_OPEN_BLOCKS: usize = 64;
-/// Upstream error messages relayed to the client are cut to this many bytes.
-const MAX_MESSAGE_BYTES: usize = 512;
 
 /// What [`ResponseStreamTranslator`] needs to know about the request (owned: the translator outlives the
 /// request handler's borrows).
@@ -66,8 +60,7 @@ pub struct ResponseStreamTranslator {
     ctx: StreamContext,
     /// The next `sequence_number`.
     seq: u64,
-    phase: Phase,
-    usage: Option<AnthropicUsage>,
+    progress: Progress,
     /// Output items by `output_index`; `Null` while an item is still open.
     output: Vec<Value>,
     /// Open content blocks by Anthropic index.
@@ -75,19 +68,6 @@ pub struct ResponseStreamTranslator {
     /// The open `message` item, which consecutive text blocks share.
     message: Option<OpenMessage>,
     outcome: Option<Outcome>,
-    unknown_stop: Option<String>,
-    error: Option<&'static str>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Before `message_start`.
-    Waiting,
-    Open,
-    /// `response.completed` / `response.incomplete` written.
-    Done,
-    /// `response.failed` written.
-    Failed,
 }
 
 #[derive(Debug, Clone)]
@@ -134,80 +114,35 @@ impl ResponseStreamTranslator {
         Self {
             ctx,
             seq: 0,
-            phase: Phase::Waiting,
-            usage: None,
+            progress: Progress::new(),
             output: Vec::new(),
             blocks: Vec::new(),
             message: None,
             outcome: None,
-            unknown_stop: None,
-            error: None,
         }
     }
 
     /// Translates one upstream event, appending zero or more complete events to `out`.
     pub fn on_event(&mut self, ev: &SseEvent, out: &mut Vec<u8>) {
-        if self.ended() {
-            return;
-        }
-        let event = match serde_json::from_str::<Event<'_>>(&ev.data) {
-            Ok(event) => event,
-            Err(e) => {
-                // As in the chat translator: undecodable data only matters for event types we must read; JSON cut
-                // mid-value is an event truncated by the end of the stream.
-                if ev.event.as_deref().is_some_and(is_known) {
-                    if e.classify() == serde_json::error::Category::Eof {
-                        self.truncated(out);
-                    } else {
-                        self.invalid("an upstream stream event could not be decoded", out);
-                    }
-                }
-                return;
-            }
-        };
-        match &*event.kind {
-            "message_start" => self.message_start(event, out),
-            "content_block_start" => self.block_start(event, out),
-            "content_block_delta" => self.block_delta(event, out),
-            "content_block_stop" => self.block_stop(&event, out),
-            "message_delta" => self.message_delta(event, out),
-            "message_stop" => self.message_stop(out),
-            "error" => {
-                let body = event.error;
-                let kind = body.as_ref().and_then(|b| b.kind.as_deref()).unwrap_or("api_error");
-                let class = class_for_type(kind);
-                let upstream = body.as_ref().and_then(|b| b.message.as_deref()).unwrap_or_default();
-                let message = if class.relay && !upstream.is_empty() {
-                    truncate(upstream, MAX_MESSAGE_BYTES)
-                } else {
-                    class.message.into()
-                };
-                self.fail_with(class.code, &message, out);
-            }
-            _ => {} // `ping` and event types added after this was written
-        }
+        self.dispatch(ev, out);
     }
 
     /// Ends the stream at upstream EOF. After `message_stop` everything has been written already; a stream cut
     /// before it gets `error` + `response.failed` with code `upstream_stream_truncated`.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        if !self.ended() {
-            self.truncated(out);
-        }
+        self.finish_stream(out);
     }
 
     /// Ends the stream with `error` + `response.failed` for a failure the server detected (an SSE limit, an idle
     /// timeout, a read error). Does nothing if the stream already ended.
     pub fn fail(&mut self, code: &'static str, message: &str, out: &mut Vec<u8>) {
-        if !self.ended() {
-            self.fail_with(code, message, out);
-        }
+        self.fail_server(code, message, out);
     }
 
     /// The usage so far (cumulative; the last value of each field wins).
     #[must_use]
     pub fn usage(&self) -> Option<Usage> {
-        self.usage.map(AnthropicUsage::to_usage)
+        self.progress.usage.map(AnthropicUsage::to_usage)
     }
 
     /// The finished output items so far, in `output_index` order, as the final response carries them: what the
@@ -220,7 +155,7 @@ impl ResponseStreamTranslator {
     /// The final `status` (`completed`, `incomplete`, `failed`), once the stream ended.
     #[must_use]
     pub fn status(&self) -> Option<&'static str> {
-        match self.phase {
+        match self.progress.phase {
             Phase::Done => Some(self.outcome.unwrap_or(Outcome::Completed).status()),
             Phase::Failed => Some(Outcome::Failed.status()),
             Phase::Waiting | Phase::Open => None,
@@ -230,19 +165,19 @@ impl ResponseStreamTranslator {
     /// An upstream `stop_reason` this crate does not know (reported to the client as `completed`), for logging.
     #[must_use]
     pub fn unknown_stop_reason(&self) -> Option<&str> {
-        self.unknown_stop.as_deref()
+        self.progress.unknown_stop.as_deref()
     }
 
     /// The error code, if the stream ended with `response.failed` (upstream `error` event, truncation, ...).
     #[must_use]
     pub fn errored(&self) -> Option<&'static str> {
-        self.error
+        self.progress.error
     }
 
     /// Whether the client stream is complete; later events are ignored.
     #[must_use]
     pub fn ended(&self) -> bool {
-        matches!(self.phase, Phase::Done | Phase::Failed)
+        self.progress.ended()
     }
 
     /// Writes an event carrying the whole response object.
@@ -261,107 +196,12 @@ impl ResponseStreamTranslator {
         });
     }
 
-    fn message_start(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
-        if self.phase != Phase::Waiting {
-            return;
-        }
-        let Some(message) = event.message else {
-            return self.invalid("message_start without a message", out);
-        };
-        self.usage = message.usage;
-        self.phase = Phase::Open;
-        self.response_event("response.created", Outcome::InProgress, None, out);
-        self.response_event("response.in_progress", Outcome::InProgress, None, out);
-    }
-
     /// Starts a new output item at the end of `output`, closing an open message first.
     fn start_item(&mut self, prefix: &str, out: &mut Vec<u8>) -> (usize, String) {
         self.close_message("completed", out);
         let index = self.output.len();
         self.output.push(Value::Null);
         (index, object::item_id(prefix, &self.ctx.id, index))
-    }
-
-    fn block_start(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
-        let (Some(index), Some(block)) = (event.index, event.content_block) else {
-            return self.invalid("content_block_start without index or block", out);
-        };
-        if self.blocks.len() >= MAX_OPEN_BLOCKS {
-            return self.invalid("too many open content blocks", out);
-        }
-        let open = match &*block.kind {
-            "text" => {
-                let content_index = self.open_message_part(out);
-                let open = Open::Text {
-                    content_index,
-                    text: String::new(),
-                };
-                self.blocks.retain(|(i, _)| *i != index);
-                self.blocks.push((index, open));
-                if let Some(text) = block.text.filter(|t| !t.is_empty()) {
-                    self.text_delta(index, &text, out);
-                }
-                return;
-            }
-            "thinking" => {
-                let (i, id) = self.start_item("rs", out);
-                let item = object::reasoning_item(&id, None, None, None);
-                frames::event(out, &mut self.seq, "response.output_item.added", |o| {
-                    frames::item(o, i, &item)
-                });
-                frames::event(out, &mut self.seq, "response.reasoning_summary_part.added", |o| {
-                    frames::position(o, &id, i);
-                    o.extend_from_slice(b",\"summary_index\":0,\"part\":{\"type\":\"summary_text\",\"text\":\"\"}");
-                });
-                let open = Open::Reasoning {
-                    index: i,
-                    id,
-                    text: String::new(),
-                    signature: String::new(),
-                };
-                self.blocks.retain(|(b, _)| *b != index);
-                self.blocks.push((index, open));
-                if let Some(text) = block.thinking.filter(|t| !t.is_empty()) {
-                    self.thinking_delta(index, &text, out);
-                }
-                return;
-            }
-            "redacted_thinking" => {
-                let (i, id) = self.start_item("rs", out);
-                let item = object::reasoning_item(&id, None, None, None);
-                frames::event(out, &mut self.seq, "response.output_item.added", |o| {
-                    frames::item(o, i, &item)
-                });
-                Open::Redacted {
-                    index: i,
-                    id,
-                    data: block.data.map(|d| d.0.into_owned()).unwrap_or_default(),
-                }
-            }
-            "tool_use" => {
-                let (Some(call_id), Some(name)) = (block.id, block.name) else {
-                    return self.invalid("tool_use block without id or name", out);
-                };
-                let (i, id) = self.start_item("fc", out);
-                let item = object::function_call_item(&id, "in_progress", &call_id, &name, "");
-                frames::event(out, &mut self.seq, "response.output_item.added", |o| {
-                    frames::item(o, i, &item)
-                });
-                Open::Tool {
-                    index: i,
-                    id,
-                    call_id: call_id.0.into_owned(),
-                    name: name.0.into_owned(),
-                    args: String::new(),
-                }
-            }
-            _ => Open::Other,
-        };
-        self.blocks.retain(|(i, _)| *i != index);
-        self.blocks.push((index, open));
     }
 
     /// Opens a message item if none is open, then an `output_text` part in it; returns its `content_index`.
@@ -435,120 +275,6 @@ impl ResponseStreamTranslator {
         });
     }
 
-    fn block_delta(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
-        let (Some(delta), Some(block)) = (event.delta, event.index) else {
-            return;
-        };
-        match delta.kind.as_deref() {
-            Some("text_delta") => {
-                if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
-                    self.text_delta(block, &text, out);
-                }
-            }
-            Some("thinking_delta") => {
-                if let Some(text) = delta.thinking.filter(|t| !t.is_empty()) {
-                    self.thinking_delta(block, &text, out);
-                }
-            }
-            Some("signature_delta") => {
-                let found = self.blocks.iter_mut().find(|(i, _)| *i == block);
-                if let (Some((_, Open::Reasoning { signature, .. })), Some(s)) = (found, delta.signature) {
-                    signature.push_str(&s);
-                }
-            }
-            Some("input_json_delta") => {
-                let Some(part) = delta.partial_json.filter(|p| !p.is_empty()) else {
-                    return;
-                };
-                let found = self.blocks.iter_mut().find(|(i, _)| *i == block);
-                if let Some((_, Open::Tool { index, id, args, .. })) = found {
-                    args.push_str(&part);
-                    frames::event(out, &mut self.seq, "response.function_call_arguments.delta", |o| {
-                        frames::position(o, id, *index);
-                        frames::text(o, "delta", &part);
-                    });
-                }
-            }
-            _ => {} // citations_delta, future delta types
-        }
-    }
-
-    fn block_stop(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
-        let Some(pos) = self.blocks.iter().position(|(i, _)| Some(*i) == event.index) else {
-            return;
-        };
-        let (_, open) = self.blocks.remove(pos);
-        match open {
-            Open::Text { content_index, text } => {
-                let Some(m) = self.message.as_mut() else { return };
-                let part = object::text_part(&text);
-                let at = |o: &mut Vec<u8>| {
-                    frames::position(o, &m.id, m.index);
-                    let _ = std::io::Write::write_fmt(o, format_args!(",\"content_index\":{content_index}"));
-                };
-                frames::event(out, &mut self.seq, "response.output_text.done", |o| {
-                    at(o);
-                    frames::text(o, "text", &text);
-                    o.extend_from_slice(b",\"logprobs\":[]");
-                });
-                frames::event(out, &mut self.seq, "response.content_part.done", |o| {
-                    at(o);
-                    frames::part(o, &part);
-                });
-                if let Some(slot) = m.parts.get_mut(content_index) {
-                    *slot = part;
-                }
-            }
-            Open::Reasoning {
-                index,
-                id,
-                text,
-                signature,
-            } => {
-                frames::event(out, &mut self.seq, "response.reasoning_summary_text.done", |o| {
-                    frames::position(o, &id, index);
-                    o.extend_from_slice(b",\"summary_index\":0");
-                    frames::text(o, "text", &text);
-                });
-                frames::event(out, &mut self.seq, "response.reasoning_summary_part.done", |o| {
-                    frames::position(o, &id, index);
-                    o.extend_from_slice(b",\"summary_index\":0,\"part\":{\"type\":\"summary_text\"");
-                    frames::text(o, "text", &text);
-                    o.push(b'}');
-                });
-                let item = object::reasoning_item(&id, Some(&text), Some(&signature), None);
-                self.item_done(index, item, out);
-            }
-            Open::Redacted { index, id, data } => {
-                let item = object::reasoning_item(&id, None, None, Some(&data));
-                self.item_done(index, item, out);
-            }
-            Open::Tool {
-                index,
-                id,
-                call_id,
-                name,
-                args,
-            } => {
-                let args = if args.is_empty() { "{}".to_owned() } else { args };
-                frames::event(out, &mut self.seq, "response.function_call_arguments.done", |o| {
-                    frames::position(o, &id, index);
-                    frames::text(o, "name", &name);
-                    frames::text(o, "arguments", &args);
-                });
-                let item = object::function_call_item(&id, "completed", &call_id, &name, &args);
-                self.item_done(index, item, out);
-            }
-            Open::Other => {}
-        }
-    }
-
     fn item_done(&mut self, index: usize, item: Value, out: &mut Vec<u8>) {
         frames::event(out, &mut self.seq, "response.output_item.done", |o| {
             frames::item(o, index, &item)
@@ -557,98 +283,6 @@ impl ResponseStreamTranslator {
             *slot = item;
         }
     }
-
-    fn message_delta(&mut self, event: Event<'_>, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
-        if let Some(later) = &event.usage {
-            self.usage.get_or_insert_default().merge(later);
-        }
-        let Some(stop) = event.delta.and_then(|d| d.stop_reason) else {
-            return;
-        };
-        if self.outcome.is_some() {
-            return;
-        }
-        self.outcome = Some(object::outcome(&stop).unwrap_or_else(|| {
-            self.unknown_stop = Some(truncate(&stop, 64).into_owned());
-            Outcome::Completed
-        }));
-    }
-
-    fn message_stop(&mut self, out: &mut Vec<u8>) {
-        if !self.require_open(out) {
-            return;
-        }
-        let outcome = self.outcome.unwrap_or(Outcome::Completed);
-        self.outcome = Some(outcome);
-        self.close_message(outcome.item_status(), out);
-        let kind = match outcome {
-            Outcome::Incomplete(_) => "response.incomplete",
-            _ => "response.completed",
-        };
-        self.response_event(kind, outcome, None, out);
-        self.phase = Phase::Done;
-    }
-
-    /// Content events are only valid after `message_start`.
-    fn require_open(&mut self, out: &mut Vec<u8>) -> bool {
-        if self.phase == Phase::Waiting {
-            self.invalid("content arrived before message_start", out);
-        }
-        self.phase == Phase::Open
-    }
-
-    fn truncated(&mut self, out: &mut Vec<u8>) {
-        self.fail_with(
-            "upstream_stream_truncated",
-            "the upstream stream ended before the response was complete",
-            out,
-        );
-    }
-
-    fn invalid(&mut self, message: &str, out: &mut Vec<u8>) {
-        self.fail_with("upstream_invalid_stream", message, out);
-    }
-
-    /// `error` with the gateway's code, then `response.failed` whose `error.code` is one the published
-    /// `ResponseError` type lists (`rate_limit_exceeded` for upstream rate limits, else `server_error`).
-    /// A failure before `message_start` still opens with `response.created`: the SDK's stream accumulator
-    /// refuses any other first event, and the client then sees the failure as events of that response.
-    fn fail_with(&mut self, code: &'static str, message: &str, out: &mut Vec<u8>) {
-        if self.phase == Phase::Waiting {
-            self.response_event("response.created", Outcome::InProgress, None, out);
-        }
-        frames::event(out, &mut self.seq, "error", |o| {
-            o.extend_from_slice(b"\"code\":");
-            crate::anthropic::json::write_str(o, code);
-            frames::text(o, "message", message);
-            o.extend_from_slice(b",\"param\":null");
-        });
-        let published = if code == "upstream_rate_limited" {
-            "rate_limit_exceeded"
-        } else {
-            "server_error"
-        };
-        self.response_event("response.failed", Outcome::Failed, Some((published, message)), out);
-        self.phase = Phase::Failed;
-        self.error = Some(code);
-    }
-}
-
-/// Event types whose data this translator must be able to read.
-fn is_known(name: &str) -> bool {
-    matches!(
-        name,
-        "message_start"
-            | "content_block_start"
-            | "content_block_delta"
-            | "content_block_stop"
-            | "message_delta"
-            | "message_stop"
-            | "error"
-    )
 }
 
 #[cfg(test)]

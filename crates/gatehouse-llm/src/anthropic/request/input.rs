@@ -5,14 +5,12 @@
 //! top level is read by a hand-written visitor so unknown keys can be reported (derive would only ignore or
 //! reject them) and a repeated key is refused rather than guessed at.
 
-use std::fmt;
-use std::marker::PhantomData;
-
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess};
 use serde_json::value::RawValue;
 
 use super::super::json::{CowStr, StrOr, present, record_unknown};
+use crate::de::RequestFields;
 
 /// The fields of `POST /v1/chat/completions` the translator understands; anything else is recorded by name.
 #[derive(Debug, Default)]
@@ -213,82 +211,96 @@ pub(crate) struct JsonSchema<'a> {
 
 // === impl ChatRequest ===
 
-impl<'de: 'a, 'a> Deserialize<'de> for ChatRequest<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(RequestVisitor(PhantomData))
+impl ChatRequest<'_> {
+    /// The OpenAI-only options this request sets to something other than their default, in the order the
+    /// translators report them: `logprobs`, `top_logprobs`, `logit_bias`, then (when the target has no penalties,
+    /// `penalties`) `frequency_penalty` and `presence_penalty`, then non-text `modalities`.
+    pub(crate) fn openai_only(&self, penalties: bool) -> impl Iterator<Item = &'static str> {
+        [
+            ("logprobs", self.logprobs == Some(true)),
+            ("top_logprobs", self.top_logprobs.is_some_and(|v| v > 0)),
+            (
+                "logit_bias",
+                self.logit_bias
+                    .is_some_and(|raw| raw.get().bytes().any(|b| !b" \t\r\n{}".contains(&b))),
+            ),
+            (
+                "frequency_penalty",
+                penalties && self.frequency_penalty.is_some_and(|v| v != 0.0),
+            ),
+            (
+                "presence_penalty",
+                penalties && self.presence_penalty.is_some_and(|v| v != 0.0),
+            ),
+            (
+                "modalities",
+                self.modalities
+                    .as_ref()
+                    .is_some_and(|m| m.iter().any(|m| &**m != "text")),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
     }
 }
 
-struct RequestVisitor<'a>(PhantomData<&'a ()>);
+crate::de::request_deserialize!(ChatRequest);
 
-impl<'de: 'a, 'a> Visitor<'de> for RequestVisitor<'a> {
-    type Value = ChatRequest<'a>;
+impl<'de: 'a, 'a> RequestFields<'de> for ChatRequest<'a> {
+    const EXPECTING: &'static str = "a chat completions request object";
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a chat completions request object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut r = ChatRequest::default();
-        let mut seen_model = false;
-        while let Some(key) = map.next_key::<CowStr<'de>>()? {
-            macro_rules! field {
-                ($name:ident) => {
-                    crate::de::once_field!(map, r, A::Error, $name)
-                };
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, mut map: A) -> Result<(), A::Error> {
+        let r = self;
+        macro_rules! field {
+            ($name:ident) => {
+                crate::de::once_field!(map, r, A::Error, $name)
+            };
+        }
+        match key {
+            "messages" => field!(messages),
+            "max_completion_tokens" => field!(max_completion_tokens),
+            "max_tokens" => field!(max_tokens),
+            "temperature" => field!(temperature),
+            "top_p" => field!(top_p),
+            "top_k" => field!(top_k),
+            "stop" => field!(stop),
+            "stream" => field!(stream),
+            "stream_options" => field!(stream_options),
+            "tools" => field!(tools),
+            "tool_choice" => field!(tool_choice),
+            "parallel_tool_calls" => field!(parallel_tool_calls),
+            "response_format" => field!(response_format),
+            "reasoning_effort" => field!(reasoning_effort),
+            "user" => field!(user),
+            "safety_identifier" => field!(safety_identifier),
+            "n" => field!(n),
+            "logprobs" => field!(logprobs),
+            "top_logprobs" => field!(top_logprobs),
+            "logit_bias" => field!(logit_bias),
+            "frequency_penalty" => field!(frequency_penalty),
+            "presence_penalty" => field!(presence_penalty),
+            "modalities" => field!(modalities),
+            "seed" => {
+                field!(seed);
+                if r.seed.is_some() {
+                    r.unsupported.push("seed");
+                }
             }
-            match &*key {
-                "model" => {
-                    if std::mem::replace(&mut seen_model, true) {
-                        return Err(de::Error::duplicate_field("model"));
-                    }
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "messages" => field!(messages),
-                "max_completion_tokens" => field!(max_completion_tokens),
-                "max_tokens" => field!(max_tokens),
-                "temperature" => field!(temperature),
-                "top_p" => field!(top_p),
-                "top_k" => field!(top_k),
-                "stop" => field!(stop),
-                "stream" => field!(stream),
-                "stream_options" => field!(stream_options),
-                "tools" => field!(tools),
-                "tool_choice" => field!(tool_choice),
-                "parallel_tool_calls" => field!(parallel_tool_calls),
-                "response_format" => field!(response_format),
-                "reasoning_effort" => field!(reasoning_effort),
-                "user" => field!(user),
-                "safety_identifier" => field!(safety_identifier),
-                "n" => field!(n),
-                "logprobs" => field!(logprobs),
-                "top_logprobs" => field!(top_logprobs),
-                "logit_bias" => field!(logit_bias),
-                "frequency_penalty" => field!(frequency_penalty),
-                "presence_penalty" => field!(presence_penalty),
-                "modalities" => field!(modalities),
-                "seed" => {
-                    field!(seed);
-                    if r.seed.is_some() {
-                        r.unsupported.push("seed");
-                    }
-                }
-                "audio" => present(&mut map, &mut r.unsupported, "audio")?,
-                "prediction" => present(&mut map, &mut r.unsupported, "prediction")?,
-                "functions" => present(&mut map, &mut r.unsupported, "functions")?,
-                "function_call" => present(&mut map, &mut r.unsupported, "function_call")?,
-                "web_search_options" => present(&mut map, &mut r.unsupported, "web_search_options")?,
-                "verbosity" => present(&mut map, &mut r.unsupported, "verbosity")?,
-                "store" => present(&mut map, &mut r.platform_only, "store")?,
-                "metadata" => present(&mut map, &mut r.platform_only, "metadata")?,
-                "service_tier" => present(&mut map, &mut r.platform_only, "service_tier")?,
-                "prompt_cache_key" => present(&mut map, &mut r.platform_only, "prompt_cache_key")?,
-                other => {
-                    map.next_value::<IgnoredAny>()?;
-                    record_unknown(&mut r.unknown, other);
-                }
+            "audio" => present(&mut map, &mut r.unsupported, "audio")?,
+            "prediction" => present(&mut map, &mut r.unsupported, "prediction")?,
+            "functions" => present(&mut map, &mut r.unsupported, "functions")?,
+            "function_call" => present(&mut map, &mut r.unsupported, "function_call")?,
+            "web_search_options" => present(&mut map, &mut r.unsupported, "web_search_options")?,
+            "verbosity" => present(&mut map, &mut r.unsupported, "verbosity")?,
+            "store" => present(&mut map, &mut r.platform_only, "store")?,
+            "metadata" => present(&mut map, &mut r.platform_only, "metadata")?,
+            "service_tier" => present(&mut map, &mut r.platform_only, "service_tier")?,
+            "prompt_cache_key" => present(&mut map, &mut r.platform_only, "prompt_cache_key")?,
+            other => {
+                map.next_value::<IgnoredAny>()?;
+                record_unknown(&mut r.unknown, other);
             }
         }
-        Ok(r)
+        Ok(())
     }
 }

@@ -24,9 +24,11 @@ use serde_json::value::RawValue;
 
 use super::super::json::{CowStr, StrOr};
 use super::Drops;
+use super::calls;
 use super::content::{document, image};
-use super::input::{Message, Part, Role, ToolCall};
+use super::input::{Message, Part, ToolCall};
 use super::output::{Block, ToolResultContent, Turn};
+use super::turns::{self, Target, part_error};
 use crate::LlmError;
 
 /// What the conversation becomes.
@@ -36,92 +38,56 @@ pub(super) struct Conversation<'a> {
     pub(super) turns: Vec<Turn<'a>>,
 }
 
-/// A merged Anthropic message under construction.
-struct Pending<'a> {
-    user: bool,
-    /// Index of the first OpenAI message merged into it, for error messages.
-    first: usize,
-    results: Vec<Block<'a>>,
-    content: Vec<Block<'a>>,
-}
-
 /// Converts the client's messages.
 pub(super) fn convert<'a>(messages: Vec<Message<'a>>, drops: &mut Drops<'_>) -> Result<Conversation<'a>, LlmError> {
-    let mut system = Vec::new();
-    let mut pending: Vec<Pending<'a>> = Vec::with_capacity(messages.len());
-    let mut leading = true;
-    for (i, msg) in messages.into_iter().enumerate() {
-        match msg.role {
-            Role::System | Role::Developer => {
-                let mut blocks = Vec::new();
-                text_only(msg.content, i, "system", &mut blocks)?;
-                if leading {
-                    system.append(&mut blocks);
-                } else {
-                    turn(&mut pending, true, i).content.append(&mut blocks);
-                }
-            }
-            Role::User => {
-                leading = false;
-                let t = turn(&mut pending, true, i);
-                if let Some(content) = msg.content {
-                    user_content(content, i, drops, &mut t.content)?;
-                }
-            }
-            Role::Assistant => {
-                leading = false;
-                let t = turn(&mut pending, false, i);
-                text_only(msg.content, i, "assistant", &mut t.content)?;
-                for call in msg.tool_calls.unwrap_or_default() {
-                    t.content.push(tool_use(call, i)?);
-                }
-            }
-            Role::Tool => {
-                leading = false;
-                let result = tool_result(msg, i)?;
-                turn(&mut pending, true, i).results.push(result);
-            }
-            Role::Function => {
-                return Err(LlmError::invalid_request(format!(
-                    "`messages[{i}]`: `function` messages are not supported; use `tool` messages"
-                )));
-            }
-        }
-    }
-    if pending.is_empty() {
-        return Err(LlmError::invalid_request(
-            "`messages` must contain at least one user or assistant message",
-        ));
-    }
-    let mut turns = Vec::with_capacity(pending.len());
-    for mut p in pending {
-        if p.results.is_empty() && p.content.is_empty() {
-            return Err(LlmError::invalid_request(format!(
-                "`messages[{}]` has no content (empty text is not allowed by Anthropic)",
-                p.first
-            )));
-        }
-        p.results.append(&mut p.content);
-        turns.push(Turn {
-            role: if p.user { "user" } else { "assistant" },
-            content: p.results,
-        });
-    }
-    Ok(Conversation { system, turns })
+    let merged = turns::merge(
+        messages,
+        &mut Anthropic { drops },
+        "assistant",
+        "empty text is not allowed by Anthropic",
+    )?;
+    let turns = merged
+        .turns
+        .into_iter()
+        .map(|(role, content)| Turn { role, content })
+        .collect();
+    Ok(Conversation {
+        system: merged.system,
+        turns,
+    })
 }
 
-/// The message being built for `user`, starting a new one when the role changes.
-fn turn<'a, 'p>(pending: &'p mut Vec<Pending<'a>>, user: bool, index: usize) -> &'p mut Pending<'a> {
-    if pending.last().is_none_or(|p| p.user != user) {
-        pending.push(Pending {
-            user,
-            first: index,
-            results: Vec::new(),
-            content: Vec::new(),
-        });
+/// Anthropic content blocks for each kind of message.
+struct Anthropic<'d, 'r> {
+    drops: &'d mut Drops<'r>,
+}
+
+// === impl Anthropic ===
+
+impl<'a> Target<'a> for Anthropic<'_, '_> {
+    type Block = Block<'a>;
+
+    fn text(
+        &mut self,
+        content: Option<StrOr<'a, Vec<Part<'a>>>>,
+        i: usize,
+        role: &str,
+        out: &mut Vec<Block<'a>>,
+    ) -> Result<(), LlmError> {
+        text_only(content, i, role, out)
     }
-    let last = pending.len() - 1;
-    &mut pending[last]
+
+    fn user(&mut self, content: StrOr<'a, Vec<Part<'a>>>, i: usize, out: &mut Vec<Block<'a>>) -> Result<(), LlmError> {
+        user_content(content, i, self.drops, out)
+    }
+
+    fn tool_call(&mut self, call: ToolCall<'a>, i: usize) -> Result<Block<'a>, LlmError> {
+        tool_use(call, i)
+    }
+
+    fn tool(&mut self, msg: Message<'a>, i: usize) -> Result<Block<'a>, LlmError> {
+        tool_result(msg, i)
+    }
 }
 
 /// A text block, or nothing for empty or whitespace-only text.
@@ -204,35 +170,16 @@ fn user_content<'a>(
 
 /// An assistant tool call → `tool_use`.
 fn tool_use(call: ToolCall<'_>, i: usize) -> Result<Block<'_>, LlmError> {
-    if call.kind.as_deref().is_some_and(|k| k != "function") {
-        return Err(LlmError::invalid_request(format!(
-            "`messages[{i}].tool_calls`: only `function` tool calls are supported"
-        )));
-    }
+    calls::function_only(&call, i)?;
     let name = super::tools::tool_name(call.function.name)?;
     let id = tool_id(call.id, i)?;
-    let args = call.function.arguments.0;
-    let input = if args.trim().is_empty() {
-        Cow::Borrowed(super::super::json::static_raw("{}")?)
-    } else {
-        let raw = RawValue::from_string(args.into_owned()).map_err(|_| {
-            LlmError::invalid_request(format!("`messages[{i}]`: tool call arguments are not valid JSON"))
-        })?;
-        if !raw.get().starts_with('{') {
-            return Err(LlmError::invalid_request(format!(
-                "`messages[{i}]`: tool call arguments must be a JSON object"
-            )));
-        }
-        Cow::Owned(raw)
-    };
+    let input = calls::arguments(call.function.arguments.0, i)?;
     Ok(Block::ToolUse { id, name, input })
 }
 
 /// A `tool` message → `tool_result`.
 fn tool_result(msg: Message<'_>, i: usize) -> Result<Block<'_>, LlmError> {
-    let id = msg
-        .tool_call_id
-        .ok_or_else(|| LlmError::invalid_request(format!("`messages[{i}]`: tool messages need `tool_call_id`")))?;
+    let id = calls::result_id(msg.tool_call_id, i)?;
     let content = match msg.content {
         None => None,
         Some(StrOr::Str(s)) => (!s.trim().is_empty()).then_some(ToolResultContent::Text(s.0)),
@@ -260,8 +207,4 @@ pub(crate) fn tool_id(id: CowStr<'_>, i: usize) -> Result<Cow<'_, str>, LlmError
         return Ok(id.0);
     }
     Ok(Cow::Owned(id.chars().map(|c| if ok(c) { c } else { '_' }).collect()))
-}
-
-fn part_error(i: usize, j: usize, what: &str) -> LlmError {
-    LlmError::invalid_request(format!("`messages[{i}].content[{j}]`: {what}"))
 }

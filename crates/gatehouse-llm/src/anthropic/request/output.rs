@@ -156,3 +156,17 @@ pub(crate) struct OutputFormat<'a> {
 pub(crate) struct Metadata<'a> {
     pub(crate) user_id: Cow<'a, str>,
 }
+
+// === impl OutputConfig ===
+
+impl<'a> OutputConfig<'a> {
+    /// Structured output with `schema` (what both `response_format` and `text.format` become).
+    pub(crate) fn json_schema(schema: &'a RawValue) -> Self {
+        OutputConfig {
+            format: OutputFormat {
+                kind: "json_schema",
+                schema,
+            },
+        }
+    }
+}

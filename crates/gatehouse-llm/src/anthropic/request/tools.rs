@@ -15,25 +15,9 @@ use std::borrow::Cow;
 
 use super::super::json::{CowStr, StrOr, static_raw, truncate};
 use super::input::{ChoiceObject, ResponseFormat, Tool};
-use super::output::{OutputConfig, OutputFormat, ToolChoice, ToolDef};
+use super::output::{OutputConfig, ToolDef};
+use super::tool_choice::{Choice, Mismatch, Tools, bad_choice, settle, string_choice};
 use crate::LlmError;
-
-/// Translated tool settings.
-#[derive(Debug, Default)]
-pub(super) struct Tools<'a> {
-    pub(super) tools: Vec<ToolDef<'a>>,
-    pub(super) choice: Option<ToolChoice<'a>>,
-    /// The choice forces a tool call (`any` or `tool`), which Anthropic does not allow together with thinking.
-    pub(super) forced: bool,
-}
-
-/// The client's tool choice before the tools are known.
-enum Choice<'a> {
-    Auto,
-    None,
-    Any,
-    Tool(Cow<'a, str>),
-}
 
 /// Translates the three tool parameters together (each depends on the others).
 pub(super) fn tools<'a>(
@@ -70,77 +54,22 @@ pub(super) fn tools<'a>(
             cache_control: tool.cache_control,
         });
     }
-    if defs.is_empty() {
-        return match (choice, allowed) {
-            (_, Some(_)) => Err(LlmError::invalid_request(
-                "`tool_choice.allowed_tools` matches none of `tools`",
-            )),
-            (Some(Choice::Any | Choice::Tool(_)), None) => {
-                Err(LlmError::invalid_request("`tool_choice` requires `tools`"))
-            }
-            _ => Ok(Tools::default()),
-        };
-    }
-    if let Some(Choice::Tool(name)) = &choice
-        && !defs.iter().any(|d| d.name == *name)
-    {
-        return Err(LlmError::invalid_request(
-            "`tool_choice` names a function that is not in `tools`",
-        ));
-    }
-    let disable = (parallel == Some(false)).then_some(true);
-    let (kind, name, forced) = match choice {
-        None if disable.is_none() => {
-            return Ok(Tools {
-                tools: defs,
-                choice: None,
-                forced: false,
-            });
-        }
-        None | Some(Choice::Auto) => ("auto", None, false),
-        Some(Choice::None) => {
-            return Ok(Tools {
-                tools: defs,
-                choice: Some(ToolChoice {
-                    kind: "none",
-                    name: None,
-                    disable_parallel_tool_use: None,
-                }),
-                forced: false,
-            });
-        }
-        Some(Choice::Any) => ("any", None, true),
-        Some(Choice::Tool(name)) => ("tool", Some(name), true),
+    let mismatch = Mismatch {
+        none_allowed: "`tool_choice.allowed_tools` matches none of `tools`",
+        requires_tools: "`tool_choice` requires `tools`",
     };
-    Ok(Tools {
-        tools: defs,
-        choice: Some(ToolChoice {
-            kind,
-            name,
-            disable_parallel_tool_use: disable,
-        }),
-        forced,
-    })
+    settle(defs, choice, allowed.is_some(), parallel, &mismatch)
 }
 
 /// `tool_choice` → the choice, plus the allowed names when it is `allowed_tools`.
 type ReadChoice<'a> = (Option<Choice<'a>>, Option<Vec<Cow<'a, str>>>);
 
 fn read_choice<'a>(choice: Option<StrOr<'a, ChoiceObject<'a>>>) -> Result<ReadChoice<'a>, LlmError> {
-    let bad = || LlmError::invalid_request(r#"`tool_choice` must be "auto", "none", "required" or a function"#);
     let Some(choice) = choice else {
         return Ok((None, None));
     };
     let obj = match choice {
-        StrOr::Str(s) => {
-            let c = match &*s {
-                "auto" => Choice::Auto,
-                "none" => Choice::None,
-                "required" => Choice::Any,
-                _ => return Err(bad()),
-            };
-            return Ok((Some(c), None));
-        }
+        StrOr::Str(s) => return Ok((Some(string_choice(&s)?), None)),
         StrOr::Other(obj) => obj,
     };
     match &*obj.kind {
@@ -170,7 +99,7 @@ fn read_choice<'a>(choice: Option<StrOr<'a, ChoiceObject<'a>>>) -> Result<ReadCh
                 .collect();
             Ok((Some(c), Some(names)))
         }
-        _ => Err(bad()),
+        _ => Err(bad_choice()),
     }
 }
 
@@ -212,10 +141,5 @@ pub(super) fn output_config(format: Option<ResponseFormat<'_>>) -> Result<Option
             ));
         }
     };
-    Ok(Some(OutputConfig {
-        format: OutputFormat {
-            kind: "json_schema",
-            schema,
-        },
-    }))
+    Ok(Some(OutputConfig::json_schema(schema)))
 }

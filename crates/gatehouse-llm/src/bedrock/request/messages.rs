@@ -7,125 +7,70 @@ use serde_json::value::RawValue;
 
 use super::output::{Block, ImageSource, ResultBlock, ToolResult, ToolUse, Turn};
 use crate::LlmError;
-use crate::anthropic::json::{CowStr, StrOr, static_raw, truncate};
+use crate::anthropic::json::{CowStr, StrOr, truncate};
+use crate::anthropic::request::calls;
 use crate::anthropic::request::content::{data_url, has_prefix};
-use crate::anthropic::request::input::{Message, Part as InPart, Role, ToolCall};
-
-struct Pending<'a> {
-    user: bool,
-    first: usize,
-    results: Vec<Block<'a>>,
-    content: Vec<Block<'a>>,
-}
+use crate::anthropic::request::input::{Message, Part as InPart, ToolCall};
+use crate::anthropic::request::turns::{self, Target, part_error, text_only};
 
 pub(super) type Converted<'a> = (Vec<Block<'a>>, Vec<Turn<'a>>, bool);
 
 pub(super) fn convert(messages: Vec<Message<'_>>) -> Result<Converted<'_>, LlmError> {
-    let mut system = Vec::new();
-    let mut pending: Vec<Pending<'_>> = Vec::new();
-    let mut leading = true;
-    let mut tool_blocks = false;
-    for (i, msg) in messages.into_iter().enumerate() {
-        match msg.role {
-            Role::System | Role::Developer => {
-                let mut blocks = Vec::new();
-                text_only(msg.content, i, &mut blocks)?;
-                if leading {
-                    system.append(&mut blocks);
-                } else {
-                    turn(&mut pending, true, i).content.append(&mut blocks);
-                }
-            }
-            Role::User => {
-                leading = false;
-                let t = turn(&mut pending, true, i);
-                if let Some(content) = msg.content {
-                    user_content(content, i, &mut t.content)?;
-                }
-            }
-            Role::Assistant => {
-                leading = false;
-                let t = turn(&mut pending, false, i);
-                text_only(msg.content, i, &mut t.content)?;
-                for call in msg.tool_calls.unwrap_or_default() {
-                    tool_blocks = true;
-                    t.content.push(tool_use(call, i)?);
-                }
-            }
-            Role::Tool => {
-                leading = false;
-                tool_blocks = true;
-                let result = tool_result(msg, i)?;
-                turn(&mut pending, true, i).results.push(result);
-            }
-            Role::Function => {
-                return Err(LlmError::invalid_request(format!(
-                    "`messages[{i}]`: `function` messages are not supported; use `tool` messages"
-                )));
-            }
-        }
-    }
-    if pending.is_empty() {
-        return Err(LlmError::invalid_request(
-            "`messages` must contain at least one user or assistant message",
-        ));
-    }
-    let mut turns = Vec::with_capacity(pending.len());
-    for mut p in pending {
-        if p.results.is_empty() && p.content.is_empty() {
-            return Err(LlmError::invalid_request(format!(
-                "`messages[{}]` has no content (Bedrock refuses empty turns)",
-                p.first
-            )));
-        }
-        p.results.append(&mut p.content);
-        turns.push(Turn {
-            role: if p.user { "user" } else { "assistant" },
-            content: p.results,
-        });
-    }
-    Ok((system, turns, tool_blocks))
+    let mut target = Converse { tool_blocks: false };
+    let merged = turns::merge(messages, &mut target, "assistant", "Bedrock refuses empty turns")?;
+    let turns = merged
+        .turns
+        .into_iter()
+        .map(|(role, content)| Turn { role, content })
+        .collect();
+    Ok((merged.system, turns, target.tool_blocks))
 }
 
-fn turn<'a, 'p>(pending: &'p mut Vec<Pending<'a>>, user: bool, index: usize) -> &'p mut Pending<'a> {
-    if pending.last().is_none_or(|p| p.user != user) {
-        pending.push(Pending {
-            user,
-            first: index,
-            results: Vec::new(),
-            content: Vec::new(),
-        });
+/// Converse content blocks for each kind of message.
+struct Converse {
+    /// Whether any tool use or tool result block was made (Converse then needs a `toolConfig`).
+    tool_blocks: bool,
+}
+
+// === impl Converse ===
+
+impl<'a> Target<'a> for Converse {
+    type Block = Block<'a>;
+
+    fn text(
+        &mut self,
+        content: Option<StrOr<'a, Vec<InPart<'a>>>>,
+        i: usize,
+        _role: &str,
+        out: &mut Vec<Block<'a>>,
+    ) -> Result<(), LlmError> {
+        text_only(content, i, out, text_block)
     }
-    let last = pending.len() - 1;
-    &mut pending[last]
+
+    fn user(
+        &mut self,
+        content: StrOr<'a, Vec<InPart<'a>>>,
+        i: usize,
+        out: &mut Vec<Block<'a>>,
+    ) -> Result<(), LlmError> {
+        user_content(content, i, out)
+    }
+
+    fn tool_call(&mut self, call: ToolCall<'a>, i: usize) -> Result<Block<'a>, LlmError> {
+        self.tool_blocks = true;
+        tool_use(call, i)
+    }
+
+    fn tool(&mut self, msg: Message<'a>, i: usize) -> Result<Block<'a>, LlmError> {
+        self.tool_blocks = true;
+        tool_result(msg, i)
+    }
 }
 
 fn text_block<'a>(text: CowStr<'a>, out: &mut Vec<Block<'a>>) {
     if !text.trim().is_empty() {
         out.push(Block::Text(text.0));
     }
-}
-
-fn text_only<'a>(
-    content: Option<StrOr<'a, Vec<InPart<'a>>>>,
-    i: usize,
-    out: &mut Vec<Block<'a>>,
-) -> Result<(), LlmError> {
-    match content {
-        None => {}
-        Some(StrOr::Str(s)) => text_block(s, out),
-        Some(StrOr::Other(parts)) => {
-            for (j, part) in parts.into_iter().enumerate() {
-                let body = match &*part.kind {
-                    "text" => part.text,
-                    "refusal" => part.refusal,
-                    _ => return Err(part_error(i, j, "this role's content may only contain text")),
-                };
-                text_block(body.ok_or_else(|| part_error(i, j, "text part without `text`"))?, out);
-            }
-        }
-    }
-    Ok(())
 }
 
 fn user_content<'a>(content: StrOr<'a, Vec<InPart<'a>>>, i: usize, out: &mut Vec<Block<'a>>) -> Result<(), LlmError> {
@@ -184,20 +129,7 @@ fn user_content<'a>(content: StrOr<'a, Vec<InPart<'a>>>, i: usize, out: &mut Vec
 
 fn tool_use(call: ToolCall<'_>, i: usize) -> Result<Block<'_>, LlmError> {
     let name = tool_name(call.function.name)?;
-    let args = call.function.arguments.0;
-    let input = if args.trim().is_empty() {
-        Cow::Borrowed(static_raw("{}")?)
-    } else {
-        let raw = RawValue::from_string(args.into_owned()).map_err(|_| {
-            LlmError::invalid_request(format!("`messages[{i}]`: tool call arguments are not valid JSON"))
-        })?;
-        if !raw.get().trim_start().starts_with('{') {
-            return Err(LlmError::invalid_request(format!(
-                "`messages[{i}]`: tool call arguments must be a JSON object"
-            )));
-        }
-        Cow::Owned(raw)
-    };
+    let input = calls::arguments(call.function.arguments.0, i)?;
     Ok(Block::ToolUse(ToolUse {
         tool_use_id: tool_id(&call.id, i)?,
         name,
@@ -206,22 +138,8 @@ fn tool_use(call: ToolCall<'_>, i: usize) -> Result<Block<'_>, LlmError> {
 }
 
 fn tool_result(msg: Message<'_>, i: usize) -> Result<Block<'_>, LlmError> {
-    let id = msg
-        .tool_call_id
-        .ok_or_else(|| LlmError::invalid_request(format!("`messages[{i}]`: tool messages need `tool_call_id`")))?;
-    let mut text = String::new();
-    match msg.content {
-        None => {}
-        Some(StrOr::Str(s)) => text.push_str(&s),
-        Some(StrOr::Other(parts)) => {
-            for (j, part) in parts.into_iter().enumerate() {
-                match (&*part.kind, part.text) {
-                    ("text", Some(t)) => text.push_str(&t),
-                    _ => return Err(part_error(i, j, "tool results may only contain text")),
-                }
-            }
-        }
-    }
+    let id = calls::result_id(msg.tool_call_id, i)?;
+    let text = calls::result_text(msg.content, i)?;
     let block = match RawValue::from_string(text.clone()) {
         Ok(raw) if raw.get().trim_start().starts_with('{') => ResultBlock::Json(raw),
         _ if text.trim().is_empty() => ResultBlock::Text("(empty)".into()),
@@ -268,8 +186,4 @@ pub(super) fn tool_name(name: CowStr<'_>) -> Result<Cow<'_, str>, LlmError> {
         )));
     }
     Ok(name.0)
-}
-
-fn part_error(i: usize, j: usize, what: &str) -> LlmError {
-    LlmError::invalid_request(format!("`messages[{i}].content[{j}]`: {what}"))
 }

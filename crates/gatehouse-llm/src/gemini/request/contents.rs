@@ -22,9 +22,11 @@ use serde_json::value::RawValue;
 use super::super::THOUGHT_SEPARATOR;
 use super::output::{Blob, Content, FunctionCall, FunctionResponse, Part};
 use crate::LlmError;
-use crate::anthropic::json::{CowStr, StrOr, static_raw, truncate};
+use crate::anthropic::json::{CowStr, StrOr, truncate};
+use crate::anthropic::request::calls;
 use crate::anthropic::request::content::{data_url, has_prefix};
-use crate::anthropic::request::input::{Message, Part as InPart, Role, ToolCall};
+use crate::anthropic::request::input::{Message, Part as InPart, ToolCall};
+use crate::anthropic::request::turns::{self, Target, part_error, text_only};
 
 /// What the conversation becomes.
 pub(super) struct Conversation<'a> {
@@ -32,90 +34,53 @@ pub(super) struct Conversation<'a> {
     pub(super) contents: Vec<Content<'a>>,
 }
 
-struct Pending<'a> {
-    user: bool,
-    first: usize,
-    responses: Vec<Part<'a>>,
-    parts: Vec<Part<'a>>,
-}
-
 /// Converts the client's messages.
 pub(super) fn convert(messages: Vec<Message<'_>>) -> Result<Conversation<'_>, LlmError> {
-    let mut system = Vec::new();
-    let mut pending: Vec<Pending<'_>> = Vec::with_capacity(messages.len());
-    let mut names: HashMap<String, String> = HashMap::new();
-    let mut leading = true;
-    for (i, msg) in messages.into_iter().enumerate() {
-        match msg.role {
-            Role::System | Role::Developer => {
-                let mut parts = Vec::new();
-                text_only(msg.content, i, &mut parts)?;
-                if leading {
-                    system.append(&mut parts);
-                } else {
-                    turn(&mut pending, true, i).parts.append(&mut parts);
-                }
-            }
-            Role::User => {
-                leading = false;
-                let t = turn(&mut pending, true, i);
-                if let Some(content) = msg.content {
-                    user_content(content, i, &mut t.parts)?;
-                }
-            }
-            Role::Assistant => {
-                leading = false;
-                let t = turn(&mut pending, false, i);
-                text_only(msg.content, i, &mut t.parts)?;
-                for call in msg.tool_calls.unwrap_or_default() {
-                    t.parts.push(function_call(call, i, &mut names)?);
-                }
-            }
-            Role::Tool => {
-                leading = false;
-                let part = function_response(msg, i, &names)?;
-                turn(&mut pending, true, i).responses.push(part);
-            }
-            Role::Function => {
-                return Err(LlmError::invalid_request(format!(
-                    "`messages[{i}]`: `function` messages are not supported; use `tool` messages"
-                )));
-            }
-        }
-    }
-    if pending.is_empty() {
-        return Err(LlmError::invalid_request(
-            "`messages` must contain at least one user or assistant message",
-        ));
-    }
-    let mut contents = Vec::with_capacity(pending.len());
-    for mut p in pending {
-        if p.responses.is_empty() && p.parts.is_empty() {
-            return Err(LlmError::invalid_request(format!(
-                "`messages[{}]` has no content (Gemini refuses empty turns)",
-                p.first
-            )));
-        }
-        p.responses.append(&mut p.parts);
-        contents.push(Content {
-            role: if p.user { "user" } else { "model" },
-            parts: p.responses,
-        });
-    }
-    Ok(Conversation { system, contents })
+    let mut target = Gemini { names: HashMap::new() };
+    let merged = turns::merge(messages, &mut target, "model", "Gemini refuses empty turns")?;
+    let contents = merged
+        .turns
+        .into_iter()
+        .map(|(role, parts)| Content { role, parts })
+        .collect();
+    Ok(Conversation {
+        system: merged.system,
+        contents,
+    })
 }
 
-fn turn<'a, 'p>(pending: &'p mut Vec<Pending<'a>>, user: bool, index: usize) -> &'p mut Pending<'a> {
-    if pending.last().is_none_or(|p| p.user != user) {
-        pending.push(Pending {
-            user,
-            first: index,
-            responses: Vec::new(),
-            parts: Vec::new(),
-        });
+/// Gemini parts for each kind of message.
+struct Gemini {
+    /// Function names by tool-call id, for the `functionResponse` parts.
+    names: HashMap<String, String>,
+}
+
+// === impl Gemini ===
+
+impl<'a> Target<'a> for Gemini {
+    type Block = Part<'a>;
+
+    fn text(
+        &mut self,
+        content: Option<StrOr<'a, Vec<InPart<'a>>>>,
+        i: usize,
+        _role: &str,
+        out: &mut Vec<Part<'a>>,
+    ) -> Result<(), LlmError> {
+        text_only(content, i, out, text_part)
     }
-    let last = pending.len() - 1;
-    &mut pending[last]
+
+    fn user(&mut self, content: StrOr<'a, Vec<InPart<'a>>>, i: usize, out: &mut Vec<Part<'a>>) -> Result<(), LlmError> {
+        user_content(content, i, out)
+    }
+
+    fn tool_call(&mut self, call: ToolCall<'a>, i: usize) -> Result<Part<'a>, LlmError> {
+        function_call(call, i, &mut self.names)
+    }
+
+    fn tool(&mut self, msg: Message<'a>, i: usize) -> Result<Part<'a>, LlmError> {
+        function_response(msg, i, &self.names)
+    }
 }
 
 fn text_part<'a>(text: CowStr<'a>, out: &mut Vec<Part<'a>>) {
@@ -125,28 +90,6 @@ fn text_part<'a>(text: CowStr<'a>, out: &mut Vec<Part<'a>>) {
             ..Part::default()
         });
     }
-}
-
-fn text_only<'a>(
-    content: Option<StrOr<'a, Vec<InPart<'a>>>>,
-    i: usize,
-    out: &mut Vec<Part<'a>>,
-) -> Result<(), LlmError> {
-    match content {
-        None => {}
-        Some(StrOr::Str(s)) => text_part(s, out),
-        Some(StrOr::Other(parts)) => {
-            for (j, part) in parts.into_iter().enumerate() {
-                let body = match &*part.kind {
-                    "text" => part.text,
-                    "refusal" => part.refusal,
-                    _ => return Err(part_error(i, j, "this role's content may only contain text")),
-                };
-                text_part(body.ok_or_else(|| part_error(i, j, "text part without `text`"))?, out);
-            }
-        }
-    }
-    Ok(())
 }
 
 fn user_content<'a>(content: StrOr<'a, Vec<InPart<'a>>>, i: usize, out: &mut Vec<Part<'a>>) -> Result<(), LlmError> {
@@ -215,26 +158,9 @@ fn inline<'a>(url: CowStr<'a>, kind_prefix: &str, i: usize, j: usize) -> Result<
 }
 
 fn function_call<'a>(call: ToolCall<'a>, i: usize, names: &mut HashMap<String, String>) -> Result<Part<'a>, LlmError> {
-    if call.kind.as_deref().is_some_and(|k| k != "function") {
-        return Err(LlmError::invalid_request(format!(
-            "`messages[{i}].tool_calls`: only `function` tool calls are supported"
-        )));
-    }
+    calls::function_only(&call, i)?;
     let name = super::tool_name(call.function.name)?;
-    let args = call.function.arguments.0;
-    let args = if args.trim().is_empty() {
-        Cow::Borrowed(static_raw("{}")?)
-    } else {
-        let raw = RawValue::from_string(args.into_owned()).map_err(|_| {
-            LlmError::invalid_request(format!("`messages[{i}]`: tool call arguments are not valid JSON"))
-        })?;
-        if !raw.get().trim_start().starts_with('{') {
-            return Err(LlmError::invalid_request(format!(
-                "`messages[{i}]`: tool call arguments must be a JSON object"
-            )));
-        }
-        Cow::Owned(raw)
-    };
+    let args = calls::arguments(call.function.arguments.0, i)?;
     let id = call.id.0;
     let signature = id
         .split_once(THOUGHT_SEPARATOR)
@@ -249,27 +175,13 @@ fn function_call<'a>(call: ToolCall<'a>, i: usize, names: &mut HashMap<String, S
 }
 
 fn function_response<'a>(msg: Message<'a>, i: usize, names: &HashMap<String, String>) -> Result<Part<'a>, LlmError> {
-    let id = msg
-        .tool_call_id
-        .ok_or_else(|| LlmError::invalid_request(format!("`messages[{i}]`: tool messages need `tool_call_id`")))?;
+    let id = calls::result_id(msg.tool_call_id, i)?;
     let name = names.get(&*id).ok_or_else(|| {
         LlmError::invalid_request(format!(
             "`messages[{i}]`: `tool_call_id` matches no earlier assistant tool call (Gemini needs the function name)"
         ))
     })?;
-    let mut text = String::new();
-    match msg.content {
-        None => {}
-        Some(StrOr::Str(s)) => text.push_str(&s),
-        Some(StrOr::Other(parts)) => {
-            for (j, part) in parts.into_iter().enumerate() {
-                match (&*part.kind, part.text) {
-                    ("text", Some(t)) => text.push_str(&t),
-                    _ => return Err(part_error(i, j, "tool results may only contain text")),
-                }
-            }
-        }
-    }
+    let text = calls::result_text(msg.content, i)?;
     let response = match RawValue::from_string(text.clone()) {
         Ok(raw) if raw.get().trim_start().starts_with('{') => raw,
         _ => {
@@ -289,8 +201,4 @@ fn function_response<'a>(msg: Message<'a>, i: usize, names: &HashMap<String, Str
         }),
         ..Part::default()
     })
-}
-
-fn part_error(i: usize, j: usize, what: &str) -> LlmError {
-    LlmError::invalid_request(format!("`messages[{i}].content[{j}]`: {what}"))
 }

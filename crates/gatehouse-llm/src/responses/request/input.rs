@@ -5,14 +5,12 @@
 //! them once more into typed structs, and the response object echoes them verbatim (never re-parsed into a tree).
 //! The top level is read by a hand-written visitor so unknown keys can be reported and a repeated key is refused.
 
-use std::fmt;
-use std::marker::PhantomData;
-
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess};
 use serde_json::value::RawValue;
 
 use crate::anthropic::json::{CowStr, StrOr, present, record_unknown};
+use crate::de::RequestFields;
 
 /// The fields of `POST /v1/responses` the translator understands; anything else is recorded by name.
 #[derive(Debug, Default)]
@@ -151,88 +149,63 @@ pub(crate) struct ReasoningConfig<'a> {
 
 // === impl ResponsesRequest ===
 
-impl<'de: 'a, 'a> Deserialize<'de> for ResponsesRequest<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(RequestVisitor(PhantomData))
-    }
-}
+crate::de::request_deserialize!(ResponsesRequest);
 
-struct RequestVisitor<'a>(PhantomData<&'a ()>);
+impl<'de: 'a, 'a> RequestFields<'de> for ResponsesRequest<'a> {
+    const EXPECTING: &'static str = "a responses request object";
+    /// `stream_options` has only `include_obfuscation`, which a translated stream never adds anyway.
+    const IGNORED_ONCE: &'static [&'static str] = &["model", "stream_options"];
 
-impl<'de: 'a, 'a> Visitor<'de> for RequestVisitor<'a> {
-    type Value = ResponsesRequest<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a responses request object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut r = ResponsesRequest::default();
-        let mut seen_model = false;
-        let mut seen_stream_options = false;
-        while let Some(key) = map.next_key::<CowStr<'de>>()? {
-            macro_rules! field {
-                ($name:ident) => {
-                    crate::de::once_field!(map, r, A::Error, $name)
-                };
-            }
-            macro_rules! raw {
-                ($name:ident) => {{
-                    if r.$name.is_some() {
-                        return Err(de::Error::duplicate_field(stringify!($name)));
-                    }
-                    let v: &'de RawValue = map.next_value()?;
-                    r.$name = (v.get() != "null").then_some(v);
-                }};
-            }
-            match &*key {
-                "model" => {
-                    if std::mem::replace(&mut seen_model, true) {
-                        return Err(de::Error::duplicate_field("model"));
-                    }
-                    map.next_value::<IgnoredAny>()?;
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, mut map: A) -> Result<(), A::Error> {
+        let r = self;
+        macro_rules! field {
+            ($name:ident) => {
+                crate::de::once_field!(map, r, A::Error, $name)
+            };
+        }
+        macro_rules! raw {
+            ($name:ident) => {{
+                if r.$name.is_some() {
+                    return Err(de::Error::duplicate_field(stringify!($name)));
                 }
-                "stream_options" => {
-                    // Only `include_obfuscation`, which a translated stream never adds anyway.
-                    if std::mem::replace(&mut seen_stream_options, true) {
-                        return Err(de::Error::duplicate_field("stream_options"));
-                    }
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "input" => field!(input),
-                "instructions" => raw!(instructions),
-                "max_output_tokens" => field!(max_output_tokens),
-                "temperature" => raw!(temperature),
-                "top_p" => raw!(top_p),
-                "top_k" => field!(top_k),
-                "stream" => field!(stream),
-                "tools" => raw!(tools),
-                "tool_choice" => raw!(tool_choice),
-                "parallel_tool_calls" => field!(parallel_tool_calls),
-                "text" => raw!(text),
-                "reasoning" => raw!(reasoning),
-                "metadata" => raw!(metadata),
-                "user" => field!(user),
-                "safety_identifier" => field!(safety_identifier),
-                "store" => field!(store),
-                "previous_response_id" => field!(previous_response_id),
-                "truncation" => field!(truncation),
-                "background" => field!(background),
-                "top_logprobs" => field!(top_logprobs),
-                "max_tool_calls" => raw!(max_tool_calls),
-                "include" => field!(include),
-                "prompt" => present(&mut map, &mut r.unsupported, "prompt")?,
-                "conversation" => present(&mut map, &mut r.unsupported, "conversation")?,
-                "service_tier" => present(&mut map, &mut r.platform_only, "service_tier")?,
-                "prompt_cache_key" => present(&mut map, &mut r.platform_only, "prompt_cache_key")?,
-                "prompt_cache_retention" => present(&mut map, &mut r.platform_only, "prompt_cache_retention")?,
-                "context_management" => present(&mut map, &mut r.platform_only, "context_management")?,
-                other => {
-                    map.next_value::<IgnoredAny>()?;
-                    record_unknown(&mut r.unknown, other);
-                }
+                let v: &'de RawValue = map.next_value()?;
+                r.$name = (v.get() != "null").then_some(v);
+            }};
+        }
+        match key {
+            "input" => field!(input),
+            "instructions" => raw!(instructions),
+            "max_output_tokens" => field!(max_output_tokens),
+            "temperature" => raw!(temperature),
+            "top_p" => raw!(top_p),
+            "top_k" => field!(top_k),
+            "stream" => field!(stream),
+            "tools" => raw!(tools),
+            "tool_choice" => raw!(tool_choice),
+            "parallel_tool_calls" => field!(parallel_tool_calls),
+            "text" => raw!(text),
+            "reasoning" => raw!(reasoning),
+            "metadata" => raw!(metadata),
+            "user" => field!(user),
+            "safety_identifier" => field!(safety_identifier),
+            "store" => field!(store),
+            "previous_response_id" => field!(previous_response_id),
+            "truncation" => field!(truncation),
+            "background" => field!(background),
+            "top_logprobs" => field!(top_logprobs),
+            "max_tool_calls" => raw!(max_tool_calls),
+            "include" => field!(include),
+            "prompt" => present(&mut map, &mut r.unsupported, "prompt")?,
+            "conversation" => present(&mut map, &mut r.unsupported, "conversation")?,
+            "service_tier" => present(&mut map, &mut r.platform_only, "service_tier")?,
+            "prompt_cache_key" => present(&mut map, &mut r.platform_only, "prompt_cache_key")?,
+            "prompt_cache_retention" => present(&mut map, &mut r.platform_only, "prompt_cache_retention")?,
+            "context_management" => present(&mut map, &mut r.platform_only, "context_management")?,
+            other => {
+                map.next_value::<IgnoredAny>()?;
+                record_unknown(&mut r.unknown, other);
             }
         }
-        Ok(r)
+        Ok(())
     }
 }

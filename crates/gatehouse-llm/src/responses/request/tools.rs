@@ -32,25 +32,9 @@ use super::input::{ChoiceObject, TextConfig, Tool};
 use crate::LlmError;
 use crate::anthropic::json::{StrOr, static_raw, truncate};
 use crate::anthropic::request::Drops;
-use crate::anthropic::request::output::{OutputConfig, OutputFormat, ToolChoice, ToolDef};
+use crate::anthropic::request::output::{OutputConfig, ToolDef};
+use crate::anthropic::request::tool_choice::{Choice, Mismatch, Tools, settle, string_choice};
 use crate::anthropic::request::tools::tool_name;
-
-/// Translated tool settings.
-#[derive(Debug, Default)]
-pub(super) struct Tools<'a> {
-    pub(super) tools: Vec<ToolDef<'a>>,
-    pub(super) choice: Option<ToolChoice<'a>>,
-    /// The choice forces a tool call (`any` or `tool`), which Anthropic does not allow together with thinking.
-    pub(super) forced: bool,
-}
-
-/// The client's tool choice before the tools are known.
-enum Choice<'a> {
-    Auto,
-    None,
-    Any,
-    Tool(Cow<'a, str>),
-}
 
 /// Translates `tools`, `tool_choice` and `parallel_tool_calls` together (each depends on the others).
 pub(super) fn tools<'a>(
@@ -82,47 +66,11 @@ pub(super) fn tools<'a>(
     if let Some(names) = &allowed {
         defs.retain(|d| names.contains(&d.name));
     }
-    if defs.is_empty() {
-        return match (choice, allowed) {
-            (_, Some(_)) => Err(LlmError::invalid_request(
-                "`tool_choice.tools` matches none of the function `tools`",
-            )),
-            (Some(Choice::Any | Choice::Tool(_)), None) => {
-                Err(LlmError::invalid_request("`tool_choice` requires function `tools`"))
-            }
-            _ => Ok(Tools::default()),
-        };
-    }
-    if let Some(Choice::Tool(name)) = &choice
-        && !defs.iter().any(|d| d.name == *name)
-    {
-        return Err(LlmError::invalid_request(
-            "`tool_choice` names a function that is not in `tools`",
-        ));
-    }
-    let disable = (parallel == Some(false)).then_some(true);
-    let (kind, name, forced) = match choice {
-        None if disable.is_none() => {
-            return Ok(Tools {
-                tools: defs,
-                choice: None,
-                forced: false,
-            });
-        }
-        None | Some(Choice::Auto) => ("auto", None, false),
-        Some(Choice::None) => ("none", None, false),
-        Some(Choice::Any) => ("any", None, true),
-        Some(Choice::Tool(name)) => ("tool", Some(name), true),
+    let mismatch = Mismatch {
+        none_allowed: "`tool_choice.tools` matches none of the function `tools`",
+        requires_tools: "`tool_choice` requires function `tools`",
     };
-    Ok(Tools {
-        tools: defs,
-        choice: Some(ToolChoice {
-            kind,
-            name,
-            disable_parallel_tool_use: if kind == "none" { None } else { disable },
-        }),
-        forced,
-    })
+    settle(defs, choice, allowed.is_some(), parallel, &mismatch)
 }
 
 /// A function tool → a definition (a name declared twice is a 400).
@@ -162,22 +110,13 @@ fn foreign(kind: &str, name: Option<&str>, warnings: &mut Warnings) {
 type ReadChoice<'a> = (Option<Choice<'a>>, Option<Vec<Cow<'a, str>>>);
 
 fn read_choice(choice: Option<&RawValue>) -> Result<ReadChoice<'_>, LlmError> {
-    let bad = || LlmError::invalid_request(r#"`tool_choice` must be "auto", "none", "required" or a function"#);
     let Some(raw) = choice else {
         return Ok((None, None));
     };
     let choice: StrOr<'_, ChoiceObject<'_>> =
         serde_json::from_str(raw.get()).map_err(|e| invalid("tool_choice", &e))?;
     let obj = match choice {
-        StrOr::Str(s) => {
-            let c = match &*s {
-                "auto" => Choice::Auto,
-                "none" => Choice::None,
-                "required" => Choice::Any,
-                _ => return Err(bad()),
-            };
-            return Ok((Some(c), None));
-        }
+        StrOr::Str(s) => return Ok((Some(string_choice(&s)?), None)),
         StrOr::Other(obj) => obj,
     };
     match &*obj.kind {
@@ -240,12 +179,7 @@ pub(super) fn output_config<'a>(
             ));
         }
     };
-    Ok(Some(OutputConfig {
-        format: OutputFormat {
-            kind: "json_schema",
-            schema,
-        },
-    }))
+    Ok(Some(OutputConfig::json_schema(schema)))
 }
 
 /// A parameter whose JSON has the wrong shape.
