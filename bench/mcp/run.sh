@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The MCP benchmark: `tools/call` of server-everything's `echo`, straight to server-everything and through gatehouse
 # (upstream `everything` → the same server-everything process), in one run, driven by `mcp-bench`
-# (bench/mcp/src/main.rs). Writes bench/RESULTS-mcp.md. A bounded load: RATE calls/s for DURATION s per paced run.
+# (bench/mcp/src/main.rs); then the same against `mcp-echo` (bench/mcp/src/echo.rs, a fast MCP server with a still
+# baseline) to isolate gatehouse's own hop. Writes bench/RESULTS-mcp.md. A bounded load: RATE calls/s for DURATION s per paced run.
 #
 #   bench/mcp/run.sh
 #   RATE=200 ROUNDS=5 bench/mcp/run.sh
@@ -35,7 +36,7 @@ if [[ ${BUILD:-1} != 0 ]]; then
   log "building (cargo build --release --locked -p gatehouse -p bench-mcp)"
   cargo build --release --locked -p gatehouse -p bench-mcp
 fi
-for b in gatehouse mcp-bench; do [[ -x $BIN/$b ]] || { log "$BIN/$b missing"; exit 1; }; done
+for b in gatehouse mcp-bench mcp-echo; do [[ -x $BIN/$b ]] || { log "$BIN/$b missing"; exit 1; }; done
 
 WORK=$(mktemp -d -t gatehouse-mcp-bench.XXXXXX)
 PIDS=()
@@ -77,6 +78,32 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 "$BIN/mcp-bench" --direct "http://127.0.0.1:$EV_PORT/mcp" --gateway "http://127.0.0.1:$GW_PORT/mcp" \
   --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" --rounds "$ROUNDS" \
   --workers "$WORKERS" --max-duration "$MAX_DURATION" >"$WORK/out.txt"
+
+# The same measurement against mcp-echo (bench/mcp/src/echo.rs), an MCP server answering in microseconds with a
+# still baseline, through a second gatehouse whose one upstream is `fast`: gatehouse's own hop, isolated.
+"$BIN/mcp-echo" >"$WORK/echo.out" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do grep -q "listening on" "$WORK/echo.out" 2>/dev/null && break; sleep 0.1; done
+ECHO_ADDR=$(sed -n 's/^mcp-echo listening on //p' "$WORK/echo.out")
+[[ -n $ECHO_ADDR ]] || { log "mcp-echo did not start"; exit 1; }
+GW2_PORT=$(free_port)
+ADMIN2_PORT=$(free_port)
+cat >"$WORK/gatehouse-fast.yaml" <<YAML
+listen: 127.0.0.1:$GW2_PORT
+admin: 127.0.0.1:$ADMIN2_PORT
+telemetry: { access_log: off }
+mcp:
+  session_key: { value: "$(python3 -c 'import secrets; print(secrets.token_hex(32))')" }
+  upstreams:
+    fast: { url: "http://$ECHO_ADDR/mcp" }
+YAML
+"$BIN/gatehouse" --config "$WORK/gatehouse-fast.yaml" >"$WORK/gatehouse-fast.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$ADMIN2_PORT/readyz" >/dev/null && break; sleep 0.1; done
+log "fast upstream: the same load against mcp-echo at $ECHO_ADDR"
+"$BIN/mcp-bench" --direct "http://$ECHO_ADDR/mcp" --gateway "http://127.0.0.1:$GW2_PORT/mcp" --gateway-tool fast_echo \
+  --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" --rounds "$ROUNDS" \
+  --workers "$WORKERS" --max-duration "$MAX_DURATION" >"$WORK/out-fast.txt"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 export RESULTS LOAD_BEFORE LOAD_AFTER
@@ -86,5 +113,5 @@ export EVERYTHING_VERSION=$(python3 -c 'import json,sys; print(json.load(open(sy
   "$ROOT/tests/mcp/node_modules/@modelcontextprotocol/server-everything/package.json")
 export REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export COMMAND="RATE=$RATE DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS WORKERS=$WORKERS MAX_DURATION=$MAX_DURATION bench/mcp/run.sh"
-python3 "$ROOT/bench/mcp/report.py" "$WORK/out.txt"
+python3 "$ROOT/bench/mcp/report.py" "$WORK/out.txt" "$WORK/out-fast.txt"
 log "wrote $RESULTS"

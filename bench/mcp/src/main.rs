@@ -23,9 +23,12 @@ struct Args {
     /// server-everything's Streamable HTTP endpoint.
     #[arg(long)]
     direct: String,
-    /// gatehouse's `/mcp`, with server-everything as its upstream `everything`.
+    /// gatehouse's `/mcp`, with the `--direct` server as its upstream.
     #[arg(long)]
     gateway: String,
+    /// The echo tool's name through gatehouse (the upstream's name prefixes it).
+    #[arg(long, default_value = "everything_echo")]
+    gateway_tool: String,
     /// Paced calls per second.
     #[arg(long, default_value_t = 100.0)]
     rate: f64,
@@ -51,12 +54,12 @@ struct Session {
     http: reqwest::Client,
     url: String,
     session: String,
-    tool: &'static str,
+    tool: String,
     next: AtomicU64,
 }
 
 impl Session {
-    async fn open(http: reqwest::Client, url: &str, tool: &'static str) -> anyhow::Result<Self> {
+    async fn open(http: reqwest::Client, url: &str, tool: &str) -> anyhow::Result<Self> {
         let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "mcp-bench", "version": "1"}}});
         let resp = http
@@ -81,7 +84,7 @@ impl Session {
             http,
             url: url.to_string(),
             session,
-            tool,
+            tool: tool.to_string(),
             next: AtomicU64::new(1),
         };
         s.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string())
@@ -217,7 +220,7 @@ async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
     let direct = Arc::new(Session::open(http.clone(), &a.direct, "echo").await?);
-    let gateway = Arc::new(Session::open(http, &a.gateway, "everything_echo").await?);
+    let gateway = Arc::new(Session::open(http, &a.gateway, &a.gateway_tool).await?);
     // Both answer before anything is measured.
     direct.echo().await?;
     gateway.echo().await?;
