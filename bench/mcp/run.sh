@@ -7,7 +7,9 @@
 #   bench/mcp/run.sh
 #   RATE=200 ROUNDS=5 bench/mcp/run.sh
 #
-# Knobs (environment): RATE (paced calls/s, default 100), DURATION (s per paced run, 10), WARMUP (s, 2), ROUNDS (3),
+# Knobs (environment): RATE (paced calls/s against server-everything, default 100; node stalls more above it),
+# FAST_RATE (paced calls/s against mcp-echo, default 500: more samples per round make its p99 steadier),
+# DURATION (s per paced run, 10), WARMUP (s, 2), ROUNDS (3),
 # WORKERS (closed-loop clients, 8), MAX_DURATION (s per closed-loop run, 8), BUILD (0: use the binaries already in
 # $CARGO_TARGET_DIR/release), RESULTS (output file), CARGO_TARGET_DIR.
 set -euo pipefail
@@ -15,6 +17,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 RATE=${RATE:-100}
+FAST_RATE=${FAST_RATE:-500}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 ROUNDS=${ROUNDS:-3}
@@ -102,7 +105,7 @@ PIDS+=($!)
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$ADMIN2_PORT/readyz" >/dev/null && break; sleep 0.1; done
 log "fast upstream: the same load against mcp-echo at $ECHO_ADDR"
 "$BIN/mcp-bench" --direct "http://$ECHO_ADDR/mcp" --gateway "http://127.0.0.1:$GW2_PORT/mcp" --gateway-tool fast_echo \
-  --rate "$RATE" --duration "$DURATION" --warmup "$WARMUP" --rounds "$ROUNDS" \
+  --rate "$FAST_RATE" --duration "$DURATION" --warmup "$WARMUP" --rounds "$ROUNDS" \
   --workers "$WORKERS" --max-duration "$MAX_DURATION" >"$WORK/out-fast.txt"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -112,6 +115,6 @@ export NODE_VERSION=$(node --version)
 export EVERYTHING_VERSION=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
   "$ROOT/tests/mcp/node_modules/@modelcontextprotocol/server-everything/package.json")
 export REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-export COMMAND="RATE=$RATE DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS WORKERS=$WORKERS MAX_DURATION=$MAX_DURATION bench/mcp/run.sh"
+export COMMAND="RATE=$RATE FAST_RATE=$FAST_RATE DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS WORKERS=$WORKERS MAX_DURATION=$MAX_DURATION bench/mcp/run.sh"
 python3 "$ROOT/bench/mcp/report.py" "$WORK/out.txt" "$WORK/out-fast.txt"
 log "wrote $RESULTS"

@@ -49,7 +49,11 @@ async fn main() -> anyhow::Result<()> {
 async fn handle(State(s): State<Arc<Sessions>>, headers: HeaderMap, body: Bytes) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !(accept.contains("application/json") && accept.contains("text/event-stream")) {
-        return (StatusCode::NOT_ACCEPTABLE, "Accept must list application/json and text/event-stream").into_response();
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "Accept must list application/json and text/event-stream",
+        )
+            .into_response();
     }
     let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
         return rpc_error(StatusCode::BAD_REQUEST, &Value::Null, -32700, "parse error");
@@ -93,7 +97,10 @@ async fn handle(State(s): State<Arc<Sessions>>, headers: HeaderMap, body: Bytes)
     };
     let data = json!({"jsonrpc": "2.0", "id": id, "result": result});
     (
-        [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         format!("event: message\ndata: {data}\n\n"),
     )
         .into_response()
