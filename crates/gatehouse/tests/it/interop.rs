@@ -35,6 +35,21 @@ pub fn python() -> Option<String> {
     }
 }
 
+/// Runs `tests/interop/{script}` with `args` under the test venv's Python, asserts that it exited 0 and printed
+/// `ok`, and returns what it printed.
+pub async fn run_script(python: String, script: &str, args: Vec<String>) -> String {
+    let path = format!("{}/../../tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(path).args(args).output())
+        .await
+        .expect("join")
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("ok"), "{script} did not print ok:\n{stdout}");
+    stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_python_sdk() {
     let Some(python) = python() else { return };
@@ -138,19 +153,8 @@ async fn openai_python_sdk_to_anthropic() {
 
 /// Runs `tests/interop/anthropic_sdk.py` against a gateway serving `model`.
 async fn run_anthropic_sdk(python: String, gw: &TestGateway, model: &'static str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop/anthropic_sdk.py");
     let base = format!("http://{}", gw.gw.data_addr);
-    let out = tokio::task::spawn_blocking(move || Command::new(python).arg(script).arg(base).arg(model).output())
-        .await
-        .expect("join")
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "Anthropic SDK interop failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("ok"));
+    run_script(python, "anthropic_sdk.py", vec![base, model.to_string()]).await;
 }
 
 /// Runs `tests/interop/openai_sdk_providers.py` against `model` and returns the JSON line it printed.
@@ -247,20 +251,13 @@ async fn mcp_python_sdk_through_two_replicas() {
     let cfg = crate::mcp::config(&up.url(), &ev.stdio_command());
     let a = TestGateway::start(&cfg).await;
     let b = TestGateway::start(&cfg).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop/mcp_sdk.py");
     for mode in ["legacy"] {
-        let (ua, ub, py) = (a.url("/mcp"), b.url("/mcp"), python.clone());
-        let out = tokio::task::spawn_blocking(move || Command::new(py).arg(script).arg(ua).arg(ub).arg(mode).output())
-            .await
-            .expect("join")
-            .expect("run python");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "MCP SDK interop ({mode}) failed:\n{stdout}\n{stderr}"
-        );
-        assert!(stdout.contains("ok"), "{mode}");
+        run_script(
+            python.clone(),
+            "mcp_sdk.py",
+            vec![a.url("/mcp"), b.url("/mcp"), mode.to_string()],
+        )
+        .await;
     }
 }
 

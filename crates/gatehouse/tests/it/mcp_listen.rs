@@ -336,17 +336,5 @@ async fn mcp_python_sdk_stateless_listen() {
         up.url()
     ))
     .await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop/mcp_sdk_listen.py");
-    let url = gw.url("/mcp");
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new(python).arg(script).arg(url).output())
-        .await
-        .expect("join")
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "MCP SDK listen interop failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("ok"));
+    crate::interop::run_script(python, "mcp_sdk_listen.py", vec![gw.url("/mcp")]).await;
 }

@@ -13,17 +13,5 @@ async fn mcp_python_sdk_roots_reach_upstreams() {
     let Some(ev) = everything() else { return };
     let up = ev.start_http(None).await;
     let gw = TestGateway::start(&crate::mcp::config(&up.url(), &ev.stdio_command())).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop/mcp_sdk_roots.py");
-    let url = gw.url("/mcp");
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new(python).arg(script).arg(url).output())
-        .await
-        .expect("join")
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "MCP SDK roots interop failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("ok"));
+    crate::interop::run_script(python, "mcp_sdk_roots.py", vec![gw.url("/mcp")]).await;
 }
