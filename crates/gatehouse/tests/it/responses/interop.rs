@@ -6,44 +6,14 @@
 //! Needs the venv made by `scripts/test.sh` (GATEHOUSE_TEST_PYTHON); without it the tests say so and pass only
 //! when interop is not required.
 
-use std::process::Command;
-
 use super::*;
-
-pub(crate) fn python() -> Option<String> {
-    match std::env::var("GATEHOUSE_TEST_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var("GATEHOUSE_REQUIRE_INTEROP").is_err(),
-                "GATEHOUSE_REQUIRE_INTEROP is set but GATEHOUSE_TEST_PYTHON is not"
-            );
-            eprintln!("SKIPPED: interop needs the venv from scripts/test.sh (GATEHOUSE_TEST_PYTHON)");
-            None
-        }
-    }
-}
+use crate::interop::python;
 
 /// Runs the SDK script against `gw` for `model` (`extra`: optional mode argument) and asserts it printed `ok`.
 pub(crate) async fn run_script(python: String, gw: &TestGateway, model: &str, extra: Option<&str>) {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/interop/openai_sdk_responses.py"
-    );
-    let base = format!("http://{}", gw.gw.data_addr);
-    let mut cmd = Command::new(python);
-    cmd.arg(script).arg(base).arg(model);
-    if let Some(e) = extra {
-        cmd.arg(e);
-    }
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "SDK interop failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("ok"));
+    let mut args = vec![format!("http://{}", gw.gw.data_addr), model.to_string()];
+    args.extend(extra.map(str::to_string));
+    crate::interop::run_script(python, "openai_sdk_responses.py", args).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
